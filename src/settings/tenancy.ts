@@ -1,0 +1,167 @@
+/**
+ * Settings for tenants: the defaults every namespace gets, the users, and the projects whose
+ * branches build in namespaces of their own.
+ */
+import { z } from "zod";
+import { parseQuantity } from "../quantity";
+import {
+  podSecurityLevel,
+  positiveQuantity,
+  RESOURCE_NAMES,
+  resourceTriple,
+  schedule,
+  simpleName,
+  wholeCount,
+  ResourceTriple,
+} from "./fields";
+
+/** Per-container limits applied by a LimitRange. */
+export const containerLimits = z.strictObject({
+  defaultRequest: resourceTriple,
+  default: resourceTriple,
+  max: resourceTriple,
+});
+export type ContainerLimits = z.output<typeof containerLimits>;
+
+/** What a whole namespace may hold at once. */
+export const namespaceQuota = z.strictObject({
+  requests: resourceTriple,
+  persistentVolumeClaims: wholeCount,
+  storage: positiveQuantity,
+  pipelineRuns: wholeCount,
+});
+export type NamespaceQuota = z.output<typeof namespaceQuota>;
+
+export const tenantDefaults = z.strictObject({
+  limits: containerLimits,
+  quota: namespaceQuota,
+});
+export type TenantDefaults = z.output<typeof tenantDefaults>;
+
+/** Overrides for one tenant; anything left out comes from `tenancy`. */
+const tenantOverrides = {
+  podSecurity: podSecurityLevel.optional(),
+  limits: z
+    .strictObject({
+      defaultRequest: resourceTriple.partial().optional(),
+      default: resourceTriple.partial().optional(),
+      max: resourceTriple.partial().optional(),
+    })
+    .optional(),
+  quota: z
+    .strictObject({
+      requests: resourceTriple.partial().optional(),
+      persistentVolumeClaims: wholeCount.optional(),
+      storage: positiveQuantity.optional(),
+      pipelineRuns: wholeCount.optional(),
+    })
+    .optional(),
+};
+
+export const user = z.strictObject({
+  name: simpleName,
+  /** Shown in the kubeconfig and in reports; not used for authentication. */
+  email: z.email({ message: "must be an e-mail address" }).optional(),
+  ...tenantOverrides,
+});
+export type UserSettings = z.output<typeof user>;
+
+const RELEASE_ID = /^(master|(feature|release|milestone)\/[A-Za-z0-9][A-Za-z0-9._-]*)$/;
+
+export const branch = z.strictObject({
+  /** The git branch of the manifest repository, e.g. "master" or "r/stx.9.0". */
+  name: z.string().min(1, { message: "must name a git branch" }).regex(/^[^\s~^:?*[\\]+$/, {
+    message: "must be a git branch name (no spaces or ~ ^ : ? * [ \\)",
+  }),
+  /** Where its builds are published; derived from the branch name when left out. */
+  releaseId: z
+    .string()
+    .regex(RELEASE_ID, { message: 'must be "master", "feature/<name>", "release/<name>" or "milestone/<tag>"' })
+    .optional(),
+  /** Cron schedule of the daily build; a branch without one builds on demand only. */
+  schedule: schedule.optional(),
+  /** Users who may start and manage this branch's builds. */
+  maintainers: z.array(simpleName).default([]),
+  ...tenantOverrides,
+});
+export type BranchSettings = z.output<typeof branch>;
+
+export const project = z.strictObject({
+  name: simpleName,
+  /** Git URL of the repo manifest repository. */
+  manifestUrl: z.url({ message: "must be a URL (https://... or ssh://...)" }),
+  /** Manifest file inside that repository. */
+  manifest: z.string().min(1).default("default.xml"),
+  branches: z.array(branch).min(1, { message: "must list at least one branch" }),
+});
+export type ProjectSettings = z.output<typeof project>;
+
+export type Problem = { path: (string | number)[]; message: string };
+
+/** Cross-field checks of the defaults: each limit ordered, the quota room for one container. */
+export function tenantDefaultsProblems(defaults: TenantDefaults, path: (string | number)[]): Problem[] {
+  return [...limitsProblems(defaults.limits, [...path, "limits"]), ...quotaProblems(defaults, path)];
+}
+
+function limitsProblems(limits: ContainerLimits, path: (string | number)[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const resource of RESOURCE_NAMES) {
+    const request = parseQuantity(limits.defaultRequest[resource]);
+    const limit = parseQuantity(limits.default[resource]);
+    const max = parseQuantity(limits.max[resource]);
+    if (request > limit) {
+      problems.push({
+        path: [...path, "defaultRequest", resource],
+        message: `${limits.defaultRequest[resource]} is above the default limit ${limits.default[resource]}; a request must not exceed its limit`,
+      });
+    }
+    if (request > max) {
+      problems.push({
+        path: [...path, "defaultRequest", resource],
+        message: `${limits.defaultRequest[resource]} is above max ${limits.max[resource]}; defaultRequest must be at most max`,
+      });
+    }
+    if (limit > max) {
+      problems.push({
+        path: [...path, "default", resource],
+        message: `${limits.default[resource]} is above max ${limits.max[resource]}; the default limit must be at most max`,
+      });
+    }
+  }
+  return problems;
+}
+
+function quotaProblems(defaults: TenantDefaults, path: (string | number)[]): Problem[] {
+  return RESOURCE_NAMES.filter(
+    (resource) => parseQuantity(defaults.quota.requests[resource]) < parseQuantity(defaults.limits.defaultRequest[resource]),
+  ).map((resource) => ({
+    path: [...path, "quota", "requests", resource],
+    message: `${defaults.quota.requests[resource]} is smaller than one container's default request (${defaults.limits.defaultRequest[resource]}); no pod could start`,
+  }));
+}
+
+/** A tenant's effective limits and quota: the defaults with its overrides laid over them. */
+export function effectiveTenantDefaults(
+  defaults: TenantDefaults,
+  overrides: Pick<UserSettings, "limits" | "quota">,
+): TenantDefaults {
+  const limits = overrides.limits ?? {};
+  const quota = overrides.quota ?? {};
+  return {
+    limits: {
+      defaultRequest: withOverrides(defaults.limits.defaultRequest, limits.defaultRequest),
+      default: withOverrides(defaults.limits.default, limits.default),
+      max: withOverrides(defaults.limits.max, limits.max),
+    },
+    quota: {
+      requests: withOverrides(defaults.quota.requests, quota.requests),
+      persistentVolumeClaims: quota.persistentVolumeClaims ?? defaults.quota.persistentVolumeClaims,
+      storage: quota.storage ?? defaults.quota.storage,
+      pipelineRuns: quota.pipelineRuns ?? defaults.quota.pipelineRuns,
+    },
+  };
+}
+
+function withOverrides(base: ResourceTriple, overrides: Partial<ResourceTriple> | undefined): ResourceTriple {
+  return { ...base, ...(overrides ?? {}) };
+}
