@@ -1,0 +1,223 @@
+/**
+ * A throwaway Kubernetes control plane on loopback for the cluster tests: etcd, kube-apiserver,
+ * kube-controller-manager (token and namespace controllers are what the program relies on),
+ * kube-scheduler, and kwok playing the kubelet of simulated nodes. Certificates and the
+ * service-account key are generated into a temp dir; every process runs in its own process group
+ * so `stop()` (and the exit hook, should a test crash) takes down whatever it spawned.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export interface SimulatedNode {
+  readonly name: string;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly ephemeralStorage: string;
+  readonly labels?: Record<string, string>;
+}
+
+export interface ControlPlaneOptions {
+  /** Directory holding etcd, kube-apiserver, ... (scripts/toolchain.sh --bin-dir). */
+  readonly binDir: string;
+  /** Context names written into the admin kubeconfig, all pointing at this cluster. */
+  readonly contexts: readonly string[];
+}
+
+export class ControlPlane {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  server = "";
+  private readonly procs: ChildProcess[] = [];
+  private readonly onExit = () => this.killAll("SIGKILL");
+
+  constructor(private readonly opts: ControlPlaneOptions) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-cluster-"));
+    this.kubeconfig = path.join(this.dir, "admin.kubeconfig");
+    process.on("exit", this.onExit);
+  }
+
+  async start(): Promise<void> {
+    const [etcdClient, etcdPeer, apiPort, cmPort, schedPort, kwokPort] = await freePorts(6);
+    this.server = `https://127.0.0.1:${apiPort}`;
+    this.generateCertificates();
+    this.writeKubeconfig();
+    const f = (name: string) => path.join(this.dir, name);
+
+    this.run("etcd", [
+      `--data-dir=${f("etcd")}`, "--name=default", "--unsafe-no-fsync", "--log-level=warn",
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+    ]);
+    this.run("kube-apiserver", [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`, `--tls-cert-file=${f("apiserver.crt")}`, `--tls-private-key-file=${f("apiserver.key")}`,
+      `--client-ca-file=${f("ca.crt")}`, "--authorization-mode=Node,RBAC", "--allow-privileged=true",
+      `--service-account-key-file=${f("sa.pub")}`, `--service-account-signing-key-file=${f("sa.key")}`,
+      "--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/12",
+      "--profiling=false", "--v=0",
+    ]);
+    await this.waitFor("the API server", () => this.kubectl(["get", "--raw", "/readyz"]) === "ok");
+    const kube = [`--kubeconfig=${this.kubeconfig}`, "--bind-address=127.0.0.1", "--leader-elect=false", "--profiling=false"];
+    this.run("kube-controller-manager", [
+      ...kube, `--secure-port=${cmPort}`, `--service-account-private-key-file=${f("sa.key")}`, `--root-ca-file=${f("ca.crt")}`,
+      // No cloud and no real network: the controllers that would need them stay off.
+      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route", "--cluster-name=stx-test",
+    ]);
+    this.run("kube-scheduler", [...kube, `--secure-port=${schedPort}`]);
+    this.run("kwok", [
+      `--kubeconfig=${this.kubeconfig}`, "--manage-all-nodes=false",
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", `--server-address=127.0.0.1:${kwokPort}`,
+      "--node-ip=127.0.0.1", "--cidr=10.244.0.0/16",
+    ]);
+    // The token controller (controller-manager) fills the default ServiceAccount's namespace first.
+    await this.waitFor("the controller manager", () => this.kubectl(["get", "serviceaccount", "default", "-o", "name"]) !== "");
+  }
+
+  /** Registers simulated nodes with kwok and waits until they report Ready. */
+  async addNodes(nodes: readonly SimulatedNode[]): Promise<void> {
+    const items = nodes.map((n) => {
+      const capacity = { cpu: n.cpu, memory: n.memory, "ephemeral-storage": n.ephemeralStorage, pods: "110" };
+      return {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name: n.name,
+          annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+          labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok", ...n.labels },
+        },
+        status: { capacity, allocatable: capacity },
+      };
+    });
+    this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+    for (const n of nodes) {
+      await this.waitFor(`node ${n.name}`, () =>
+        this.kubectl(["get", "node", n.name, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}"]) === "True");
+    }
+  }
+
+  /** Runs kubectl as cluster admin (or with another kubeconfig) and returns its trimmed stdout. */
+  kubectl(args: readonly string[], input?: string, kubeconfig = this.kubeconfig): string {
+    try {
+      return execFileSync(path.join(this.opts.binDir, "kubectl"), [`--kubeconfig=${kubeconfig}`, ...args], {
+        input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], timeout: 60_000,
+      }).trim();
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string; message: string };
+      throw new KubectlError(args, err.stdout ?? "", err.stderr ?? err.message);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.killAll("SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (this.procs.some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < deadline) {
+      await sleep(200);
+    }
+    this.killAll("SIGKILL");
+    process.off("exit", this.onExit);
+    if (!process.env.STX_KEEP_CLUSTER_DIR) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Last lines of a component's log, for failure messages. */
+  logTail(name: string, lines = 20): string {
+    const file = path.join(this.dir, `${name}.log`);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "";
+  }
+
+  private run(name: string, args: readonly string[]): void {
+    const log = fs.openSync(path.join(this.dir, `${name}.log`), "w");
+    const proc = spawn(path.join(this.opts.binDir, name), args, { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    proc.on("exit", (code, signal) => {
+      if (!this.stopping) console.error(`control plane: ${name} exited (${code ?? signal})\n${this.logTail(name)}`);
+    });
+    fs.appendFileSync(path.join(this.dir, "pgids"), `${proc.pid}\n`);
+    this.procs.push(proc);
+  }
+
+  private stopping = false;
+
+  private killAll(signal: NodeJS.Signals): void {
+    this.stopping = true;
+    // Reverse order: nothing is left talking to a dead API server or etcd.
+    for (const p of [...this.procs].reverse()) {
+      if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+        try {
+          process.kill(-p.pid, signal);
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }
+
+  private async waitFor(what: string, ready: () => boolean, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      try {
+        if (ready()) return;
+      } catch (e) {
+        last = String(e);
+      }
+      await sleep(500);
+    }
+    throw new Error(`timed out waiting for ${what}: ${last}\n${this.procs.length ? this.logTail("kube-apiserver") : ""}`);
+  }
+
+  private generateCertificates(): void {
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: this.dir, stdio: ["ignore", "ignore", "pipe"] });
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=stx-test-ca");
+    const leaf = (name: string, subject: string, ext: string) => {
+      fs.writeFileSync(path.join(this.dir, `${name}.ext`), ext);
+      openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+      openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
+    };
+    leaf("apiserver", "/CN=kube-apiserver",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n");
+    // One admin identity (system:masters) for the test, the controllers, the scheduler and kwok.
+    leaf("admin", "/O=system:masters/CN=stx-test-admin", "extendedKeyUsage=clientAuth\n");
+    openssl("genrsa", "-out", "sa.key", "2048");
+    openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
+  }
+
+  private writeKubeconfig(): void {
+    const b64 = (name: string) => fs.readFileSync(path.join(this.dir, name)).toString("base64");
+    const contexts = [...new Set(["stx-test", ...this.opts.contexts])];
+    fs.writeFileSync(this.kubeconfig, JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "stx-test", cluster: { server: this.server, "certificate-authority-data": b64("ca.crt") } }],
+      users: [{ name: "admin", user: { "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key") } }],
+      contexts: contexts.map((name) => ({ name, context: { cluster: "stx-test", user: "admin" } })),
+      "current-context": "stx-test",
+    }), { mode: 0o600 });
+  }
+}
+
+export class KubectlError extends Error {
+  constructor(readonly args: readonly string[], readonly stdout: string, readonly stderr: string) {
+    super(`kubectl ${args.join(" ")} failed: ${stderr.trim()}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Ports the kernel hands out for port 0; closed again right away, then used by the components. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}

@@ -1,0 +1,289 @@
+/**
+ * `pulumi up` for real: the Pulumi engine (Automation API, file backend, passphrase secrets) deploys
+ * each stack to a throwaway control plane on loopback, and the assertions look at the live cluster
+ * as a user would (kubectl, `auth can-i`, the user's own kubeconfig). Stacks run one after another
+ * on the same cluster, each ending with `pulumi destroy` (they share the namespace stx-system).
+ *
+ * Needs the toolchain: `bash scripts/toolchain.sh` (see docs/cluster-tests.md).
+ */
+import { OpMap, Stack } from "@pulumi/pulumi/automation";
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
+import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenants";
+import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
+import { ControlPlane, KubectlError } from "./controlPlane";
+
+const STACKS = ["minikube", "cengn", "starlingx"] as const;
+const SHARED = "stx-system";
+const binDir = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+
+describe("cluster: pulumi up against a real API server", function () {
+  this.timeout(15 * 60_000);
+  let cluster: ControlPlane;
+  let work: string;
+
+  before(async function () {
+    for (const tool of ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"]) {
+      if (!fs.existsSync(path.join(binDir, tool))) throw new Error(`${tool} missing in ${binDir}: run bash scripts/toolchain.sh`);
+    }
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
+    const contexts = STACKS.map((s) => String(stackFileValue(s, "kubeContext") ?? s));
+    cluster = new ControlPlane({ binDir, contexts });
+    await cluster.start();
+    // Tekton is not installed yet (a later component will); a minimal PipelineRun CRD stands in so
+    // the quota on PipelineRuns can be checked against the real quota admission.
+    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(pipelineRunCrd()));
+    cluster.kubectl(["wait", "--for=condition=Established", "crd/pipelineruns.tekton.dev", "--timeout=60s"]);
+  });
+
+  after(async function () {
+    await cluster?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const stackName of STACKS) {
+    describe(`stack ${stackName}`, function () {
+      let stack: Stack;
+      let settings: Settings;
+      let plans: TenantPlan[];
+      let outputs: Record<string, unknown>;
+      let stateBeforeDestroy: StateResource[] = [];
+
+      before(async function () {
+        // A copy of the project files, so the tests' config changes never touch the repo.
+        const workDir = path.join(work, stackName);
+        fs.mkdirSync(workDir);
+        // Inline programs have no `main`; the CLI would look for it relative to this copy.
+        fs.writeFileSync(path.join(workDir, "Pulumi.yaml"),
+          fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8").replace(/^main:.*$/m, ""));
+        fs.copyFileSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), path.join(workDir, `Pulumi.${stackName}.yaml`));
+        stack = await localStack({
+          stack: stackName, workDir, binDir, passphrase: "cluster-tests",
+          backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
+        });
+        await stack.setConfig(`${PROJECT}:kubeconfig`, { value: cluster.kubeconfig });
+        await stack.setConfig(`${PROJECT}:apiServer`, { value: cluster.server });
+        settings = await stackSettings(stack);
+        plans = planTenants(settings);
+        await cluster.addNodes(settings.cluster.nodes.map((n) => ({
+          ...n,
+          labels: { ...n.labels, "node-role.kubernetes.io/worker": "", "topology.kubernetes.io/zone": stackName },
+        })));
+      });
+
+      it("pulumi up creates the stack", async function () {
+        const result = await stack.up({ onOutput: progress });
+        expect(result.summary.result).to.equal("succeeded");
+        outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+        expect(outputs.sharedNamespace).to.equal(SHARED);
+        expect(Object.values(outputs.tenantNamespaces as object)).to.have.members(plans.map((p) => p.namespace));
+        expect(result.outputs.kubeconfigs.secret, "kubeconfigs is a secret output").to.equal(true);
+      });
+
+      it("every declared tenant object exists with its settings", function () {
+        for (const plan of plans) {
+          const ns = JSON.parse(cluster.kubectl(["get", "namespace", plan.namespace, "-o", "json"]));
+          expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"], plan.namespace).to.equal(plan.podSecurity);
+          expect(ns.metadata.labels["stx.starlingx.io/tenant"]).to.equal(plan.namespace);
+          const limits = JSON.parse(cluster.kubectl(["get", "limitrange", "container-limits", "-n", plan.namespace, "-o", "json"]));
+          const container = limits.spec.limits.find((l: { type: string }) => l.type === "Container");
+          expect(Object.keys(container.max)).to.have.members(["cpu", "memory", "ephemeral-storage"]);
+          const quota = JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", plan.namespace, "-o", "json"]));
+          expect(quota.spec.hard["count/pipelineruns.tekton.dev"]).to.equal(String(plan.quota.pipelineRuns));
+          expect(names(cluster, "serviceaccounts", plan.namespace)).to.include.members([OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT]);
+          expect(names(cluster, "rolebindings", plan.namespace)).to.include.members(["tenant-owners", "tenant-pipeline"]);
+          expect(names(cluster, "networkpolicies", plan.namespace)).to.have.members(["deny-from-other-namespaces", "allowed-egress"]);
+          expect(names(cluster, "rolebindings", SHARED)).to.include(`read-shared-pipelines-${plan.namespace}`);
+        }
+      });
+
+      it("RBAC: a user may act in their own namespace only", function () {
+        checkRbacMatrix(cluster, plans);
+      });
+
+      it("a user's kubeconfig (secret output) works against the cluster, inside its namespace only", function () {
+        const kubeconfigs = outputs.kubeconfigs as Record<string, string>;
+        const users = plans.filter((p) => p.issuesKubeconfig);
+        expect(Object.keys(kubeconfigs)).to.have.members(users.map((p) => p.owner));
+        for (const plan of users) {
+          const file = path.join(work, `${stackName}-${plan.owner}.kubeconfig`);
+          fs.writeFileSync(file, kubeconfigs[plan.owner], { mode: 0o600 });
+          const me = JSON.parse(cluster.kubectl(["auth", "whoami", "-o", "json"], undefined, file));
+          expect(me.status.userInfo.username).to.equal(`system:serviceaccount:${plan.namespace}:${OWNER_SERVICE_ACCOUNT}`);
+          expect(cluster.kubectl(["get", "pods", "-o", "name"], undefined, file)).to.equal("");
+          expect(() => cluster.kubectl(["get", "pods", "-n", SHARED], undefined, file)).to.throw(KubectlError, /forbidden/i);
+        }
+      });
+
+      it("the API server rejects a container above the LimitRange max", function () {
+        const plan = plans[0];
+        const pod = podManifest("too-big", { limits: { cpu: "100000" } });
+        expect(() => cluster.kubectl(["create", "-n", plan.namespace, "-f", "-"], JSON.stringify(pod)))
+          .to.throw(KubectlError, /maximum cpu usage per Container/);
+      });
+
+      it("the API server rejects PipelineRuns above the quota (stand-in CRD until Tekton lands)", async function () {
+        const plan = plans[plans.length - 1];
+        const quotaKey = "count/pipelineruns.tekton.dev";
+        // The quota controller must have counted the new resource before admission can enforce it.
+        await eventually(() => JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", plan.namespace, "-o", "json"]))
+          .status?.used?.[quotaKey] === "0");
+        const run = (i: number) => JSON.stringify({ apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata: { name: `run-${i}`, namespace: plan.namespace }, spec: {} });
+        for (let i = 0; i < plan.quota.pipelineRuns; i++) cluster.kubectl(["create", "-f", "-"], run(i));
+        expect(() => cluster.kubectl(["create", "-f", "-"], run(plan.quota.pipelineRuns))).to.throw(KubectlError, /exceeded quota: build-quota/);
+        cluster.kubectl(["delete", "pipelineruns.tekton.dev", "--all", "-n", plan.namespace, "--wait=true"]);
+      });
+
+      it("Pod Security: privileged pods only where the tenant is privileged", function () {
+        const privileged = podManifest("privileged", { requests: { cpu: "100m" } }, true);
+        for (const plan of plans) {
+          const create = () => cluster.kubectl(["create", "--dry-run=server", "-n", plan.namespace, "-f", "-"], JSON.stringify(privileged));
+          if (plan.podSecurity === "baseline") expect(create, plan.namespace).to.throw(KubectlError, /violates PodSecurity "baseline:latest"/);
+          else expect(create, plan.namespace).not.to.throw();
+        }
+      });
+
+      it("a second preview shows no changes", async function () {
+        const preview = await stack.preview({ diff: true });
+        expect(changes(preview.changeSummary), preview.stdout).to.deep.equal({});
+      });
+
+      it("adding a user in config creates exactly that user's objects", async function () {
+        const users = settings.users.length;
+        await stack.setConfig(`${PROJECT}:users[${users}].name`, { value: "newcomer" }, true);
+        const ops: { op: string; urn: string }[] = [];
+        const result = await stack.up({
+          onOutput: progress,
+          onEvent: (e) => {
+            const m = e.resOutputsEvent?.metadata;
+            if (m) ops.push({ op: m.op, urn: m.urn });
+          },
+        });
+        const changed = ops.filter((o) => !["same", "read"].includes(o.op));
+        expect(changed.length, JSON.stringify(changed)).to.be.greaterThan(10);
+        for (const o of changed) {
+          expect(o.op, o.urn).to.equal("create");
+          expect(o.urn, "only the new user's objects").to.match(/user-newcomer/);
+        }
+        expect(changes(result.summary.resourceChanges ?? {})).to.deep.equal({ create: changed.length });
+        settings = await stackSettings(stack);
+        plans = planTenants(settings);
+        expect(plans.map((p) => p.namespace)).to.include("user-newcomer");
+        checkRbacMatrix(cluster, plans);
+      });
+
+      it("pulumi destroy removes the stack's namespaces and leaves retained data volumes", async function () {
+        const state = (await stack.exportStack()).deployment as { resources?: StateResource[] };
+        stateBeforeDestroy = state.resources ?? [];
+        // Volumes declared with retainOnDelete (the data of shared services) must outlive destroy.
+        const retained = stateBeforeDestroy.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && r.retainOnDelete);
+        const result = await stack.destroy({ onOutput: progress });
+        expect(result.summary.result).to.equal("succeeded");
+        for (const pvc of retained) {
+          expect(() => cluster.kubectl(["get", "pvc", "-n", pvc.outputs.metadata.namespace, pvc.outputs.metadata.name]), pvc.urn).not.to.throw();
+        }
+        for (const ns of [SHARED, ...plans.map((p) => p.namespace)]) {
+          expect(cluster.kubectl(["get", "namespace", ns, "--ignore-not-found", "-o", "name"]), ns).to.equal("");
+        }
+        const after = (await stack.exportStack()).deployment as { resources?: StateResource[] };
+        expect((after.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack")).to.deep.equal([]);
+      });
+    });
+  }
+});
+
+interface StateResource {
+  urn: string;
+  type: string;
+  retainOnDelete?: boolean;
+  outputs: { metadata: { name: string; namespace: string } };
+}
+
+/** Who may do what: owners act in their own namespace, and never in another tenant's or the shared one. */
+function checkRbacMatrix(cluster: ControlPlane, plans: readonly TenantPlan[]): void {
+  const users = plans.filter((p) => p.kind === "user");
+  const canI = (as: string, verb: string, resource: string, ns: string) => {
+    try {
+      return cluster.kubectl(["auth", "can-i", verb, resource, "-n", ns, "--as", as]);
+    } catch (e) {
+      if (e instanceof KubectlError) return e.stdout.trim(); // "no" exits 1
+      throw e;
+    }
+  };
+  for (const user of users) {
+    const as = `system:serviceaccount:${user.namespace}:${OWNER_SERVICE_ACCOUNT}`;
+    for (const target of plans) {
+      const allowed = target.members.includes(user.owner) ? "yes" : "no";
+      for (const [verb, resource] of [["create", "pods"], ["delete", "secrets"], ["create", "pipelineruns.tekton.dev"]]) {
+        expect(canI(as, verb, resource, target.namespace), `${as} ${verb} ${resource} in ${target.namespace}`).to.equal(allowed);
+      }
+    }
+    expect(canI(as, "create", "pods", SHARED), `${as} create pods in ${SHARED}`).to.equal("no");
+    expect(canI(as, "get", "secrets", SHARED), `${as} get secrets in ${SHARED}`).to.equal("no");
+    expect(canI(as, "list", "pipelines.tekton.dev", SHARED), `${as} reads shared pipelines`).to.equal("yes");
+  }
+}
+
+async function stackSettings(stack: Stack): Promise<Settings> {
+  const prefix = `${PROJECT}:`;
+  const all = await stack.getAllConfig();
+  return parseSettings(Object.fromEntries(Object.entries(all)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([k, v]) => [k.slice(prefix.length), decodeConfigValue(v.value)])));
+}
+
+/** A value from a stack file, read without YAML tooling (only flat `key: value` lines are needed). */
+function stackFileValue(stack: string, key: string): string | undefined {
+  const text = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+  return new RegExp(`^\\s*${PROJECT}:${key}:\\s*(\\S+)\\s*$`, "m").exec(text)?.[1];
+}
+
+function names(cluster: ControlPlane, kind: string, ns: string): string[] {
+  return cluster.kubectl(["get", kind, "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]).split(/\s+/).filter(Boolean);
+}
+
+function changes(summary: OpMap): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary).filter(([op, n]) => op !== "same" && op !== "read" && (n ?? 0) > 0));
+}
+
+function podManifest(name: string, resources: object, privileged = false): object {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: { containers: [{ name: "main", image: "debian:bookworm", resources, securityContext: privileged ? { privileged: true } : undefined }] },
+  };
+}
+
+function pipelineRunCrd(): object {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "pipelineruns.tekton.dev" },
+    spec: {
+      group: "tekton.dev",
+      scope: "Namespaced",
+      names: { plural: "pipelineruns", singular: "pipelinerun", kind: "PipelineRun", listKind: "PipelineRunList" },
+      versions: [{
+        name: "v1", served: true, storage: true,
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      }],
+    },
+  };
+}
+
+async function eventually(check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function progress(out: string): void {
+  if (process.env.STX_CLUSTER_VERBOSE) process.stdout.write(out);
+}
