@@ -1,6 +1,6 @@
 module stx-build-cluster/tools/kubernetes-provider
 
-go 1.24
+go 1.25.11
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 v3.248.0
