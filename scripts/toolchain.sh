@@ -52,8 +52,13 @@ gobuild() {
     gomod=$(go mod download -json "$mod@$ver" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).GoMod)')
     go mod edit -json "$gomod" | SIBLING=$sibling node -e '
       const m = JSON.parse(require("fs").readFileSync(0));
+      const major = Number(/^v(\d+)/.exec(process.env.SIBLING)?.[1] ?? 0);
       for (const r of m.Replace ?? []) {
         const local = r.New.Path.startsWith(".");
+        // A local replace whose path cannot carry the sibling version (e.g. etcd guarding its
+        // root module with ./FORBIDDEN_DEPENDENCY) only blocks bad imports: drop it.
+        const suffix = /\/v(\d+)$/.exec(r.Old.Path)?.[1];
+        if (local && (major >= 2 ? Number(suffix) !== major : suffix !== undefined)) continue;
         const to = local ? `${r.Old.Path}@${process.env.SIBLING}` : `${r.New.Path}${r.New.Version ? "@" + r.New.Version : ""}`;
         console.log(`${r.Old.Path}${r.Old.Version ? "@" + r.Old.Version : ""}=${to}`);
       }' | while read -r r; do go mod edit -replace="$r"; done

@@ -75,6 +75,13 @@ describe("cluster: pulumi up against a real API server", function () {
         })));
       });
 
+      it("pulumi preview of the new stack plans to create every tenant", async function () {
+        const preview = await stack.preview({ diff: true });
+        const creates = preview.changeSummary.create ?? 0;
+        // Per tenant at least: Namespace, LimitRange, ResourceQuota, 2 ServiceAccounts, 3 RoleBindings, 2 NetworkPolicies.
+        expect(creates, preview.stdout).to.be.at.least(10 * plans.length);
+      });
+
       it("pulumi up creates the stack", async function () {
         const result = await stack.up({ onOutput: progress });
         expect(result.summary.result).to.equal("succeeded");
