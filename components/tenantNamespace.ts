@@ -99,11 +99,17 @@ export class TenantNamespace extends pulumi.ComponentResource {
         name: `${OWNER_SERVICE_ACCOUNT}-token`,
         namespace,
         labels,
-        annotations: { "kubernetes.io/service-account.name": OWNER_SERVICE_ACCOUNT },
+        annotations: {
+          "kubernetes.io/service-account.name": OWNER_SERVICE_ACCOUNT,
+          // The token controller fills the token after creation: wait for it, or the read below races it.
+          "pulumi.com/waitFor": "jsonpath={.data.token}",
+        },
       },
       type: "kubernetes.io/service-account-token",
     }, { parent: this, dependsOn: [owner] });
-    const filled = k8s.core.v1.Secret.get(`${name}-owner-token-read`, pulumi.interpolate`${namespace}/${tokenSecret.metadata.name}`, {
+    // By the Secret's id ("namespace/name"), which is unknown while a preview plans its creation,
+    // so a preview skips the read instead of failing on a Secret that does not exist yet.
+    const filled = k8s.core.v1.Secret.get(`${name}-owner-token-read`, tokenSecret.id, {
       parent: this,
       dependsOn: [tokenSecret],
     });

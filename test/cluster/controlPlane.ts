@@ -24,6 +24,11 @@ export interface ControlPlaneOptions {
   readonly binDir: string;
   /** Context names written into the admin kubeconfig, all pointing at this cluster. */
   readonly contexts: readonly string[];
+  /**
+   * Objects (e.g. CRDs) applied before the controllers start: the quota controller only counts
+   * resources it discovered at start-up or at its slow periodic resync.
+   */
+  readonly preload?: readonly object[];
 }
 
 export class ControlPlane {
@@ -61,6 +66,9 @@ export class ControlPlane {
       "--profiling=false", "--v=0",
     ]);
     await this.waitFor("the API server", () => this.kubectl(["get", "--raw", "/readyz"]) === "ok");
+    for (const obj of this.opts.preload ?? []) this.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
+    await this.waitFor("preloaded CRDs", () =>
+      this.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"]) !== undefined);
     const kube = [`--kubeconfig=${this.kubeconfig}`, "--bind-address=127.0.0.1", "--leader-elect=false", "--profiling=false"];
     this.run("kube-controller-manager", [
       ...kube, `--secure-port=${cmPort}`, `--service-account-private-key-file=${f("sa.key")}`, `--root-ca-file=${f("ca.crt")}`,
@@ -72,6 +80,8 @@ export class ControlPlane {
       `--kubeconfig=${this.kubeconfig}`, "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", `--server-address=127.0.0.1:${kwokPort}`,
       "--node-ip=127.0.0.1", "--cidr=10.244.0.0/16",
+      // Heartbeats through Leases, as kubelets do; without them the node controller sees nodes flap.
+      "--node-lease-duration-seconds=40",
     ]);
     // The token controller (controller-manager) fills the default ServiceAccount's namespace first.
     await this.waitFor("the controller manager", () => this.kubectl(["get", "serviceaccount", "default", "-o", "name"]) !== "");

@@ -32,12 +32,10 @@ describe("cluster: pulumi up against a real API server", function () {
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
     const contexts = STACKS.map((s) => String(stackFileValue(s, "kubeContext") ?? s));
-    cluster = new ControlPlane({ binDir, contexts });
+    // Tekton is not installed yet (a later component will): minimal CRDs stand in for the kinds the
+    // quota (PipelineRun) and the roles (Pipeline, Task) name, so admission and RBAC can be checked.
+    cluster = new ControlPlane({ binDir, contexts, preload: ["PipelineRun", "Pipeline", "Task"].map(tektonCrd) });
     await cluster.start();
-    // Tekton is not installed yet (a later component will); a minimal PipelineRun CRD stands in so
-    // the quota on PipelineRuns can be checked against the real quota admission.
-    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(pipelineRunCrd()));
-    cluster.kubectl(["wait", "--for=condition=Established", "crd/pipelineruns.tekton.dev", "--timeout=60s"]);
   });
 
   after(async function () {
@@ -266,15 +264,16 @@ function podManifest(name: string, resources: object, privileged = false): objec
   };
 }
 
-function pipelineRunCrd(): object {
+function tektonCrd(kind: string): object {
+  const singular = kind.toLowerCase();
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: "pipelineruns.tekton.dev" },
+    metadata: { name: `${singular}s.tekton.dev` },
     spec: {
       group: "tekton.dev",
       scope: "Namespaced",
-      names: { plural: "pipelineruns", singular: "pipelinerun", kind: "PipelineRun", listKind: "PipelineRunList" },
+      names: { plural: `${singular}s`, singular, kind, listKind: `${kind}List` },
       versions: [{
         name: "v1", served: true, storage: true,
         schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
