@@ -63,12 +63,12 @@ export class ControlPlane {
       `--client-ca-file=${f("ca.crt")}`, "--authorization-mode=Node,RBAC", "--allow-privileged=true",
       `--service-account-key-file=${f("sa.pub")}`, `--service-account-signing-key-file=${f("sa.key")}`,
       "--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/12",
-      "--profiling=false", "--v=0",
+      // The "kubernetes" Service cannot point at a loopback address; nothing here needs it.
+      "--endpoint-reconciler-type=none", "--profiling=false", "--v=0",
     ]);
     await this.waitFor("the API server", () => this.kubectl(["get", "--raw", "/readyz"]) === "ok");
     for (const obj of this.opts.preload ?? []) this.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-    await this.waitFor("preloaded CRDs", () =>
-      this.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"]) !== undefined);
+    if (this.opts.preload?.length) this.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
     const kube = [`--kubeconfig=${this.kubeconfig}`, "--bind-address=127.0.0.1", "--leader-elect=false", "--profiling=false"];
     this.run("kube-controller-manager", [
       ...kube, `--secure-port=${cmPort}`, `--service-account-private-key-file=${f("sa.key")}`, `--root-ca-file=${f("ca.crt")}`,
