@@ -5,11 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # openssl makes the test cluster's certificates (kubectl comes from the toolchain).
-missing=()
-command -v openssl >/dev/null || missing+=(openssl)
-if ((${#missing[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
-fi
+command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 
 t=$SECONDS
 bash scripts/toolchain.sh
@@ -19,6 +15,10 @@ bash scripts/toolchain.sh
 echo "toolchain: second run took $((SECONDS - t))s (warm)"
 
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
+# The tests stop their control plane themselves; this catches a test process that was killed.
+export STX_CLUSTER_PGIDS
+STX_CLUSTER_PGIDS=$(mktemp)
+trap 'while read -r g; do kill -KILL -- "-$g" 2>/dev/null || true; done <"$STX_CLUSTER_PGIDS"; rm -f "$STX_CLUSTER_PGIDS"' EXIT
 t=$SECONDS
 npm run test:cluster
 echo "cluster tests took $((SECONDS - t))s"

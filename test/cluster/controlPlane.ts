@@ -145,7 +145,8 @@ export class ControlPlane {
     proc.on("exit", (code, signal) => {
       if (!this.stopping) console.error(`control plane: ${name} exited (${code ?? signal})\n${this.logTail(name)}`);
     });
-    fs.appendFileSync(path.join(this.dir, "pgids"), `${proc.pid}\n`);
+    // A CI trap can kill these process groups even if this Node process is killed first.
+    if (process.env.STX_CLUSTER_PGIDS) fs.appendFileSync(process.env.STX_CLUSTER_PGIDS, `${proc.pid}\n`);
     this.procs.push(proc);
   }
 
