@@ -64,8 +64,12 @@ func main() {
 
 var opts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
 
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) { return plugin.UnmarshalProperties(s, opts) }
-func marshal(m resource.PropertyMap) (*structpb.Struct, error)     { return plugin.MarshalProperties(m, opts) }
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	return plugin.UnmarshalProperties(s, opts)
+}
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	return plugin.MarshalProperties(m, opts)
+}
 
 func (p *kubeProvider) GetPluginInfo(context.Context, *pbempty.Empty) (*pulumirpc.PluginInfo, error) {
 	return &pulumirpc.PluginInfo{Version: version}, nil
@@ -183,11 +187,12 @@ func (p *kubeProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*p
 	}
 	olds, _ := unmarshal(req.GetOlds())
 	// Autonaming as the real provider does: keep a generated name once chosen.
-	md := news["metadata"]
-	if !md.IsObject() {
+	md, ok := news["metadata"]
+	if !ok || md.IsNull() {
 		md = resource.NewObjectProperty(resource.PropertyMap{})
 	}
-	if _, named := md.ObjectValue()["name"]; !named {
+	// Unknown metadata (during a preview) is left alone: the name is decided once it is known.
+	if md.IsObject() && !md.ObjectValue().HasValue("name") {
 		name := resource.NewStringProperty(autoname(resource.URN(req.GetUrn()).Name()))
 		if om := olds["metadata"]; om.IsObject() && om.ObjectValue()["name"].IsString() {
 			name = om.ObjectValue()["name"]
