@@ -104,7 +104,7 @@ spec() {
       "'-X main.version=$PULUMI_KUBERNETES_VERSION'" "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
     pulumi-resource-random|pulumi-resource-command|pulumi-language-nodejs)
       log "$1: its Go module is refused by the module proxy at every version, so it cannot be built here"
-      log "  (nothing uses it yet: the tests run programs inline through the Automation API, see docs/cluster-tests.md)"
+      log "  (see docs/cluster-tests.md: programs run inline, and the program does not use random or command yet)"
       exit 3 ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; exit 2 ;;
   esac
