@@ -78,9 +78,6 @@ const settingsShape = z.strictObject({
 
 export type Settings = z.output<typeof settingsShape>;
 
-const settingsSchema = settingsShape.superRefine((settings, ctx) => {
-  for (const problem of crossFieldProblems(settings)) ctx.addIssue({ code: "custom", ...problem });
-});
 export type ClusterSettings = Settings["cluster"];
 export type RetentionSettings = Settings["retention"];
 export { Profile, ProjectSettings, UserSettings };
@@ -104,8 +101,11 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
     throw new SettingsError([`${CONFIG_NAMESPACE}:profile ${found}; it must be one of ${PROFILES.join(", ")}`]);
   }
   const merged = mergeSettings(PROFILE_DEFAULTS[profile as Profile], raw);
-  const result = settingsSchema.safeParse(merged, { error: describeIssue, reportInput: true });
+  const result = settingsShape.safeParse(merged, { error: describeIssue, reportInput: true });
   if (!result.success) throw new SettingsError(result.error.issues.flatMap(problemLines));
+  // Cross-field checks compare parsed values, so they run only once every field is well-formed.
+  const problems = crossFieldProblems(result.data);
+  if (problems.length > 0) throw new SettingsError(problems.map((p) => `${settingPath(p.path)}: ${p.message}`));
   return result.data;
 }
 

@@ -13,6 +13,8 @@ export interface DeclaredResource {
   readonly name: string;
   readonly inputs: Record<string, any>;
   readonly custom: boolean;
+  /** Provider reference ("urn::id") for custom resources. */
+  readonly provider?: string;
   /** Set for resources read with `.get()` rather than declared. */
   readonly id?: string;
   /** Options that matter for data safety and ordering, as the program passed them. */
@@ -31,6 +33,8 @@ export interface DeclaredOptions {
 export interface ProgramRun {
   readonly resources: DeclaredResource[];
   readonly outputs: Record<string, unknown>;
+  /** Names of the stack outputs that are secret. */
+  readonly secretOutputs: string[];
   /** The resources of one type, e.g. "kubernetes:core/v1:Namespace". */
   ofType(type: string): DeclaredResource[];
   /** Kubernetes objects of a kind in a namespace (or cluster-scoped when namespace is undefined). */
@@ -55,8 +59,11 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 }
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
-export async function runProgram(stack: string, config: Record<string, unknown>): Promise<ProgramRun> {
-  const resources: DeclaredResource[] = [];
+export async function runProgram(
+  stack: string,
+  config: Record<string, unknown>,
+  resources: DeclaredResource[] = [],
+): Promise<ProgramRun> {
   const options = new Map<string, DeclaredOptions>();
   await pulumi.runtime.setMocks(
     {
@@ -67,6 +74,7 @@ export async function runProgram(stack: string, config: Record<string, unknown>)
           name: args.name,
           inputs: args.inputs,
           custom: args.custom ?? true,
+          provider: args.provider,
           id: args.id || undefined,
           options: options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
         });
@@ -89,6 +97,7 @@ export async function runProgram(stack: string, config: Record<string, unknown>)
     ),
   );
   forgetProgramModules();
+  let programModule: Record<string, unknown> = {};
   // Inside a stack resource, as under `pulumi up`, so stack transformations can see every option.
   const exported = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
@@ -96,11 +105,28 @@ export async function runProgram(stack: string, config: Record<string, unknown>)
       return undefined;
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(REPO_ROOT, "bin", "src", "index.js")) as Record<string, unknown>;
+    programModule = require(path.join(REPO_ROOT, "bin", "src", "index.js")) as Record<string, unknown>;
+    return programModule;
   });
   const outputs = await resolveOutputs(exported ?? {});
+  // The stack hands back plain values; secrecy is only visible on the module's own Outputs.
+  const secretOutputs = await secretOutputNames(programModule);
   await pulumi.runtime.disconnect();
-  return withQueries(resources, outputs);
+  return withQueries(resources, outputs, secretOutputs);
+}
+
+/** Runs the program expecting it to fail; returns the error and what had been declared by then. */
+export async function runProgramFailure(
+  stack: string,
+  config: Record<string, unknown>,
+): Promise<{ error: Error; declared: DeclaredResource[] }> {
+  const declared: DeclaredResource[] = [];
+  try {
+    const run = await runProgram(stack, config, declared);
+    throw new Error(`expected the program to fail, but it declared ${run.resources.length} resources`);
+  } catch (error) {
+    return { error: error as Error, declared };
+  }
 }
 
 /** Runs the program for a stack file, optionally with settings changed on top. */
@@ -150,6 +176,15 @@ async function resolveOutputs(program: Record<string, unknown>): Promise<Record<
   return Object.fromEntries(entries);
 }
 
+async function secretOutputNames(program: Record<string, unknown>): Promise<string[]> {
+  const flags = await Promise.all(
+    Object.entries(program).map(async ([key, value]) =>
+      pulumi.Output.isInstance(value) && (await pulumi.isSecret(value as pulumi.Output<unknown>)) ? key : undefined,
+    ),
+  );
+  return flags.filter((key): key is string => key !== undefined);
+}
+
 function settle(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     return new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => resolve(v)));
@@ -157,13 +192,14 @@ function settle(value: unknown): Promise<unknown> {
   return Promise.resolve(value);
 }
 
-function withQueries(resources: DeclaredResource[], outputs: Record<string, unknown>): ProgramRun {
+function withQueries(resources: DeclaredResource[], outputs: Record<string, unknown>, secretOutputs: string[]): ProgramRun {
   const ofType = (type: string) => resources.filter((r) => r.type === type && r.id === undefined);
   const objects = (type: string, namespace?: string) =>
     ofType(type).filter((r) => r.inputs.metadata?.namespace === namespace);
   return {
     resources,
     outputs,
+    secretOutputs,
     ofType,
     objects,
     object(type, name, namespace) {
