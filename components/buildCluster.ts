@@ -128,8 +128,8 @@ export class BuildCluster extends pulumi.ComponentResource {
       objectStore,
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
-      tenantNamespaces: tenants.map(([plan]) => plan.namespace),
-    }, { parent: this, dependsOn: [sharedNamespace, ...tenants.map(([, tenant]) => tenant)] });
+      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+    }, opts);
     return { pulp, objectStore, registry };
   }
 

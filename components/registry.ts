@@ -30,8 +30,8 @@ export interface RegistryArgs {
   readonly exposure: ServiceExposure;
   /** host[:port] clients push to (own mode). */
   readonly publicHost: string;
-  /** Platform mode: namespaces that get a copy of the platform's pull secret. */
-  readonly tenantNamespaces: readonly string[];
+  /** Platform mode: namespaces that get a copy of the platform's pull secret (and the resource that creates each). */
+  readonly tenantNamespaces: readonly { readonly name: string; readonly resource?: pulumi.Resource }[];
 }
 
 /**
@@ -165,12 +165,12 @@ export class Registry extends pulumi.ComponentResource {
     const { pullSecretNamespace, pullSecretName } = args.settings.platform;
     const child = { parent: this };
     const source = k8s.core.v1.Secret.get(`${name}-platform-pull-secret`, `${pullSecretNamespace}/${pullSecretName}`, child);
-    for (const namespace of args.tenantNamespaces) {
-      new k8s.core.v1.Secret(`${name}-pull-${namespace}`, {
-        metadata: { name: REGISTRY_SECRET, namespace, labels: standardLabels("registry") },
+    for (const tenant of args.tenantNamespaces) {
+      new k8s.core.v1.Secret(`${name}-pull-${tenant.name}`, {
+        metadata: { name: REGISTRY_SECRET, namespace: tenant.name, labels: standardLabels("registry") },
         type: source.type,
         data: pulumi.secret(source.data),
-      }, child);
+      }, { ...child, dependsOn: tenant.resource ? [tenant.resource] : [] });
     }
     return pulumi.output(REGISTRY_SECRET);
   }
