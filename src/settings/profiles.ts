@@ -76,7 +76,7 @@ const LAPTOP_SERVICES = {
   exposure: { kind: "nodePort" },
   pulp: {
     storage: "pvc",
-    size: "60Gi",
+    size: "30Gi",
     databaseSize: "5Gi",
     apiReplicas: 1,
     contentReplicas: 1,
@@ -90,8 +90,8 @@ const LAPTOP_SERVICES = {
     },
     mirrors: MIRRORS,
   },
-  objectStore: { mode: "minio", buckets: BUCKETS, size: "30Gi", resources: res("50m", "256Mi", "500m", "1Gi") },
-  registry: { mode: "own", storage: "pvc", size: "20Gi", replicas: 1, resources: res("25m", "64Mi", "500m", "256Mi") },
+  objectStore: { mode: "minio", buckets: BUCKETS, size: "20Gi", resources: res("50m", "256Mi", "500m", "1Gi") },
+  registry: { mode: "own", storage: "pvc", size: "10Gi", replicas: 1, resources: res("25m", "64Mi", "500m", "256Mi") },
 };
 
 /** Many concurrent builds on several nodes without a shared file system: Pulp and the registry on S3. */

@@ -141,3 +141,37 @@ describe("Pulp content Job", () => {
     expect(name(changed)).to.not.equal(name(base));
   });
 });
+
+describe("shared services footprint", () => {
+  /** Sum of requests of the long-running shared-service containers (Jobs are short and excluded). */
+  async function footprint(stack: string) {
+    const { parseQuantity } = await import("../../src/quantity");
+    const run = await runStack(stack);
+    let cpu = 0;
+    let memory = 0;
+    for (const d of run.objects(DEPLOYMENT, SHARED)) {
+      for (const c of podSpec(d).containers) {
+        cpu += parseQuantity(c.resources.requests.cpu) * d.inputs.spec.replicas;
+        memory += parseQuantity(c.resources.requests.memory) * d.inputs.spec.replicas;
+      }
+    }
+    return { cpu, memoryMi: memory / 2 ** 20, settings: parseSettings(stackFileConfig(stack)) };
+  }
+
+  it("fits a laptop next to a build on minikube (400m CPU, 1504Mi requested; see docs/services.md)", async () => {
+    const { parseQuantity } = await import("../../src/quantity");
+    const { cpu, memoryMi, settings } = await footprint("minikube");
+    expect(cpu).to.be.closeTo(0.4, 1e-9);
+    expect(memoryMi).to.equal(1504);
+    const node = settings.cluster.nodes[0];
+    const build = settings.tenancy.quota.requests;
+    expect(cpu + parseQuantity(build.cpu)).to.be.at.most(parseQuantity(node.cpu));
+    expect(memoryMi * 2 ** 20 + parseQuantity(build.memory)).to.be.at.most(parseQuantity(node.memory));
+  });
+
+  it("is sized for many concurrent builds on cengn", async () => {
+    const { cpu, memoryMi } = await footprint("cengn");
+    expect(cpu).to.be.at.least(5);
+    expect(memoryMi).to.be.at.least(10 * 1024);
+  });
+});
