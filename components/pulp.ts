@@ -117,6 +117,7 @@ export class Pulp extends pulumi.ComponentResource {
           metadata: { labels },
           spec: {
             restartPolicy: "OnFailure",
+            enableServiceLinks: false,
             securityContext: restrictedPod(PULP_UID),
             containers: [pod.container("migrate", JOB_RESOURCES, {
               command: ["/bin/sh", "-ec",
@@ -131,7 +132,7 @@ export class Pulp extends pulumi.ComponentResource {
           },
         },
       },
-    }, { ...child, dependsOn: [database, secret, ...(s3 ? [s3.ready] : [])] });
+    }, { ...child, dependsOn: [database, secret, ...(s3 ? [s3.ready] : [])], customTimeouts: { create: "30m", update: "30m" } });
 
     const after = { ...child, dependsOn: [migrate, redis] };
     const deploy = (role: string, replicas: number, r: ContainerResources, c: Partial<k8s.types.input.core.v1.Container>) =>
@@ -146,6 +147,8 @@ export class Pulp extends pulumi.ComponentResource {
               annotations: { "stx.starlingx.io/settings-hash": settingsHash },
             },
             spec: {
+              // Pulp reads every PULP_* variable as a setting; service links (PULP_API_PORT=tcp://...) would be taken for some.
+              enableServiceLinks: false,
               securityContext: restrictedPod(PULP_UID),
               containers: [pod.container(role, r, c)],
               volumes: pod.volumes(false),
@@ -310,10 +313,13 @@ export class Pulp extends pulumi.ComponentResource {
       metadata: { name: `pulp-content-${hash}`, namespace, labels },
       spec: {
         backoffLimit: 4,
+        // The first on-demand sync still downloads every Packages index: allow it time, but not forever.
+        activeDeadlineSeconds: 3 * 3600,
         template: {
           metadata: { labels },
           spec: {
             restartPolicy: "OnFailure",
+            enableServiceLinks: false,
             securityContext: restrictedPod(PULP_UID),
             containers: [{
               name: "converge",
@@ -333,7 +339,7 @@ export class Pulp extends pulumi.ComponentResource {
           },
         },
       },
-    }, { ...child, dependsOn: [...pulp, config] });
+    }, { ...child, dependsOn: [...pulp, config], customTimeouts: { create: "3h", update: "3h" } });
   }
 }
 
@@ -355,6 +361,11 @@ class PodParts {
     return {
       name,
       image: IMAGES.pulp,
+      // The image's start scripts wait for the database at these addresses before serving.
+      env: [
+        { name: "POSTGRES_SERVICE_HOST", value: `pulp-database.${this.namespace}.svc` },
+        { name: "POSTGRES_SERVICE_PORT", value: "5432" },
+      ],
       envFrom: this.s3CredentialsSecret ? [{ secretRef: { name: this.s3CredentialsSecret } }] : undefined,
       resources: resources(r),
       securityContext: RESTRICTED_CONTAINER,

@@ -53,6 +53,8 @@ function storageDriver(storage: RegistryStorage): Record<string, unknown> {
       v4auth: true,
       rootdirectory: "/",
     },
+    // Clients would otherwise be redirected to S3 for blobs, and the in-cluster endpoint is not theirs to reach.
+    redirect: { disable: true },
   };
 }
 

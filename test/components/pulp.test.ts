@@ -46,6 +46,10 @@ for (const stack of STACKS) {
         expectResources(workload);
       }
       for (const workload of all.filter((w) => w.type === DEPLOYMENT)) expectProbes(workload);
+      // PULP_* service-link variables would be read as Pulp settings.
+      for (const workload of all.filter((w) => podSpec(w).containers[0].image === IMAGES.pulp)) {
+        expect(podSpec(workload).enableServiceLinks, workload.inputs.metadata.name).to.equal(false);
+      }
     });
 
     it("migrates the database before any Pulp server starts", () => {

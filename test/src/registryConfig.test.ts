@@ -11,6 +11,8 @@ describe("registry config", () => {
     const s3 = registryConfig({ kind: "s3", endpoint: "https://s3.example.org", region: "eu-west-1", bucket: "images" }) as any;
     expect(s3.storage.s3).to.include({ bucket: "images", region: "eu-west-1", regionendpoint: "https://s3.example.org", forcepathstyle: true, secure: true });
     expect(s3.storage.filesystem).to.equal(undefined);
+    expect(s3.storage.redirect).to.deep.equal({ disable: true });
+    expect(fs.storage.redirect).to.equal(undefined);
     expect(registryConfig({ kind: "s3", endpoint: "http://minio:9000", region: "r", bucket: "b" })).to.have.nested.property("storage.s3.secure", false);
   });
 
