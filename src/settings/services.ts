@@ -17,11 +17,14 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
   message: "must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')",
 });
 
-const image = z.string().regex(/^[^\s:@]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/, {
-  message: 'must be an image reference such as "registry.example.org/minio/minio:RELEASE.2025-09-07T16-13-09Z"',
-}).refine((ref) => /[:@]/.test(ref.split("/").pop() ?? "") && !/:latest$/.test(ref), {
-  message: 'must be pinned by a tag or digest (not "latest")',
-});
+const image = z
+  .string()
+  .regex(/^[a-z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$/, {
+    message: 'must be an image reference such as "registry.example.org/minio/minio:RELEASE.2025-09-07T16-13-09Z"',
+  })
+  .refine((ref) => ref.includes("@sha256:") || (/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref.split("/").pop() ?? "") && !/:latest$/.test(ref)), {
+    message: 'must be pinned by a tag or digest (not "latest")',
+  });
 
 /** How the services are reached from outside the cluster. */
 export const exposure = z.strictObject({

@@ -34,6 +34,15 @@ for (const stack of STACKS) {
       expect(volume.options.retainOnDelete).to.equal(true);
     });
 
+    it("protects every data volume of the shared services from deletion", () => {
+      const volumes = run.objects("kubernetes:core/v1:PersistentVolumeClaim", SHARED);
+      expect(volumes.length).to.be.at.least(stack === "cengn" ? 2 : 3);
+      for (const volume of volumes) {
+        expect(volume.options.protect, volume.inputs.metadata.name).to.equal(true);
+        expect(volume.options.retainOnDelete, volume.inputs.metadata.name).to.equal(true);
+      }
+    });
+
     it("keeps generated root credentials in a Secret with the AWS key names", () => {
       const secret = run.object(SECRET, "object-store-credentials", SHARED);
       const data = secretValue(secret.inputs.stringData);

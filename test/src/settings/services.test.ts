@@ -75,6 +75,9 @@ describe("services settings", () => {
       'stx-build-cluster:services.objectStore.image: must be pinned by a tag or digest (not "latest")',
     );
     expect(problems("minikube", { objectStore: { image: "minio/minio" } })[0]).to.match(/services\.objectStore\.image: must be pinned/);
+    expect(problems("minikube", { objectStore: { image: "registry.example.org:5000/minio/minio" } })[0]).to.match(/must be pinned/);
+    expect(problems("minikube", { objectStore: { image: "registry.example.org:5000/minio/minio:RELEASE.2025-10-15T17-29-55Z" } })).to.deep.equal([]);
+    expect(problems("minikube", { objectStore: { image: `minio/minio@sha256:${"a".repeat(64)}` } })).to.deep.equal([]);
     expect(problems("minikube", { objectStore: { buckets: { artifacts: "Stx_Artifacts" } } })[0]).to.match(
       /^stx-build-cluster:services\.objectStore\.buckets\.artifacts: must be an S3 bucket name/,
     );
