@@ -83,6 +83,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       kubeconfigs: this.kubeconfigs,
     });
   }
+
   /** The shared services in the shared namespace: object store first, Pulp and the registry on it. */
   private sharedServices(
     name: string,

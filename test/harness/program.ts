@@ -131,8 +131,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>, id?:
   }
   if (type.startsWith("random:")) {
     // Stand-ins shaped like the provider's outputs: a bcrypt hash (htpasswd) and base64 (keys).
-    const bcryptHash = `$2a$10$${"x".repeat(53 - name.length % 10)}${"y".repeat(name.length % 10)}`;
-    return { result: `random-${name}`, bcryptHash, base64: Buffer.from(`random-${name}`).toString("base64"), ...inputs };
+    return { result: `random-${name}`, bcryptHash: `$2a$10$${"x".repeat(53)}`, base64: Buffer.from(`random-${name}`).toString("base64"), ...inputs };
   }
   if (inputs.metadata && inputs.metadata.name === undefined) {
     return { metadata: { ...inputs.metadata, name: `${name}-generated` } };
