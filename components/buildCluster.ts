@@ -2,12 +2,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
-import { planTenants } from "../src/tenants";
+import { planTenants, TenantPlan } from "../src/tenants";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
+import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
+import { ObjectStore, ObjectStoreInfo } from "./objectStore";
+import { Pulp } from "./pulp";
+import { Registry } from "./registry";
+import { ServiceExposure } from "./serviceKit";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
+  /** Keys of an external S3 endpoint (secret stack config), when services.objectStore.mode is "external". */
+  readonly objectStoreKeys?: { readonly accessKey: pulumi.Output<string>; readonly secretKey: pulumi.Output<string> };
 }
 
 /**
@@ -20,6 +27,8 @@ export class BuildCluster extends pulumi.ComponentResource {
   public readonly tenantNamespaces: pulumi.Output<Record<string, string>>;
   /** A kubeconfig per user; secret. */
   public readonly kubeconfigs: pulumi.Output<Record<string, string>>;
+  /** Pulp, the object store and the registry, shared by every tenant. */
+  public readonly services: { readonly pulp: Pulp; readonly objectStore: ObjectStore; readonly registry: Registry };
 
   constructor(name: string, args: BuildClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:cluster:BuildCluster", name, {}, opts);
@@ -55,6 +64,8 @@ export class BuildCluster extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [shared] })] as const,
     );
 
+    this.services = this.sharedServices(name, args, shared, tenants);
+
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(
       Object.fromEntries(tenants.map(([plan, tenant]) => [plan.owner, tenant.namespace])),
@@ -72,4 +83,77 @@ export class BuildCluster extends pulumi.ComponentResource {
       kubeconfigs: this.kubeconfigs,
     });
   }
+
+  /** The shared services in the shared namespace: object store first, Pulp and the registry on it. */
+  private sharedServices(
+    name: string,
+    args: BuildClusterArgs,
+    sharedNamespace: k8s.core.v1.Namespace,
+    tenants: readonly (readonly [TenantPlan, TenantNamespace])[],
+  ): BuildCluster["services"] {
+    const opts = { parent: this, dependsOn: [sharedNamespace] };
+    const { settings } = args;
+    const { services, cluster } = settings;
+    const namespace = cluster.sharedNamespace;
+    const urls = serviceEndpoints(services, settings.apiServer);
+    const exposure = (nodePort: number, host?: string): ServiceExposure =>
+      services.exposure.kind === "nodePort"
+        ? { kind: "nodePort", nodePort }
+        : { kind: "ingress", host: host ?? "", ingressClass: services.exposure.ingressClass, clusterIssuer: services.exposure.clusterIssuer };
+    const objectStore = new ObjectStore(`${name}-object-store`, {
+      namespace,
+      settings: services.objectStore,
+      storageClass: cluster.storageClass,
+      exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
+      publicUrl: urls.objectStorePublicUrl,
+      externalCredentials: args.objectStoreKeys,
+    }, opts);
+    const shared = cluster.sharedStorageClass && settings.profile !== "minikube";
+    const pulp = new Pulp(`${name}-pulp`, {
+      namespace,
+      settings: services.pulp,
+      contentOrigin: urls.pulpContentOrigin,
+      publicUrl: urls.pulpUrl,
+      storageClass: cluster.storageClass,
+      contentVolume: shared
+        ? { storageClass: cluster.sharedStorageClass!, accessMode: "ReadWriteMany" }
+        : { storageClass: cluster.storageClass, accessMode: "ReadWriteOnce" },
+      objectStore,
+      exposure: exposure(NODE_PORTS.pulpApi, urls.ingressHosts?.pulp),
+      contentNodePort: NODE_PORTS.pulpContent,
+    }, opts);
+    const registry = new Registry(`${name}-registry`, {
+      namespace,
+      settings: services.registry,
+      storageClass: cluster.storageClass,
+      objectStore,
+      exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
+      publicHost: urls.registryHost,
+      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+    }, opts);
+    return { pulp, objectStore, registry };
+  }
+
+  /** The object store as a plain output for other tools (retention, pipelines, users). */
+  public get objectStoreOutput(): pulumi.Output<ObjectStoreInfoValue> {
+    const store: ObjectStoreInfo = this.services.objectStore;
+    return pulumi.all([store.endpoint, store.publicUrl, store.credentialsSecret]).apply(([endpoint, publicUrl, credentialsSecret]) => ({
+      endpoint,
+      publicUrl,
+      region: store.region,
+      buckets: store.buckets,
+      publishedPrefix: store.publishedPrefix,
+      credentialsSecret,
+    }));
+  }
+}
+
+/** ObjectStoreInfo with its outputs resolved, as exported by the stack. */
+export interface ObjectStoreInfoValue {
+  readonly endpoint: string;
+  readonly publicUrl?: string;
+  readonly region: string;
+  readonly buckets: ObjectStoreInfo["buckets"];
+  readonly publishedPrefix: string;
+  readonly credentialsSecret: string;
 }

@@ -6,6 +6,18 @@
 
 export const IMAGES = {
   // Filled in by the services, build machinery and retention components.
+  /** Pulp (pulpcore y-release 3.85, the long-term-support line, with pulp_deb and pulp_file); also runs the content script. */
+  pulp: "quay.io/pulp/pulp-minimal:3.85",
+  pulpDatabase: "docker.io/library/postgres:16.10-bookworm",
+  pulpRedis: "docker.io/library/redis:7.4.5-alpine",
+  /**
+   * MinIO community edition is archived upstream: this is the last image it published. Later
+   * fixes exist only as source; a site can build one and set services.objectStore.image.
+   */
+  minio: "docker.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+  minioClient: "docker.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
+  /** CNCF distribution, the Docker registry (config at /etc/distribution/config.yml since v3). */
+  registry: "docker.io/library/registry:3.0.0",
 } as const satisfies Record<string, string>;
 
 export const CHARTS = {} as const satisfies Record<string, { chart: string; version: string; repo: string }>;

@@ -17,6 +17,7 @@ import {
   user,
   UserSettings,
 } from "./tenancy";
+import { services, servicesProblems } from "./services";
 
 /** The Pulumi config namespace of every setting. */
 export const CONFIG_NAMESPACE = "stx-build-cluster";
@@ -74,6 +75,7 @@ const settingsShape = z.strictObject({
     users: z.array(user).min(1, { message: "must list at least one user" }),
     projects: z.array(project).default([]),
     retention,
+    services,
 });
 
 export type Settings = z.output<typeof settingsShape>;
@@ -151,6 +153,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
+    ...servicesProblems(settings.services, settings.cluster),
   ];
 }
 

@@ -155,7 +155,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>, id?:
     const encode = (text: string) => Buffer.from(text).toString("base64");
     return { data: { token: encode(`token-of-${id}`), "ca.crt": encode("test-ca") } };
   }
-  if (type.startsWith("random:")) return { result: `random-${name}`, ...inputs };
+  if (type.startsWith("random:")) {
+    // Stand-ins shaped like the provider's outputs: a bcrypt hash (htpasswd) and base64 (keys).
+    return { result: `random-${name}`, bcryptHash: `$2a$10$${"x".repeat(53)}`, base64: Buffer.from(`random-${name}`).toString("base64"), ...inputs };
+  }
   if (inputs.metadata && inputs.metadata.name === undefined) {
     return { metadata: { ...inputs.metadata, name: `${name}-generated` } };
   }
