@@ -23,7 +23,10 @@ describe("the program (src/index.ts)", () => {
     const run = await runStack("cengn");
     expect(run.outputs.sharedNamespace).to.equal("stx-system");
     expect(run.outputs.tenantNamespaces).to.include({ dpenney: "user-dpenney", "starlingx/master": "build-starlingx-master" });
-    expect(run.secretOutputs).to.deep.equal(["kubeconfigs"]);
+    expect(run.secretOutputs).to.include("kubeconfigs");
+    // Any output that carries a credential must be secret.
+    const credentials = Object.keys(run.outputs).filter((key) => /password|kubeconfig|secret|token|key/i.test(key));
+    expect(run.secretOutputs).to.include.members(credentials);
     expect(run.outputs.kubeconfigs).to.have.all.keys("build-team", "dpenney", "slittle", "hbai", "vgluzrom");
   });
 

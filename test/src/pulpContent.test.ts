@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -175,6 +175,5 @@ function fileRepoId(objects: Map<string, Record<string, any>>): string {
 }
 
 function spawnFails(): boolean {
-  const { spawnSync } = require("child_process") as typeof import("child_process");
   return spawnSync("python3", ["--version"]).error !== undefined;
 }
