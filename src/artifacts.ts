@@ -178,7 +178,7 @@ export function parseKey(key: string): ParsedKey | undefined {
     if (distro === undefined || !isDistro(distro)) continue;
     if (third === LATEST_BUILD && section === undefined) return { kind: "alias", releaseId, distro };
     if (third === undefined || !tryParseBuildDate(third)) continue;
-    if (!BUILD_SECTIONS.includes(section as BuildSection) || rest.length === 0 || rest.some((p) => p === "")) continue;
+    if (!BUILD_SECTIONS.includes(section as BuildSection) || rest.length === 0 || rest.some((p) => p === "" || p === "." || p === "..")) continue;
     return { kind: "build", build: { releaseId, distro, buildDate: third }, section: section as BuildSection, path: rest.join("/") };
   }
   return undefined;
