@@ -124,7 +124,7 @@ async function runMain(args: string[], environment: Record<string, string>, line
   console.log = (line: string) => lines.push(line);
   console.error = (line: string) => lines.push(line);
   try {
-    return await runMain(args, environment);
+    return await main(args, environment);
   } finally {
     [console.log, console.error] = [log, error];
   }
