@@ -91,7 +91,10 @@ async function copy(options: BackupOptions, key: string): Promise<number> {
   const size = object.ContentLength ?? 0;
   const { target } = options;
   if (target.kind === "s3") {
-    await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentLength: size }));
+    // An empty object (a result marker) goes as an empty string: the SDK sends no length for a 0-byte stream.
+    if (size === 0) body.destroy();
+    const payload = size === 0 ? "" : body;
+    await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: payload, ContentLength: size }));
     return size;
   }
   // Keys come from parseKey, which refuses "." and ".." segments, so they stay under the directory.

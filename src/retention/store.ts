@@ -120,6 +120,10 @@ export function s3Client(options: { endpoint?: string; region?: string; accessKe
     endpoint: options.endpoint,
     region: options.region ?? "us-east-1",
     forcePathStyle: true,
+    // Checksums only where S3 requires them: other S3 servers do not all take the SDK's newer
+    // default (chunked uploads with trailing checksums), and copies stream with a known length.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     ...(options.accessKeyId && options.secretAccessKey
       ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
       : {}),

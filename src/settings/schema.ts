@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { isDnsLabel } from "../naming";
-import { positiveQuantity, retentionDays, schedule, wholeCount } from "./fields";
+import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
+import { backup, backupProblems, retention } from "./retention";
 import {
   effectiveTenantDefaults,
   Problem,
@@ -46,21 +47,6 @@ const cluster = z.strictObject({
   nodes: z.array(node).default([]),
 });
 
-const retention = z.strictObject({
-  schedule,
-  days: z.strictObject({
-    master: retentionDays,
-    feature: retentionDays,
-    private: retentionDays,
-    milestone: retentionDays,
-    release: retentionDays,
-  }),
-  /** Failed builds may go sooner than successful ones of the same class. */
-  failedDays: wholeCount,
-  /** The newest successful builds of each release-id that are always kept, whatever their age. */
-  keepSuccessful: wholeCount,
-});
-
 const settingsShape = z.strictObject({
     profile: z.enum(PROFILES),
     /** kubeconfig context to deploy to; the current context when left out. */
@@ -74,6 +60,7 @@ const settingsShape = z.strictObject({
     users: z.array(user).min(1, { message: "must list at least one user" }),
     projects: z.array(project).default([]),
     retention,
+    backup,
 });
 
 export type Settings = z.output<typeof settingsShape>;
@@ -82,7 +69,7 @@ const settingsSchema = settingsShape.superRefine((settings, ctx) => {
   for (const problem of crossFieldProblems(settings)) ctx.addIssue({ code: "custom", ...problem });
 });
 export type ClusterSettings = Settings["cluster"];
-export type RetentionSettings = Settings["retention"];
+export type { RetentionSettings, BackupSettings } from "./retention";
 export { Profile, ProjectSettings, UserSettings };
 
 /** Raised for any invalid configuration; `problems` holds one line per setting. */
@@ -151,6 +138,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
+    ...backupProblems(settings),
   ];
 }
 
