@@ -5,6 +5,7 @@ import { Settings } from "../src/settings/schema";
 import { planTenants } from "../src/tenants";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
+import { Retention, retentionArgs } from "./retention";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
@@ -54,6 +55,11 @@ export class BuildCluster extends pulumi.ComponentResource {
           apiServer: settings.apiServer,
         }, { ...child, dependsOn: [shared] })] as const,
     );
+
+    new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace)), {
+      ...child,
+      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+    });
 
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(

@@ -35,18 +35,30 @@ const PIPELINE_RUNS = "/apis/tekton.dev/v1/pipelineruns";
 export class KubeClient {
   constructor(private readonly options: KubeOptions) {}
 
-  /** PipelineRuns in every namespace, optionally matching a label selector. [] when Tekton is absent. */
-  async listPipelineRuns(labelSelector?: string): Promise<PipelineRunRef[]> {
+  /**
+   * PipelineRuns of `namespaces` (every namespace when undefined, which needs cluster-wide read
+   * access), optionally matching a label selector. A namespace without Tekton's CRD gives [].
+   */
+  async listPipelineRuns(labelSelector?: string, namespaces?: readonly string[]): Promise<PipelineRunRef[]> {
+    const paths = namespaces
+      ? namespaces.map((ns) => `/apis/tekton.dev/v1/namespaces/${encodeURIComponent(ns)}/pipelineruns`)
+      : [PIPELINE_RUNS];
     const runs: PipelineRunRef[] = [];
-    let next: string | undefined = "";
+    for (const path of paths) runs.push(...(await this.listAt(path, labelSelector)));
+    return runs;
+  }
+
+  private async listAt(path: string, labelSelector?: string): Promise<PipelineRunRef[]> {
+    const runs: PipelineRunRef[] = [];
+    let next: string | undefined;
     do {
       const query = new URLSearchParams({ limit: "500" });
       if (labelSelector) query.set("labelSelector", labelSelector);
       if (next) query.set("continue", next);
-      const list = (await this.request("GET", `${PIPELINE_RUNS}?${query}`)) as
+      const list = (await this.request("GET", `${path}?${query}`)) as
         | { items: any[]; metadata?: { continue?: string } }
         | undefined;
-      if (!list) return [];
+      if (!list) return runs;
       for (const item of list.items) {
         runs.push({
           namespace: item.metadata.namespace,

@@ -11,6 +11,7 @@
  *
  * Exit status: 0 when everything asked for was done, 1 on any failure, 2 on bad configuration.
  */
+import * as fs from "fs";
 import { BackupTarget, runBackup } from "./backup";
 import { inClusterKube, KubeClient, KubeOptions, runsToPrune } from "./kube";
 import { checkPolicy, PolicyError, RetentionPolicy } from "./policy";
@@ -65,6 +66,12 @@ function kubeFromEnv(env: NodeJS.ProcessEnv): KubeClient | undefined {
   return options ? new KubeClient(options) : undefined;
 }
 
+/** PIPELINERUN_NAMESPACES: comma-separated namespaces to look in; every namespace when unset. */
+function namespacesFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
+  const list = (env.PIPELINERUN_NAMESPACES ?? "").split(",").map((n) => n.trim()).filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
+
 function pulpFromEnv(env: NodeJS.ProcessEnv): PulpClient | undefined {
   if (!env.PULP_URL) return undefined;
   return new PulpClient({
@@ -105,7 +112,15 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
       case "artifacts": {
         const policy = policyFromEnv(env);
         const kube = flag({ ...env, DELETE_PIPELINERUNS: env.DELETE_PIPELINERUNS ?? "true" }, "DELETE_PIPELINERUNS") ? kubeFromEnv(env) : undefined;
-        const summary = await runRetention({ ...sourceS3(env), policy, dryRun: flag(env, "DRY_RUN"), pulp: pulpFromEnv(env), kube, log });
+        const summary = await runRetention({
+          ...sourceS3(env),
+          policy,
+          dryRun: flag(env, "DRY_RUN"),
+          pulp: pulpFromEnv(env),
+          kube,
+          namespaces: namespacesFromEnv(env),
+          log,
+        });
         return summary.failures.length > 0 ? 1 : 0;
       }
       case "backup": {
@@ -116,7 +131,7 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         const kube = kubeFromEnv(env);
         if (!kube) throw new ConfigError("no Kubernetes API: not in a cluster and KUBE_API_URL is not set");
         const keep = Number(required(env, "KEEP_PIPELINERUNS"));
-        const prune = runsToPrune(await kube.listPipelineRuns(), keep);
+        const prune = runsToPrune(await kube.listPipelineRuns(undefined, namespacesFromEnv(env)), keep);
         const dryRun = flag(env, "DRY_RUN");
         for (const run of prune) {
           log(`${dryRun ? "would delete" : "delete"} pipelinerun ${run.namespace}/${run.name} (created ${run.created})`);
@@ -134,6 +149,15 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
           timeoutMs: Number(env.ROLLOUT_TIMEOUT_SECONDS ?? "300") * 1000,
           log,
         });
+        // Leaving the window reports how the collection that ran inside it went.
+        if (mode === "off" && env.GC_STATUS_FILE) {
+          const status = fs.existsSync(env.GC_STATUS_FILE) ? fs.readFileSync(env.GC_STATUS_FILE, "utf8").trim() : "missing";
+          if (status !== "0") {
+            console.error(`error: registry garbage-collect ended with status ${status}`);
+            return 1;
+          }
+          log("registry garbage-collect succeeded");
+        }
         return 0;
       }
       default:

@@ -20,6 +20,8 @@ export interface RetentionRunOptions {
   readonly pulp?: PulpClient;
   /** Where the build's PipelineRuns are removed; skipped when absent. */
   readonly kube?: KubeClient;
+  /** Namespaces the PipelineRuns may be in; all when undefined. */
+  readonly namespaces?: readonly string[];
   readonly now?: Date;
   readonly log?: (line: string) => void;
 }
@@ -98,7 +100,7 @@ async function removeBuild(
   }
   let runs = 0;
   if (options.kube) {
-    const found = await options.kube.listPipelineRuns(`${BUILD_ID_LABEL}=${buildId(build)}`);
+    const found = await options.kube.listPipelineRuns(`${BUILD_ID_LABEL}=${buildId(build)}`, options.namespaces);
     if (!options.dryRun) for (const run of found) await options.kube.deletePipelineRun(run);
     runs = found.length;
   }

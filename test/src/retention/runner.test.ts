@@ -194,7 +194,7 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     const pulpServer = await startFake(pulp.handler);
     const kubeServer = await startFake(kube.handler);
     stops.push(pulpServer.stop, kubeServer.stop);
-    const code = await runMain(["artifacts"], env({ PULP_URL: pulpServer.url, PULP_USERNAME: "admin", PULP_PASSWORD: "pw", KUBE_API_URL: kubeServer.url }));
+    const code = await runMain(["artifacts"], env({ PULP_URL: pulpServer.url, PULP_USERNAME: "admin", PULP_PASSWORD: "pw", KUBE_API_URL: kubeServer.url, PIPELINERUN_NAMESPACES: "stx-system,build-starlingx-master" }));
     expect(code).to.equal(0);
 
     const after = await keys(s3);
@@ -212,7 +212,8 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     const deletes = pulpServer.requests.filter((r) => r.startsWith("DELETE"));
     expect(deletes.slice(0, 2).every((r) => r.includes("/distributions/"))).to.equal(true);
     expect(kube.deleted).to.deep.equal(["build-starlingx-master/daily-30"]);
-    expect(kubeServer.requests.some((r) => r.includes(encodeURIComponent(`${BUILD_ID_LABEL}=${buildId(expiredMaster)}`)))).to.equal(true);
+    const selector = encodeURIComponent(`${BUILD_ID_LABEL}=${buildId(expiredMaster)}`);
+    expect(kubeServer.requests.some((r) => r.startsWith("GET /apis/tekton.dev/v1/namespaces/build-starlingx-master/pipelineruns") && r.includes(selector))).to.equal(true);
   });
 
   it("deletes nothing more when run again", async () => {

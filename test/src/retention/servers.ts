@@ -142,12 +142,14 @@ export function fakePulp(names: { distributions: string[]; repositories: string[
 export function fakeKube(runs: { namespace: string; name: string; labels: Record<string, string>; created: string; completionTime?: string }[]) {
   const deleted: string[] = [];
   const handler = (method: string, url: URL) => {
-    if (method === "GET" && url.pathname === "/apis/tekton.dev/v1/pipelineruns") {
+    const listed = /^\/apis\/tekton\.dev\/v1\/(?:namespaces\/([^/]+)\/)?pipelineruns$/.exec(url.pathname);
+    if (method === "GET" && listed) {
       const selector = url.searchParams.get("labelSelector");
       const [key, value] = selector ? selector.split("=") : [undefined, undefined];
       const items = runs
         .filter((r) => !deleted.includes(`${r.namespace}/${r.name}`))
         .filter((r) => key === undefined || r.labels[key] === value)
+        .filter((r) => listed[1] === undefined || r.namespace === listed[1])
         .map((r) => ({
           metadata: { namespace: r.namespace, name: r.name, labels: r.labels, creationTimestamp: r.created },
           status: r.completionTime ? { completionTime: r.completionTime } : {},
