@@ -5,7 +5,15 @@
  */
 import { z } from "zod";
 import { RELEASE_CLASSES } from "../artifacts";
-import { positiveQuantity, retentionDays, schedule, wholeCount } from "./fields";
+import { positiveQuantity, schedule, wholeCount } from "./fields";
+
+/** Days per release class; the message for 0 says why it is refused. */
+const classDays = z.union([
+  z.literal("forever"),
+  z.number().int({ message: 'must be a whole number of days or "forever"' }).min(1, {
+    message: 'must be at least 1 day, or "forever"; 0 would delete builds as soon as they finish',
+  }),
+], { message: 'must be a whole number of days (1 or more) or "forever"' });
 import { Problem } from "./tenancy";
 
 const keepCount = z
@@ -20,11 +28,11 @@ export const retention = z.strictObject({
   dryRun: z.boolean().default(false),
   /** Age limit per release class, in days or "forever". */
   days: z.strictObject({
-    master: retentionDays,
-    feature: retentionDays,
-    private: retentionDays,
-    milestone: retentionDays,
-    release: retentionDays,
+    master: classDays,
+    feature: classDays,
+    private: classDays,
+    milestone: classDays,
+    release: classDays,
   }),
   /** Failed builds may go sooner than successful ones of the same class (never for "forever" classes). */
   failedDays: wholeCount,
