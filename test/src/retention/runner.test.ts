@@ -13,7 +13,10 @@ import {
   latestBuildKey,
   markerKey,
 } from "../../../src/artifacts";
+import { execFile } from "child_process";
+import { promisify } from "util";
 import { runBackup } from "../../../src/retention/backup";
+import { BUNDLE_FILE, LOADER, LOADER_FILE, retentionBundle } from "../../../src/retention/bundle";
 import { main } from "../../../src/retention/main";
 import { RetentionPolicy } from "../../../src/retention/policy";
 import { runRetention } from "../../../src/retention/runner";
@@ -98,7 +101,7 @@ async function seed(s3: S3Client, now: number): Promise<{ bytes: Map<string, num
   puts.push({ key: latestBuildKey("release/stx.9.0", "debian"), body: ref(now, { releaseId: "release/stx.9.0", days: 45 }).buildDate });
   for (const key of FOREIGN) puts.push({ key, body: "third-party" });
   for (let i = 0; i < puts.length; i += 32) {
-    await Promise.all(puts.slice(i, i + 32).map((p) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: p.key, Body: p.body }))));
+    await Promise.all(puts.slice(i, i + 32).map((p) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: p.key, Body: p.body, ContentLength: Buffer.byteLength(p.body) }))));
   }
   return { bytes };
 }
@@ -228,6 +231,26 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     const before = await keys(s3);
     expect(await runMain(["artifacts"], env({ DRY_RUN: "true", DELETE_PIPELINERUNS: "false" }))).to.equal(0);
     expect(await keys(s3)).to.deep.equal(before);
+  });
+
+  it("works as the bundled program a node image runs from the ConfigMap files", async () => {
+    const bundle = retentionBundle();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-runner-"));
+    stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(dir, "opt"));
+    fs.writeFileSync(path.join(dir, "opt", LOADER_FILE), LOADER);
+    fs.writeFileSync(path.join(dir, "opt", BUNDLE_FILE), bundle.gzipped);
+    const before = await keys(s3);
+    // A clean environment, as in the pod: only what the CronJob sets.
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, "opt", LOADER_FILE), "artifacts"], {
+      env: { ...env({ DRY_RUN: "true", DELETE_PIPELINERUNS: "false" }), TMPDIR: dir, PATH: process.env.PATH },
+      cwd: dir,
+    });
+    const summary = JSON.parse(stdout.split("\n").find((l) => l.startsWith("summary "))!.slice("summary ".length));
+    expect(summary).to.include({ dryRun: true, deleted: 0, untouchedObjects: FOREIGN.length });
+    expect(summary.kept).to.equal(Object.values(EXPECTED_REMAINING).flat().length);
+    expect(await keys(s3)).to.deep.equal(before);
+    expect(bundle.gzipped.length).to.be.lessThan(300 * 1024);
   });
 
   it("refuses a policy that would keep nothing, naming the setting", async () => {
