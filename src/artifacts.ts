@@ -77,7 +77,9 @@ export function releaseClass(releaseId: string): ReleaseClass {
 
 /**
  * Where builds of a git branch are published: `master` → master, `r/stx.9.0` → release/stx.9.0,
- * `f/foo` → feature/foo, anything else → feature/<slug of the branch>.
+ * `f/foo` → feature/foo, anything else → feature/<slug of the branch>. By that convention `foo`
+ * and `f/foo` share feature/foo; every other pair of distinct branches gets distinct release-ids.
+ * (A project branch can always name its release-id explicitly in the stack config.)
  */
 export function releaseIdForBranch(branch: string): string {
   if (branch === "master") return "master";
@@ -89,9 +91,11 @@ export function releaseIdForBranch(branch: string): string {
     .replace(/[^A-Za-z0-9._-]+/g, "-")
     .replace(/^[^A-Za-z0-9]+/, "")
     .replace(/-+$/, "");
-  // A slug loses information ("a/b" and "a-b" meet); a short hash of the exact branch keeps them apart.
+  // A slug loses information ("a/b" and "a-b" meet); a short hash of the exact branch keeps them
+  // apart. A branch that already ends like such a hash is hashed too, so the two forms never meet.
   const hash = createHash("sha256").update(branch).digest("hex").slice(0, 8);
-  return slug === branch ? `feature/${slug}` : `feature/${slug ? `${slug}-` : ""}${hash}`;
+  const readable = slug === branch && !/-[0-9a-f]{8}$/.test(slug);
+  return readable ? `feature/${slug}` : `feature/${slug ? `${slug}-` : ""}${hash}`;
 }
 
 /** `YYYYMMDDTHHMMSSZ` of a time, in UTC (milliseconds are dropped). */

@@ -12,6 +12,9 @@ import { pipeline } from "stream/promises";
 import { buildPrefix, latestBuildKey, ReleaseClass, releaseClass } from "../artifacts";
 import { inventory } from "./store";
 
+/** S3 takes at most 5 GiB in one PUT. */
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
 export type BackupTarget =
   | { readonly kind: "s3"; readonly s3: S3Client; readonly bucket: string }
   | { readonly kind: "directory"; readonly path: string };
@@ -91,6 +94,10 @@ async function copy(options: BackupOptions, key: string): Promise<number> {
   const size = object.ContentLength ?? 0;
   const { target } = options;
   if (target.kind === "s3") {
+    if (size > MAX_SINGLE_PUT) {
+      body.destroy();
+      throw new Error(`${size} bytes is over S3's 5 GiB limit for one PUT; multipart backup copies are not implemented`);
+    }
     // An empty object (a result marker) goes as an empty string: the SDK sends no length for a 0-byte stream.
     if (size === 0) body.destroy();
     const payload = size === 0 ? "" : body;

@@ -81,14 +81,21 @@ describe("artifact layout", () => {
     expect(releaseIdForBranch("dev/x")).not.to.equal(releaseIdForBranch("dev-x"));
   });
 
-  it("gives every branch a valid release-id, distinct for distinct branches", () => {
-    const branch = fc.stringMatching(/^[A-Za-z0-9._\/-]{1,30}$/);
+  it("gives every branch a valid release-id, distinct for distinct branches (but x and f/x)", () => {
+    const branch = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9._\/-]{1,30}$/),
+      fc.stringMatching(/^[a-z]{1,6}$/).chain((s) => fc.constantFrom(s, `f/${s}`, `r/${s}`, `${s}-0123abcd`, `release/${s}`)),
+    );
     fc.assert(
       fc.property(branch, branch, (a, b) => {
         expect(isReleaseId(releaseIdForBranch(a)), a).to.equal(true);
-        if (a !== b) expect(releaseIdForBranch(a)).not.to.equal(releaseIdForBranch(b));
+        const conventionPair = a === `f/${b}` || b === `f/${a}`;
+        if (a !== b && !conventionPair) expect(releaseIdForBranch(a), `${a} vs ${b}`).not.to.equal(releaseIdForBranch(b));
       }),
+      { numRuns: 500 },
     );
+    expect(releaseIdForBranch("foo")).to.equal(releaseIdForBranch("f/foo"));
+    expect(releaseIdForBranch("dev-x-0123abcd")).to.match(/^feature\/dev-x-0123abcd-[0-9a-f]{8}$/);
   });
 
   it("parses every key it formats back to the same build", () => {
