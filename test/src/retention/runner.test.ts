@@ -183,6 +183,24 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     ...extra,
   });
 
+  /** Every release build and every build a latest_build alias points at, with all its objects. */
+  async function expectProtectedBuildsIntact(): Promise<void> {
+    const all = await keys(s3);
+    const protectedBuilds = [
+      ...[60, 50, 45].map((d) => ref(now, { releaseId: "release/stx.9.0", days: d })),
+      ref(now, { releaseId: "master", days: 20 }),
+    ];
+    for (const build of protectedBuilds) {
+      const objects = all.filter((k) => k.startsWith(buildPrefix(build)));
+      expect(objects.length, buildPrefix(build)).to.be.at.least(6);
+      expect(objects).to.include(contextKey(build));
+    }
+  }
+
+  afterEach(async function () {
+    if (minio && this.currentTest?.state === "passed") await expectProtectedBuildsIntact();
+  });
+
   it("changes nothing in a dry run, but reports what it would delete", async () => {
     const before = await keys(s3);
     const lines: string[] = [];
