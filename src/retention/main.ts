@@ -111,7 +111,9 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
     switch (args[0] ?? "artifacts") {
       case "artifacts": {
         const policy = policyFromEnv(env);
-        const kube = flag({ ...env, DELETE_PIPELINERUNS: env.DELETE_PIPELINERUNS ?? "true" }, "DELETE_PIPELINERUNS") ? kubeFromEnv(env) : undefined;
+        // PipelineRuns of expired builds go too, unless DELETE_PIPELINERUNS=false.
+        const deleteRuns = env.DELETE_PIPELINERUNS === undefined || flag(env, "DELETE_PIPELINERUNS");
+        const kube = deleteRuns ? kubeFromEnv(env) : undefined;
         const summary = await runRetention({
           ...sourceS3(env),
           policy,

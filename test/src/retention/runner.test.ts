@@ -280,6 +280,31 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     expect(await keys(s3)).to.deep.equal(before);
   });
 
+  it("keeps every object of a build whose Pulp content could not be removed, and finishes next run", async () => {
+    const late = ref(now, { releaseId: "feature/bar", days: 40 });
+    const lateKeys = [`${buildPrefix(late)}outputs/iso/bar.iso`, markerKey(late, "success"), contextKey(late)];
+    for (const key of lateKeys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x", ContentLength: 1 }));
+    // Three younger successful builds, so the old one is not among the newest kept.
+    const youngs = [1, 2, 3].map((d) => ref(now, { releaseId: "feature/bar", days: d }));
+    for (const young of youngs) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: markerKey(young, "success"), Body: "", ContentLength: 0 }));
+    }
+    const broken = await startFake(() => ({ status: 500, json: { detail: "database unavailable" } }));
+    stops.push(broken.stop);
+    const lines: string[] = [];
+    expect(await runMain(["artifacts"], env({ PULP_URL: broken.url, DELETE_PIPELINERUNS: "false", RETENTION_POLICY: JSON.stringify(POLICY) }), lines)).to.equal(1);
+    expect(lines.join("\n")).to.match(/error  feature\/bar\/debian\/\d{8}T\d{6}Z\/: Pulp GET .* answered 500/);
+    expect(await keys(s3)).to.include.members(lateKeys);
+
+    const healthy = await startFake(fakePulp({ distributions: [], repositories: [] }).handler);
+    stops.push(healthy.stop);
+    expect(await runMain(["artifacts"], env({ PULP_URL: healthy.url, DELETE_PIPELINERUNS: "false", RETENTION_POLICY: JSON.stringify(POLICY) }))).to.equal(0);
+    const after = await keys(s3);
+    expect(after.filter((k) => k.startsWith(buildPrefix(late)))).to.be.empty;
+    expect(after).to.include.members(youngs.map((y) => markerKey(y, "success")));
+    expect(remainingBuilds(after)["milestone/stx.10.0.b1"]).to.deep.equal(expected["milestone/stx.10.0.b1"]);
+  });
+
   it("backs up successful release builds to a second bucket and to a directory, once", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "backup" }));
     const target = { kind: "s3" as const, s3, bucket: "backup" };
