@@ -10,6 +10,7 @@ import { ObjectStore, ObjectStoreInfo } from "./objectStore";
 import { Pulp } from "./pulp";
 import { Registry } from "./registry";
 import { ServiceExposure } from "./serviceKit";
+import { Retention, retentionArgs } from "./retention";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
@@ -65,6 +66,10 @@ export class BuildCluster extends pulumi.ComponentResource {
     );
 
     this.services = this.sharedServices(name, args, shared, tenants);
+    new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
+      ...child,
+      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+    });
 
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(

@@ -28,6 +28,10 @@ const REDIS_UID = 999;
 const REDIS_GID = 1000;
 const SETTINGS_SECRET = "pulp-settings";
 
+/** Pulp's admin user, and the key of its password in the admin Secret; jobs that call the API use them. */
+export const PULP_ADMIN_USER = "admin";
+export const PULP_ADMIN_PASSWORD_KEY = "admin-password";
+
 export interface PulpArgs {
   readonly namespace: string;
   readonly settings: PulpSettings;
@@ -96,7 +100,7 @@ export class Pulp extends pulumi.ComponentResource {
         "settings.py": settingsPy,
         // Fernet wants URL-safe base64.
         "database_fields.symmetric.key": fieldsKey.base64.apply((b) => b.replace(/\+/g, "-").replace(/\//g, "_")),
-        "admin-password": admin.result,
+        [PULP_ADMIN_PASSWORD_KEY]: admin.result,
       }),
     }, child);
 
@@ -327,8 +331,8 @@ export class Pulp extends pulumi.ComponentResource {
               command: ["python3", "/opt/stx/pulp_content.py"],
               env: [
                 { name: "PULP_URL", value: this.internalUrl },
-                { name: "PULP_USERNAME", value: "admin" },
-                { name: "PULP_PASSWORD", valueFrom: { secretKeyRef: { name: pod.settingsSecret.metadata.name, key: "admin-password" } } },
+                { name: "PULP_USERNAME", value: PULP_ADMIN_USER },
+                { name: "PULP_PASSWORD", valueFrom: { secretKeyRef: { name: pod.settingsSecret.metadata.name, key: PULP_ADMIN_PASSWORD_KEY } } },
                 { name: "SPEC_FILE", value: "/opt/stx/spec.json" },
               ],
               resources: resources(JOB_RESOURCES),
@@ -388,7 +392,7 @@ class PodParts {
         { key: "settings.py", path: "settings.py" },
         { key: "database_fields.symmetric.key", path: "database_fields.symmetric.key" },
       ] } },
-      ...(adminPassword ? [{ name: "admin", secret: { secretName, items: [{ key: "admin-password", path: "admin-password" }] } }] : []),
+      ...(adminPassword ? [{ name: "admin", secret: { secretName, items: [{ key: PULP_ADMIN_PASSWORD_KEY, path: "admin-password" }] } }] : []),
       ...(this.content
         ? [{ name: "storage", persistentVolumeClaim: { claimName: this.content.metadata.name } }]
         // With S3 storage only downloads in flight and static assets stay on the node.

@@ -21,6 +21,19 @@ export const REGISTRY_USER = "stx-build";
 export const REGISTRY_SECRET = "registry-credentials";
 const REGISTRY_UID = 1000;
 
+/** The registry's own deployment, config, storage and identity, for the garbage-collection job. */
+export interface RegistryMaintenance {
+  readonly deploymentName: string;
+  readonly config: { readonly kind: "ConfigMap"; readonly name: pulumi.Input<string>; readonly key: string };
+  /** The data volume; undefined when the registry stores on S3. */
+  readonly dataClaimName?: pulumi.Input<string>;
+  readonly dataMountPath: string;
+  readonly podLabels: Record<string, string>;
+  readonly runAsUser: number;
+  /** The registry's environment (HTTP secret, S3 keys): collection must see storage as the server does. */
+  readonly env: k8s.types.input.core.v1.EnvVar[];
+}
+
 export interface RegistryArgs {
   readonly namespace: string;
   readonly settings: RegistrySettings;
@@ -44,13 +57,17 @@ export class Registry extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string | undefined>;
   /** dockerconfigjson Secret name (shared namespace for our own, every tenant namespace for the platform's). */
   public readonly credentialsSecret: pulumi.Output<string | undefined>;
+  /** What garbage collection needs to run against our own registry; undefined for the platform's. */
+  public readonly maintenance?: RegistryMaintenance;
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:services:Registry", name, {}, opts);
     const { settings } = args;
     if (settings.mode === "own") {
+      const own = this.own(name, args);
       this.host = pulumi.output(args.publicHost);
-      this.credentialsSecret = this.own(name, args);
+      this.credentialsSecret = own.credentialsSecret;
+      this.maintenance = own.maintenance;
     } else if (settings.mode === "platform") {
       this.host = pulumi.output(settings.platform.server);
       this.credentialsSecret = this.platform(name, args);
@@ -61,7 +78,7 @@ export class Registry extends pulumi.ComponentResource {
     this.registerOutputs({ host: this.host, credentialsSecret: this.credentialsSecret });
   }
 
-  private own(name: string, args: RegistryArgs): pulumi.Output<string> {
+  private own(name: string, args: RegistryArgs): { credentialsSecret: pulumi.Output<string>; maintenance: RegistryMaintenance } {
     const { namespace, settings } = args;
     const child = { parent: this };
     const labels = standardLabels("registry");
@@ -157,7 +174,18 @@ export class Registry extends pulumi.ComponentResource {
         paths: [{ path: "/", service: "registry", port: REGISTRY_PORT }],
       }, child);
     }
-    return pushSecret.metadata.name;
+    return {
+      credentialsSecret: pushSecret.metadata.name,
+      maintenance: {
+        deploymentName: "registry",
+        config: { kind: "ConfigMap", name: config.metadata.name, key: "config.yml" },
+        dataClaimName: data?.metadata.name,
+        dataMountPath: REGISTRY_DATA_PATH,
+        podLabels: selector,
+        runAsUser: REGISTRY_UID,
+        env,
+      },
+    };
   }
 
   /** The platform owns the registry and its credentials; we only hand tenants a copy of the pull secret. */

@@ -17,6 +17,9 @@ export const IMAGES = {
   minio: "docker.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
   minioClient: "docker.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
   /** CNCF distribution, the Docker registry (config at /etc/distribution/config.yml since v3). */
+  /** Runs the bundled retention jobs (maintenance LTS line, Debian base). */
+  node: "docker.io/library/node:22.21.1-bookworm-slim",
+  /** Distribution; garbage collection must run the registry's own version (the registry component pins the same). */
   registry: "docker.io/library/registry:3.0.0",
 } as const satisfies Record<string, string>;
 

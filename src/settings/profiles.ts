@@ -40,6 +40,8 @@ const RETENTION = {
   days: { master: 14, feature: 7, private: 3, milestone: 180, release: "forever" },
   failedDays: 3,
   keepSuccessful: 3,
+  pipelineRuns: { schedule: "15 * * * *", keep: 20 },
+  registryGc: { enabled: true, schedule: "0 4 * * 0" },
 };
 
 const res = (reqCpu: string, reqMem: string, limCpu: string, limMem: string) => ({
@@ -152,6 +154,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     tenancy: LAPTOP_TENANCY,
     retention: RETENTION,
     services: LAPTOP_SERVICES,
+    // One disk on one laptop: a second copy there protects nothing.
+    backup: { enabled: false },
   },
   cengn: {
     cluster: {
@@ -162,6 +166,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     tenancy: FARM_TENANCY,
     retention: RETENTION,
     services: FARM_SERVICES,
+    // Where a backup goes is site-specific (a node name, another endpoint): the stack file says.
+    backup: { enabled: false },
   },
   starlingx: {
     cluster: {
@@ -171,7 +177,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       serviceCidr: "10.96.0.0/12",
     },
     tenancy: FARM_TENANCY,
-    retention: RETENTION,
+    // The platform registry (registry.local:9001) is StarlingX's own to collect.
+    retention: { ...RETENTION, registryGc: { ...RETENTION.registryGc, enabled: false } },
+    // An All-in-One host has no second machine; set backup.target to an S3 endpoint elsewhere.
+    backup: { enabled: false },
     services: STARLINGX_SERVICES,
   },
 };

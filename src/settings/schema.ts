@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { isDnsLabel } from "../naming";
-import { positiveQuantity, retentionDays, schedule, wholeCount } from "./fields";
+import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
+import { backup, backupProblems, retention } from "./retention";
 import {
   effectiveTenantDefaults,
   Problem,
@@ -47,21 +48,6 @@ const cluster = z.strictObject({
   nodes: z.array(node).default([]),
 });
 
-const retention = z.strictObject({
-  schedule,
-  days: z.strictObject({
-    master: retentionDays,
-    feature: retentionDays,
-    private: retentionDays,
-    milestone: retentionDays,
-    release: retentionDays,
-  }),
-  /** Failed builds may go sooner than successful ones of the same class. */
-  failedDays: wholeCount,
-  /** The newest successful builds of each release-id that are always kept, whatever their age. */
-  keepSuccessful: wholeCount,
-});
-
 const settingsShape = z.strictObject({
     profile: z.enum(PROFILES),
     /** kubeconfig context to deploy to; the current context when left out. */
@@ -76,12 +62,13 @@ const settingsShape = z.strictObject({
     projects: z.array(project).default([]),
     retention,
     services,
+    backup,
 });
 
 export type Settings = z.output<typeof settingsShape>;
 
 export type ClusterSettings = Settings["cluster"];
-export type RetentionSettings = Settings["retention"];
+export type { RetentionSettings, BackupSettings } from "./retention";
 export { Profile, ProjectSettings, UserSettings };
 
 /** Raised for any invalid configuration; `problems` holds one line per setting. */
@@ -154,6 +141,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
     ...servicesProblems(settings.services, settings.cluster),
+    ...backupProblems(settings),
   ];
 }
 
