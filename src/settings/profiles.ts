@@ -53,6 +53,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     },
     tenancy: LAPTOP_TENANCY,
     retention: RETENTION,
+    build: { imageBuilds: "docker-in-docker", jenkins: { enabled: false } },
   },
   cengn: {
     cluster: {
@@ -62,6 +63,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     },
     tenancy: FARM_TENANCY,
     retention: RETENTION,
+    build: { imageBuilds: "sysbox", jenkins: { enabled: true } },
   },
   starlingx: {
     cluster: {
@@ -72,6 +74,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     },
     tenancy: FARM_TENANCY,
     retention: RETENTION,
+    build: { imageBuilds: "sysbox", jenkins: { enabled: false } },
   },
 };
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { isDnsLabel } from "../naming";
+import { build, buildProblems } from "./build";
 import { positiveQuantity, retentionDays, schedule, wholeCount } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
 import {
@@ -74,6 +75,7 @@ const settingsShape = z.strictObject({
     users: z.array(user).min(1, { message: "must list at least one user" }),
     projects: z.array(project).default([]),
     retention,
+    build,
 });
 
 export type Settings = z.output<typeof settingsShape>;
@@ -83,6 +85,7 @@ const settingsSchema = settingsShape.superRefine((settings, ctx) => {
 });
 export type ClusterSettings = Settings["cluster"];
 export type RetentionSettings = Settings["retention"];
+export type { BuildSettings } from "./build";
 export { Profile, ProjectSettings, UserSettings };
 
 /** Raised for any invalid configuration; `problems` holds one line per setting. */
@@ -151,6 +154,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
+    ...buildProblems(settings.build, { profile: settings.profile, nodes: settings.cluster.nodes.map((n) => n.name) }),
   ];
 }
 
