@@ -3,11 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
 import { planTenants } from "../src/tenants";
+import { BuildMachinery, buildMachineryArgs } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
+  /** Credentials from secret config (see SECRET_SETTINGS), passed in so no component reads config. */
+  readonly secrets?: { readonly starlingxSshPassword?: pulumi.Input<string>; readonly starlingxSshPrivateKey?: pulumi.Input<string> };
 }
 
 /**
@@ -54,6 +57,11 @@ export class BuildCluster extends pulumi.ComponentResource {
           apiServer: settings.apiServer,
         }, { ...child, dependsOn: [shared] })] as const,
     );
+
+    new BuildMachinery(`${name}-build`, buildMachineryArgs(settings, tenants.map(([plan]) => plan.namespace), args.secrets), {
+      ...child,
+      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+    });
 
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(

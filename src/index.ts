@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildCluster } from "../components/buildCluster";
-import { loadSettings } from "./settings";
+import { loadSettings, secretSetting } from "./settings";
 
 const settings = loadSettings();
 
@@ -13,7 +13,11 @@ const provider = new k8s.Provider("kubernetes", {
   kubeconfig: settings.kubeconfig,
 });
 
-const cluster = new BuildCluster("stx", { settings }, { providers: { kubernetes: provider } });
+const secrets = {
+  starlingxSshPassword: secretSetting("starlingxSshPassword"),
+  starlingxSshPrivateKey: secretSetting("starlingxSshPrivateKey"),
+};
+const cluster = new BuildCluster("stx", { settings, secrets }, { providers: { kubernetes: provider } });
 
 export const profile = settings.profile;
 export const sharedNamespace = cluster.sharedNamespace;

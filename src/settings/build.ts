@@ -40,6 +40,8 @@ const starlingxHost = z.strictObject({
 export const build = z.strictObject({
   /** The distribution StarlingX is built for (a path segment of every artifact). */
   distro: z.enum(["debian"]).default("debian"),
+  /** Size of each run's workspace volume (checkout, build tree, ISO); freed when the run ends. */
+  workspaceSize: positiveQuantity.default("150Gi"),
   /** How application images that need a Docker daemon are built. */
   imageBuilds: z.enum(IMAGE_BUILD_MODES),
   /** Image of the StarlingX build environment (stx-builder) the build stages run in. */

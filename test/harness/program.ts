@@ -56,23 +56,18 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
 export async function runProgram(stack: string, config: Record<string, unknown>): Promise<ProgramRun> {
-  const resources: DeclaredResource[] = [];
-  const options = new Map<string, DeclaredOptions>();
+  const declared: Omit<DeclaredResource, "options">[] = [];
+  const options = new Map<string, pulumi.ResourceOptions>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const state = { ...args.inputs, ...mockState(args.type, args.name, args.inputs, args.id || undefined) };
-        resources.push({
-          type: args.type,
-          name: args.name,
-          inputs: args.inputs,
-          custom: args.custom ?? true,
-          id: args.id || undefined,
-          options: options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
-        });
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true, id: args.id || undefined });
         return { id: args.id || `${args.name}-id`, state };
       },
       call(args) {
+        // k8s.yaml.ConfigFile asks the provider to decode its manifest; do what the provider does.
+        if (args.token === "kubernetes:yaml:decode") return { result: yaml.loadAll(args.inputs.text).filter((o) => o) };
         return args.inputs;
       },
     },
@@ -92,7 +87,7 @@ export async function runProgram(stack: string, config: Record<string, unknown>)
   // Inside a stack resource, as under `pulumi up`, so stack transformations can see every option.
   const exported = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      options.set(`${args.type}::${args.name}`, declaredOptions(args.opts));
+      options.set(`${args.type}::${args.name}`, args.opts);
       return undefined;
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -100,22 +95,39 @@ export async function runProgram(stack: string, config: Record<string, unknown>)
   });
   const outputs = await resolveOutputs(exported ?? {});
   await pulumi.runtime.disconnect();
+  const resources = await Promise.all(
+    declared.map(async (r) => ({ ...r, options: await declaredOptions(options.get(`${r.type}::${r.name}`) ?? {}) })),
+  );
   return withQueries(resources, outputs);
 }
 
+/** The tests cannot reach the internet: Tekton's release manifests come from small local fixtures. */
+export const TEKTON_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "tekton");
+
 /** Runs the program for a stack file, optionally with settings changed on top. */
 export function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
-  return runProgram(stack, { ...stackFileConfig(stack), ...overrides });
+  const config: Record<string, any> = { ...stackFileConfig(stack), ...overrides };
+  const build = config.build ?? {};
+  if (build.tekton?.manifestDir === undefined) {
+    config.build = { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } };
+  }
+  return runProgram(stack, config);
 }
 
-function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): DeclaredOptions {
-  const dependsOn = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+async function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): Promise<DeclaredOptions> {
   return {
     protect: opts.protect === true,
     retainOnDelete: (opts as pulumi.CustomResourceOptions).retainOnDelete === true,
-    dependsOn: dependsOn.filter(pulumi.Resource.isInstance).map(logicalName),
+    dependsOn: (await dependencies(opts.dependsOn)).map(logicalName),
     parent: opts.parent ? logicalName(opts.parent) : undefined,
   };
+}
+
+/** dependsOn may hold Outputs of resources (e.g. ConfigFile.getResource); resolve them. */
+async function dependencies(value: unknown): Promise<pulumi.Resource[]> {
+  const resolved = pulumi.Output.isInstance(value) ? await settle(value) : await value;
+  if (Array.isArray(resolved)) return (await Promise.all(resolved.map(dependencies))).flat();
+  return pulumi.Resource.isInstance(resolved) ? [resolved] : [];
 }
 
 /** A resource's logical name, read from its URN the way the engine would write it. */

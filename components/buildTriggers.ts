@@ -1,0 +1,120 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import { standardLabels } from "../src/labels";
+import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../src/pipeline/runs";
+import { IMAGES } from "../src/versions";
+
+export interface BuildTriggersArgs {
+  /** Scheduled branches only; each gets one CronJob in its build namespace. */
+  readonly jobs: readonly BranchJob[];
+  readonly run: Omit<RunOptions, "namespace" | "generateName" | "params" | "labels">;
+  /** Time zone of the schedules. */
+  readonly timeZone: string;
+  /** Finished runs kept per branch. */
+  readonly keepRuns: number;
+}
+
+export const SCHEDULER_ACCOUNT = "build-scheduler";
+
+/**
+ * Daily builds where there is no Jenkins: a CronJob per scheduled branch that creates the
+ * PipelineRun with kubectl and waits for it, so `concurrencyPolicy: Forbid` also keeps two runs of
+ * one branch from overlapping. Its ServiceAccount may start runs in that one namespace only.
+ */
+export class BuildTriggers extends pulumi.ComponentResource {
+  public readonly cronJobs: pulumi.Output<string>[];
+
+  constructor(name: string, args: BuildTriggersArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stx:build:BuildTriggers", name, {}, opts);
+    const child = { parent: this };
+    const labels = standardLabels("build-triggers");
+
+    this.cronJobs = args.jobs.filter((job) => job.schedule !== undefined).map((job) => {
+      const ns = job.namespace;
+      const account = new k8s.core.v1.ServiceAccount(`${name}-${ns}-sa`, {
+        metadata: { name: SCHEDULER_ACCOUNT, namespace: ns, labels },
+      }, child);
+      const role = new k8s.rbac.v1.Role(`${name}-${ns}-role`, {
+        metadata: { name: SCHEDULER_ACCOUNT, namespace: ns, labels },
+        rules: [
+          { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create", "get", "list", "watch", "delete"] },
+        ],
+      }, child);
+      new k8s.rbac.v1.RoleBinding(`${name}-${ns}-binding`, {
+        metadata: { name: SCHEDULER_ACCOUNT, namespace: ns, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      }, child);
+      const run = scheduledRun(job, args.run);
+      const config = new k8s.core.v1.ConfigMap(`${name}-${ns}-run`, {
+        metadata: { name: "scheduled-build", namespace: ns, labels },
+        data: { "pipelinerun.yaml": yaml.dump(run, { noRefs: true, lineWidth: -1 }) },
+      }, child);
+      const cron = new k8s.batch.v1.CronJob(`${name}-${ns}-cron`, {
+        metadata: { name: "scheduled-build", namespace: ns, labels },
+        spec: {
+          schedule: job.schedule!,
+          timeZone: args.timeZone,
+          concurrencyPolicy: "Forbid",
+          startingDeadlineSeconds: 3600,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 0,
+              template: {
+                metadata: { labels },
+                spec: {
+                  serviceAccountName: account.metadata.name,
+                  restartPolicy: "Never",
+                  securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                  containers: [{
+                    name: "start-build",
+                    image: IMAGES.kubectl,
+                    command: ["/bin/sh", "-c", starterScript(job, args.keepRuns)],
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+                    resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
+                    volumeMounts: [{ name: "run", mountPath: "/run/build" }],
+                  }],
+                  volumes: [{ name: "run", configMap: { name: config.metadata.name } }],
+                },
+              },
+            },
+          },
+        },
+      }, child);
+      return cron.metadata.name;
+    });
+    this.registerOutputs({ cronJobs: this.cronJobs });
+  }
+}
+
+/** The PipelineRun a branch's schedule creates. */
+export function scheduledRun(job: BranchJob, base: BuildTriggersArgs["run"]): Record<string, unknown> {
+  return pipelineRunManifest({
+    ...base,
+    namespace: job.namespace,
+    generateName: "scheduled-",
+    params: branchRunParams(job, "scheduled"),
+    labels: {
+      [RUN_LABELS.project]: labelValue(job.project),
+      [RUN_LABELS.branch]: labelValue(job.branch),
+      [RUN_LABELS.trigger]: "scheduled",
+    },
+  });
+}
+
+/** Prune old runs (bounded history), start one, and stay until it ends. */
+export function starterScript(job: BranchJob, keepRuns: number): string {
+  const selector = `${RUN_LABELS.project}=${labelValue(job.project)},${RUN_LABELS.branch}=${labelValue(job.branch)}`;
+  return [
+    "set -eu",
+    `kubectl get pipelineruns -l '${selector}' --sort-by=.metadata.creationTimestamp -o name | head -n -${keepRuns} | xargs -r kubectl delete`,
+    "run=$(kubectl create -f /run/build/pipelinerun.yaml -o name)",
+    'echo "started ${run}"',
+    'until status=$(kubectl get "${run}" -o jsonpath=\'{.status.conditions[?(@.type=="Succeeded")].status}\') && [ -n "${status}" ] && [ "${status}" != "Unknown" ]; do sleep 60; done',
+    'echo "${run} finished: Succeeded=${status}"',
+    '[ "${status}" = "True" ]',
+  ].join("\n");
+}
