@@ -20,7 +20,7 @@ const SEGMENT = "[A-Za-z0-9][A-Za-z0-9._-]*";
 const USER = "[a-z]([-a-z0-9]{0,38}[a-z0-9])?";
 const RELEASE_ID = new RegExp(`^(master|(feature|release|milestone)/${SEGMENT}|private/${USER}/${SEGMENT})$`);
 const DISTRO = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const BUILD_DATE = /^\d{8}T\d{6}Z$/;
+const BUILD_DATE = /^[0-9]{8}T[0-9]{6}Z$/;
 
 export interface BuildLocation {
   readonly releaseId: string;
