@@ -37,6 +37,8 @@ const starlingxHost = z.strictObject({
   port: z.number().int().min(1).max(65535).default(22),
 });
 
+const WEEKDAY_HELP = 'must be a day of the week 0 (Sunday) to 6 (Saturday), or "never"';
+
 export const build = z.strictObject({
   /** The distribution StarlingX is built for (a path segment of every artifact). */
   distro: z.enum(["debian"]).default("debian"),
@@ -55,8 +57,8 @@ export const build = z.strictObject({
   sysboxNodes: z.array(z.string().min(1)).optional(),
   /** Day of the week (0 = Sunday ... 6 = Saturday) on which scheduled builds run even without changes; "never" to turn it off. */
   forcedBuildWeekday: z
-    .union([z.literal("never"), z.number().int().min(0).max(6)], {
-      message: 'must be a day of the week 0 (Sunday) to 6 (Saturday), or "never"',
+    .union([z.literal("never"), z.number().int({ message: WEEKDAY_HELP }).min(0, { message: WEEKDAY_HELP }).max(6, { message: WEEKDAY_HELP })], {
+      message: WEEKDAY_HELP,
     })
     .default(0),
   /** Time zone of branch schedules (an IANA name), so "0 1 * * *" means 01:00 there. */
