@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
 import { planTenants } from "../src/tenants";
-import { BuildMachinery, buildMachineryArgs } from "./buildMachinery";
+import { BuildMachinery, buildMachineryArgs, defaultSharedServices } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
 
@@ -58,7 +58,13 @@ export class BuildCluster extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [shared] })] as const,
     );
 
-    new BuildMachinery(`${name}-build`, buildMachineryArgs(settings, tenants.map(([plan]) => plan.namespace), args.secrets), {
+    new BuildMachinery(`${name}-build`, buildMachineryArgs(
+      settings,
+      tenants.map(([plan]) => plan.namespace),
+      args.secrets,
+      // DEFAULT in-cluster names until the object store / Pulp / registry components are wired in (issues #3, #5).
+      defaultSharedServices(settings.cluster.sharedNamespace),
+    ), {
       ...child,
       dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
     });

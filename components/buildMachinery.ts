@@ -11,6 +11,9 @@ import { Jenkins } from "./jenkins";
 import { NodeLabelling, Sysbox } from "./sysbox";
 import { Tekton } from "./tekton";
 
+/** The Dashboard as seen from inside the cluster (`kubectl port-forward` or an Ingress for people). */
+const DASHBOARD_URL = "http://tekton-dashboard.tekton-dashboard.svc:9097";
+
 /** Where the shared services are; BuildCluster passes the real ones once those components exist. */
 export interface SharedServices {
   readonly objectStoreEndpoint: string;
@@ -77,6 +80,12 @@ export class BuildMachinery extends pulumi.ComponentResource {
       tektonReady: tekton.ready,
     }, child);
 
+    if (args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
+      pulumi.log.warn(
+        "no SSH credentials for the StarlingX host: set stx-build-cluster:starlingxSshPassword or starlingxSshPrivateKey (pulumi config set --secret) or node labelling will fail",
+        this,
+      );
+    }
     if (args.sysboxNodes.length > 0 && args.labelling) {
       new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling }, child);
     }
@@ -92,9 +101,10 @@ export class BuildMachinery extends pulumi.ComponentResource {
         run: args.run,
         storageClass: args.jenkins.storageClass,
         storage: args.jenkins.storage,
-        dashboardUrl: "http://tekton-dashboard.tekton-dashboard.svc:9097",
+        dashboardUrl: DASHBOARD_URL,
         artifactsUrl: args.services.artifactsUrl,
         distro: args.defaults.distro,
+        keepRuns: args.tekton.keepRuns,
       }, { ...child, dependsOn: tekton.ready });
     } else {
       new BuildTriggers(`${name}-triggers`, {
@@ -102,6 +112,9 @@ export class BuildMachinery extends pulumi.ComponentResource {
         run: args.run,
         timeZone: args.timeZone,
         keepRuns: args.tekton.keepRuns,
+        distro: args.defaults.distro,
+        dashboardUrl: DASHBOARD_URL,
+        artifactsUrl: args.services.artifactsUrl,
       }, { ...child, dependsOn: tekton.ready });
     }
     this.registerOutputs({});

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as yaml from "js-yaml";
 import { standardLabels } from "../src/labels";
 import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../src/pipeline/runs";
+import { starterScript } from "../src/pipeline/starter";
 import { IMAGES } from "../src/versions";
 
 export interface BuildTriggersArgs {
@@ -13,6 +13,9 @@ export interface BuildTriggersArgs {
   readonly timeZone: string;
   /** Finished runs kept per branch. */
   readonly keepRuns: number;
+  readonly distro: string;
+  readonly dashboardUrl: string;
+  readonly artifactsUrl: string;
 }
 
 export const SCHEDULER_ACCOUNT = "build-scheduler";
@@ -49,7 +52,10 @@ export class BuildTriggers extends pulumi.ComponentResource {
       const run = scheduledRun(job, args.run);
       const config = new k8s.core.v1.ConfigMap(`${name}-${ns}-run`, {
         metadata: { name: "scheduled-build", namespace: ns, labels },
-        data: { "pipelinerun.yaml": yaml.dump(run, { noRefs: true, lineWidth: -1 }) },
+        data: {
+          "pipelinerun.json": JSON.stringify(run, null, 2),
+          "start.sh": starterScript({ ...job, namespace: ns, distro: args.distro, keepRuns: args.keepRuns, dashboardUrl: args.dashboardUrl, artifactsUrl: args.artifactsUrl }),
+        },
       }, child);
       const cron = new k8s.batch.v1.CronJob(`${name}-${ns}-cron`, {
         metadata: { name: "scheduled-build", namespace: ns, labels },
@@ -72,12 +78,13 @@ export class BuildTriggers extends pulumi.ComponentResource {
                   containers: [{
                     name: "start-build",
                     image: IMAGES.kubectl,
-                    command: ["/bin/sh", "-c", starterScript(job, args.keepRuns)],
+                    command: ["/bin/sh", "/run/build/start.sh"],
+                    env: [{ name: "TRIGGER", value: "scheduled" }],
                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
                     resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
-                    volumeMounts: [{ name: "run", mountPath: "/run/build" }],
+                    volumeMounts: [{ name: "run", mountPath: "/run/build" }, { name: "tmp", mountPath: "/tmp" }],
                   }],
-                  volumes: [{ name: "run", configMap: { name: config.metadata.name } }],
+                  volumes: [{ name: "run", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
                 },
               },
             },
@@ -103,18 +110,4 @@ export function scheduledRun(job: BranchJob, base: BuildTriggersArgs["run"]): Re
       [RUN_LABELS.trigger]: "scheduled",
     },
   });
-}
-
-/** Prune old runs (bounded history), start one, and stay until it ends. */
-export function starterScript(job: BranchJob, keepRuns: number): string {
-  const selector = `${RUN_LABELS.project}=${labelValue(job.project)},${RUN_LABELS.branch}=${labelValue(job.branch)}`;
-  return [
-    "set -eu",
-    `kubectl get pipelineruns -l '${selector}' --sort-by=.metadata.creationTimestamp -o name | head -n -${keepRuns} | xargs -r kubectl delete`,
-    "run=$(kubectl create -f /run/build/pipelinerun.yaml -o name)",
-    'echo "started ${run}"',
-    'until status=$(kubectl get "${run}" -o jsonpath=\'{.status.conditions[?(@.type=="Succeeded")].status}\') && [ -n "${status}" ] && [ "${status}" != "Unknown" ]; do sleep 60; done',
-    'echo "${run} finished: Succeeded=${status}"',
-    '[ "${status}" = "True" ]',
-  ].join("\n");
 }

@@ -5,6 +5,7 @@ import * as yaml from "js-yaml";
 import { standardLabels } from "../src/labels";
 import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../src/pipeline/runs";
 import { SWITCHES } from "../src/pipeline/params";
+import { starterScript } from "../src/pipeline/starter";
 import { CHARTS, IMAGES } from "../src/versions";
 
 export interface JenkinsArgs {
@@ -19,6 +20,8 @@ export interface JenkinsArgs {
   /** Base URL the artifacts are browsed at, for links in the job's report. */
   readonly artifactsUrl: string;
   readonly distro: string;
+  /** Finished runs kept per branch. */
+  readonly keepRuns: number;
 }
 
 export const JENKINS_AGENT_ACCOUNT = "jenkins-agent";
@@ -64,6 +67,23 @@ export class Jenkins extends pulumi.ComponentResource {
       }, child);
     }
 
+    for (const job of args.jobs) {
+      const run = pipelineRunManifest({
+        ...args.run,
+        namespace: job.namespace,
+        generateName: "jenkins-",
+        params: branchRunParams(job, "scheduled"),
+        labels: { [RUN_LABELS.project]: labelValue(job.project), [RUN_LABELS.branch]: labelValue(job.branch), [RUN_LABELS.trigger]: "jenkins" },
+      });
+      new k8s.core.v1.ConfigMap(`${name}-job-${job.namespace}`, {
+        metadata: { name: jobConfigMapName(job), namespace: args.namespace, labels },
+        data: {
+          "pipelinerun.json": JSON.stringify(run, null, 2),
+          "start.sh": starterScript({ ...job, distro: args.distro, keepRuns: args.keepRuns, dashboardUrl: args.dashboardUrl, artifactsUrl: args.artifactsUrl }),
+        },
+      }, child);
+    }
+
     new k8s.helm.v3.Release(`${name}-release`, {
       name: "jenkins",
       namespace: args.namespace,
@@ -80,22 +100,16 @@ export class Jenkins extends pulumi.ComponentResource {
 
 /** Helm values: restricted-compliant pods, persistence, JCasC with the admin from our Secret and the jobs. */
 export function jenkinsValues(args: JenkinsArgs, adminSecret: pulumi.Input<string>): Record<string, unknown> {
-  const restricted = {
-    runAsNonRoot: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-  };
   return {
     controller: {
       admin: { existingSecret: adminSecret, userKey: "jenkins-admin-user", passwordKey: "jenkins-admin-password" },
-      containerSecurityContext: { ...restricted, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true },
+      containerSecurityContext: { ...RESTRICTED, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true },
       podSecurityContextOverride: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      // Job DSL reads the jobs below; pipeline-utility-steps gives readJSON/writeJSON.
-      additionalPlugins: ["job-dsl", "pipeline-utility-steps"],
+      // Job DSL turns the jobs below into Jenkins jobs.
+      additionalPlugins: ["job-dsl"],
       JCasC: {
         configScripts: {
-          "stx-jobs": yaml.dump({ jobs: args.jobs.map((job) => ({ script: jobDsl(job, args) })) }, { lineWidth: -1, noRefs: true }),
+          "stx-jobs": yaml.dump({ jobs: args.jobs.map((job) => ({ script: jobDsl(job) })) }, { lineWidth: -1, noRefs: true }),
         },
       },
     },
@@ -105,75 +119,78 @@ export function jenkinsValues(args: JenkinsArgs, adminSecret: pulumi.Input<strin
   };
 }
 
+const RESTRICTED = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
 /** Jenkins parameters shown on every job: the pipeline's switches, same names, same defaults. */
 export const JENKINS_PARAMETERS = Object.keys(SWITCHES) as (keyof typeof SWITCHES)[];
 
-/** Job DSL of one branch's job: parameters, daily trigger when scheduled, no concurrent builds. */
-export function jobDsl(job: BranchJob, args: Pick<JenkinsArgs, "run" | "dashboardUrl" | "artifactsUrl" | "distro">): string {
+/** ConfigMap (in the Jenkins namespace) holding a job's PipelineRun template and start script. */
+export function jobConfigMapName(job: BranchJob): string {
+  return `jenkins-job-${job.namespace.replace(/^build-/, "")}`.slice(0, 63).replace(/-+$/, "");
+}
+
+/**
+ * Job DSL of one branch's job: the switches as parameters, the daily trigger when scheduled, no
+ * concurrent builds. The Jenkinsfile only runs the shared start script, so it holds no `$`
+ * (JCasC would try to resolve it) and no logic of its own.
+ */
+export function jobDsl(job: BranchJob): string {
   const params = JENKINS_PARAMETERS.map(
     (p) => `    booleanParam('${p}', ${SWITCHES[p].default}, '${SWITCHES[p].description.replace(/'/g, "\\'")}')`,
-  ).join("\n");
-  const trigger = job.schedule ? `  properties { pipelineTriggers { triggers { cron { spec('${job.schedule}') } } } }\n` : "";
+  );
   return [
     `pipelineJob('${job.jobName}') {`,
-    `  description('StarlingX build of ${job.project} ${job.branch}, published as ${job.releaseId}')`,
-    "  properties { disableConcurrentBuilds() }",
-    trigger.trimEnd(),
+    `  description('StarlingX build of ${job.project} ${job.branch}, published as ${job.releaseId}; unchanged sources are skipped unless FORCE_BUILD is set')`,
+    "  properties {",
+    "    disableConcurrentBuilds()",
+    ...(job.schedule ? [`    pipelineTriggers { triggers { cron { spec('${job.schedule}') } } }`] : []),
+    "  }",
     "  parameters {",
-    params,
+    ...params,
     "  }",
     "  definition {",
     "    cps {",
     "      sandbox()",
-    `      script('''${jenkinsfile(job, args)}''')`,
+    `      script('''${jenkinsfile(job)}''')`,
     "    }",
     "  }",
     "}",
-  ].filter((line) => line !== "").join("\n");
+  ].join("\n");
 }
 
-/** The Jenkinsfile: create the PipelineRun (schedule or hand), follow it, link logs and artifacts. */
-export function jenkinsfile(job: BranchJob, args: Pick<JenkinsArgs, "run" | "dashboardUrl" | "artifactsUrl" | "distro">): string {
-  const run = pipelineRunManifest({
-    ...args.run,
-    namespace: job.namespace,
-    generateName: "jenkins-",
-    params: branchRunParams(job, "manual"),
-    labels: { [RUN_LABELS.project]: labelValue(job.project), [RUN_LABELS.branch]: labelValue(job.branch), [RUN_LABELS.trigger]: "jenkins" },
-  });
-  const template = JSON.stringify(run);
-  const switches = JENKINS_PARAMETERS.map((p) => `[name: '${p}', value: "\${params.${p}}"]`).join(", ");
-  return `
-pipeline {
-  agent { kubernetes { yaml """
-spec:
-  serviceAccountName: ${JENKINS_AGENT_ACCOUNT}
-  containers:
-  - name: kubectl
-    image: ${IMAGES.kubectl}
-    command: [sleep, infinity]
-""" } }
-  stages {
-    stage('Build') {
-      steps { container('kubectl') { script {
-        def run = readJSON(text: '${template.replace(/'/g, "\\'")}')
-        run.spec.params += [${switches}]
-        if (currentBuild.getBuildCauses('hudson.triggers.TimerTrigger$TimerTriggerCause')) {
-          run.spec.params.find { it.name == 'TRIGGER' }.value = 'scheduled'
-        }
-        writeJSON(file: 'run.json', json: run)
-        def name = sh(returnStdout: true, script: 'kubectl create -f run.json -o jsonpath={.metadata.name}').trim()
-        echo "Tekton run: ${args.dashboardUrl}/#/namespaces/${job.namespace}/pipelineruns/\${name}"
-        def status = ''
-        while (!(status in ['True', 'False'])) {
-          sleep 60
-          status = sh(returnStdout: true, script: "kubectl get pipelinerun \${name} -n ${job.namespace} -o jsonpath='{.status.conditions[?(@.type==\\"Succeeded\\")].status}'").trim()
-        }
-        def date = sh(returnStdout: true, script: "kubectl get pipelinerun \${name} -n ${job.namespace} -o jsonpath='{.status.results[?(@.name==\\"build-date\\")].value}'").trim()
-        echo "Artifacts and logs: ${args.artifactsUrl}/${job.releaseId}/${args.distro}/\${date}/outputs/"
-        if (status != 'True') { error("Tekton run \${name} failed") }
-      } } }
-    }
-  }
-}`.trim();
+/** The Jenkinsfile: an agent pod with kubectl and the job's ConfigMap, running the start script. */
+export function jenkinsfile(job: BranchJob): string {
+  const pod = {
+    spec: {
+      serviceAccountName: JENKINS_AGENT_ACCOUNT,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        { name: "jnlp", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } },
+        {
+          name: "kubectl",
+          image: IMAGES.kubectl,
+          command: ["sleep"],
+          args: ["infinity"],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+          volumeMounts: [{ name: "run", mountPath: "/run/build" }],
+        },
+      ],
+      volumes: [{ name: "run", configMap: { name: jobConfigMapName(job) } }],
+    },
+  };
+  return [
+    "pipeline {",
+    `  agent { kubernetes { yaml '${JSON.stringify(pod)}' } }`,
+    "  stages {",
+    "    stage('build') {",
+    "      steps { container('kubectl') { sh 'sh /run/build/start.sh' } }",
+    "    }",
+    "  }",
+    "}",
+  ].join("\n");
 }

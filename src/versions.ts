@@ -14,8 +14,8 @@ export const IMAGES = {
   dockerDaemon: "docker.io/library/docker:28.5.1-dind",
   /** kubectl with a shell, for the schedule starter and the pipeline's own bookkeeping. */
   kubectl: "docker.io/alpine/k8s:1.34.5",
-  /** S3 client for publishing artifacts and logs. */
-  objectStoreClient: "docker.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
+  /** S3 client for publishing artifacts and logs (Alpine-based: busybox sh, grep, sort for the scripts). */
+  objectStoreClient: "docker.io/rclone/rclone:1.71.1",
   /** `repo` and git, for the source checkout. */
   git: "docker.io/alpine/git:v2.49.1",
   /**

@@ -174,7 +174,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
         ],
         steps: [
           step("checkout", builder, SCRIPTS.checkout, ["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"], {
-            env: [workspaceEnv, ...env(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]), { name: "RESULT_BUILD_DATE", value: "$(results.build-date.path)" }],
+            env: [workspaceEnv, ...env(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]), { name: "RESULT_BUILD_DATE", value: "$(results.build-date.path)" }, { name: "RUN_NAMESPACE", value: "$(context.taskRun.namespace)" }],
           }),
           step("decide", images.objectStoreClient, SCRIPTS.decide, [], {
             env: [workspaceEnv, ...env(["TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS]), ...storeCredentials, { name: "RESULT_BUILD_NEEDED", value: "$(results.build-needed.path)" }],

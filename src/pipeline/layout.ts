@@ -95,6 +95,15 @@ export function publicationPlan(location: BuildLocation, succeeded: boolean): { 
 }
 
 /**
+ * A run in a user's namespace (`user-<name>`) may publish only under `private/<name>/`, so a
+ * private build can never replace a branch's artifacts or move its latest_build.
+ */
+export function releaseIdAllowedIn(namespace: string, releaseId: string): boolean {
+  if (!namespace.startsWith("user-")) return true;
+  return releaseId.startsWith(`private/${namespace.slice("user-".length)}/`);
+}
+
+/**
  * The same layout as POSIX shell functions, for the steps that run in the cluster. Inputs are
  * environment variables RELEASE_ID, DISTRO and BUILD_DATE; BUILD_DATE comes from `stx_build_date`
  * (optionally from BUILD_EPOCH, seconds, for reproducible tests).
@@ -111,4 +120,12 @@ stx_build_prefix() { stx_check_location && printf '%s/%s/%s/' "\${RELEASE_ID}" "
 stx_outputs_key() { printf '%soutputs/%s' "$(stx_build_prefix)" "$1"; }
 stx_marker_key() { printf '%soutputs/%s' "$(stx_build_prefix)" "$1"; }
 stx_latest_build_key() { printf '%s/%s/${LATEST_BUILD}' "\${RELEASE_ID}" "\${DISTRO}"; }
+stx_check_namespace() {
+  case "\${RUN_NAMESPACE:-}" in
+    user-*) case "\${RELEASE_ID}" in
+        "private/\${RUN_NAMESPACE#user-}/"*) ;;
+        *) echo "runs in \${RUN_NAMESPACE} publish only under private/\${RUN_NAMESPACE#user-}/, not \${RELEASE_ID}" >&2; return 1;;
+      esac;;
+  esac
+}
 `.trim();

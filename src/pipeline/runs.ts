@@ -58,7 +58,12 @@ export function pipelineRunManifest(run: RunOptions): Record<string, unknown> {
       },
       params: Object.entries(run.params).map(([name, value]) => ({ name, value })),
       timeouts: { pipeline: `${run.timeoutMinutes}m` },
-      taskRunTemplate: { serviceAccountName: run.serviceAccount },
+      taskRunTemplate: {
+        serviceAccountName: run.serviceAccount,
+        // The run's pods share one RWO volume, so Tekton keeps them (and its affinity assistant) on
+        // one node; under sysbox that node must be one where sysbox runs.
+        ...(podTemplate ? { podTemplate: { nodeSelector: { "sysbox-runtime": "running" } } } : {}),
+      },
       ...(podTemplate
         ? { taskRunSpecs: systemStages.map((pipelineTaskName) => ({ pipelineTaskName, podTemplate })) }
         : {}),

@@ -19,13 +19,16 @@ export MY_WORKSPACE="\${WORKSPACE}/work" MY_REPO_ROOT_DIR="\${WORKSPACE}/src"
 mkdir -p "\${MY_WORKSPACE}"
 `;
 
-/** POSIX sh for the object-store steps (the mc image has no bash). */
+/** POSIX sh for the object-store steps (rclone's image is Alpine: busybox sh, no bash). */
 const STORE_PREAMBLE = `#!/bin/sh
 set -eu
 cd "\${WORKSPACE}"
 ${LAYOUT_SHELL}
 run() { if [ "\${DRY_RUN}" = "true" ]; then echo "+ $*"; else "$@"; fi; }
-mc alias set store "\${OBJECT_STORE_ENDPOINT}" "\${ACCESS_KEY}" "\${SECRET_KEY}" >/dev/null
+# Any S3 endpoint (the in-cluster MinIO or an external store), addressed as "store:".
+export RCLONE_CONFIG_STORE_TYPE=s3 RCLONE_CONFIG_STORE_PROVIDER=Other RCLONE_CONFIG_STORE_FORCE_PATH_STYLE=true
+export RCLONE_CONFIG_STORE_ENDPOINT="\${OBJECT_STORE_ENDPOINT}"
+export RCLONE_CONFIG_STORE_ACCESS_KEY_ID="\${ACCESS_KEY}" RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY="\${SECRET_KEY}"
 export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/distro)" BUILD_DATE="$(cat ${STATE_DIR}/build-date)"
 `;
 
@@ -34,6 +37,7 @@ export const SCRIPTS = {
 ${LAYOUT_SHELL}
 BUILD_DATE="$(stx_build_date)"; export BUILD_DATE
 stx_build_prefix >/dev/null
+stx_check_namespace
 printf '%s' "\${BUILD_DATE}" > ${STATE_DIR}/build-date
 printf '%s' "\${RELEASE_ID}" > ${STATE_DIR}/release-id
 printf '%s' "\${DISTRO}" > ${STATE_DIR}/distro
@@ -56,9 +60,9 @@ ${DECIDE_SHELL}
 CURRENT_CONTEXT=${STATE_DIR}/CONTEXT LAST_CONTEXT=${STATE_DIR}/last-CONTEXT
 export CURRENT_CONTEXT LAST_CONTEXT
 rm -f "\${LAST_CONTEXT}"
-last="$(mc cat "store/\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)" 2>/dev/null | tr -d '[:space:]' || true)"
+last="$(rclone cat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)" 2>/dev/null | tr -d '[:space:]' || true)"
 if [ -n "\${last}" ]; then
-  mc cat "store/\${ARTIFACTS_BUCKET}/\${RELEASE_ID}/\${DISTRO}/\${last}/outputs/CONTEXT" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"
+  rclone cat "store:\${ARTIFACTS_BUCKET}/\${RELEASE_ID}/\${DISTRO}/\${last}/outputs/CONTEXT" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"
 fi
 decision="$(stx_decide_build)"
 needed="\${decision%% *}"
@@ -126,10 +130,10 @@ run find "\${MY_WORKSPACE}/std/build-helm" -name '*.tgz' -exec cp -t ${STATE_DIR
   publish: `${STORE_PREAMBLE}
 for type in ${OUTPUT_TYPES.filter((t) => t !== "logs").join(" ")}; do
   if [ -d "${STATE_DIR}/outputs/\${type}" ]; then
-    run mc mirror --overwrite "${STATE_DIR}/outputs/\${type}" "store/\${ARTIFACTS_BUCKET}/$(stx_outputs_key "\${type}")"
+    run rclone copy "${STATE_DIR}/outputs/\${type}" "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key "\${type}")"
   fi
 done
-run mc cp ${STATE_DIR}/CONTEXT "store/\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"
+run rclone copyto ${STATE_DIR}/CONTEXT "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"
 `,
   finish: `#!/bin/sh
 set -eu
@@ -141,12 +145,12 @@ fi
 ${STORE_PREAMBLE.split("\n").slice(3).join("\n")}
 case "\${AGGREGATE_STATUS}" in Succeeded|Completed) result=success ;; *) result=fail ;; esac
 # Logs are plain files, readable in a browser, for failed builds too.
-run mc mirror --overwrite ${STATE_DIR}/logs "store/\${ARTIFACTS_BUCKET}/$(stx_outputs_key logs)"
-if [ -s ${STATE_DIR}/CONTEXT ]; then run mc cp ${STATE_DIR}/CONTEXT "store/\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"; fi
-printf '' | run mc pipe "store/\${ARTIFACTS_BUCKET}/$(stx_marker_key "\${result}")"
+run rclone copy ${STATE_DIR}/logs "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key logs)"
+if [ -s ${STATE_DIR}/CONTEXT ]; then run rclone copyto ${STATE_DIR}/CONTEXT "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"; fi
+printf '' | run rclone rcat "store:\${ARTIFACTS_BUCKET}/$(stx_marker_key "\${result}")"
 if [ "\${result}" = "success" ]; then
   # The alias moves only after the marker, so it never points at a build without one.
-  printf '%s\\n' "\${BUILD_DATE}" | run mc pipe "store/\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)"
+  printf '%s\\n' "\${BUILD_DATE}" | run rclone rcat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)"
 fi
 echo "build \${result}: \${OBJECT_STORE_ENDPOINT}/\${ARTIFACTS_BUCKET}/$(stx_build_prefix)"
 `,

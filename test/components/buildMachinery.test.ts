@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import * as yaml from "js-yaml";
+import { jobConfigMapName } from "../../components/jenkins";
 import { planBranchJobs } from "../../src/pipeline/runs";
 import { parseSettings } from "../../src/settings/schema";
 import { planTenants } from "../../src/tenants";
@@ -142,9 +143,17 @@ for (const stack of STACKS) {
           expect(script, job.jobName).to.be.a("string");
           for (const p of ["BUILD_PACKAGES", "BUILD_ISO", "BUILD_RT", "CLEAN_PACKAGES", "FORCE_BUILD", "DRY_RUN"]) expect(script).to.contain(`booleanParam('${p}'`);
           expect(script).to.contain("disableConcurrentBuilds()");
-          expect(script).to.contain(job.namespace);
+          expect(script).to.contain("sh /run/build/start.sh");
+          // JCasC resolves ${...} in its YAML; the job must hold none.
+          expect(script).to.not.contain("${");
           if (job.schedule) expect(script).to.contain(`cron { spec('${job.schedule}') }`);
           else expect(script).to.not.contain("cron {");
+          const config = run.object(T.configMap, jobConfigMapName(job), SHARED).inputs.data;
+          expect(script).to.contain(`"name":"${jobConfigMapName(job)}"`);
+          const pr = JSON.parse(config["pipelinerun.json"]);
+          expect(pr.metadata.namespace).to.equal(job.namespace);
+          expect(pr.spec.params).to.deep.include({ name: "MANIFEST_BRANCH", value: job.branch });
+          expect(config["start.sh"]).to.contain(`ns='${job.namespace}'`);
         }
         expect(run.ofType(T.cronJob)).to.be.empty;
       });
@@ -182,7 +191,10 @@ for (const stack of STACKS) {
         ]);
         const binding = run.object(T.roleBinding, "build-scheduler", job.namespace);
         expect(binding.inputs.subjects).to.deep.equal([{ kind: "ServiceAccount", name: "build-scheduler", namespace: job.namespace }]);
-        const pr = yaml.load(run.object(T.configMap, "scheduled-build", job.namespace).inputs.data["pipelinerun.yaml"]) as any;
+        const data = run.object(T.configMap, "scheduled-build", job.namespace).inputs.data;
+        const pr = JSON.parse(data["pipelinerun.json"]);
+        expect(data["start.sh"]).to.contain(`ns='${job.namespace}'`);
+        expect(cron.inputs.spec.jobTemplate.spec.template.spec.containers[0].env).to.deep.include({ name: "TRIGGER", value: "scheduled" });
         expect(pr.metadata.annotations["tekton.dev/auto-cleanup-pvc"]).to.equal("true");
         expect(pr.spec.params).to.deep.include({ name: "TRIGGER", value: "scheduled" });
         expect(pr.spec.params).to.deep.include({ name: "RELEASE_ID", value: job.releaseId });
@@ -202,7 +214,7 @@ describe("build machinery with settings changed", () => {
     const crons = run.ofType(T.cronJob);
     // The baseline namespace cannot run the privileged fallback, so it gets no schedule.
     expect(crons.map((c) => c.inputs.metadata.namespace)).to.deep.equal(["build-starlingx-master"]);
-    const pr = yaml.load(run.object(T.configMap, "scheduled-build", "build-starlingx-master").inputs.data["pipelinerun.yaml"]) as any;
+    const pr = JSON.parse(run.object(T.configMap, "scheduled-build", "build-starlingx-master").inputs.data["pipelinerun.json"]);
     expect(pr.spec).to.not.have.property("taskRunSpecs");
     const images = run.object(T.task, "stx-build-app-images", SHARED);
     expect(images.inputs.spec.sidecars[0].securityContext).to.deep.equal({ privileged: true });

@@ -109,6 +109,12 @@ describe("the StarlingX build pipeline definition", () => {
     }
   });
 
+  it("tells the checkout which namespace it runs in, so private runs stay under private/<user>/", () => {
+    const sources = tasks.find((t: any) => t.metadata.name === "stx-get-sources") as any;
+    expect(sources.spec.steps[0].env).to.deep.include({ name: "RUN_NAMESPACE", value: "$(context.taskRun.namespace)" });
+    expect(sources.spec.steps[0].script).to.contain("stx_check_namespace");
+  });
+
   it("has scripts that parse (bash -n / sh -n)", () => {
     for (const [name, script] of Object.entries(SCRIPTS)) {
       const shell = script.startsWith("#!/bin/bash") ? "bash" : "sh";
@@ -145,12 +151,15 @@ describe("PipelineRuns of the build", () => {
     expect(sysboxed).to.include.members([...DOCKER_STAGES, "build-packages-std"]);
     expect(sysboxed).to.not.include("publish");
     for (const s of run.spec.taskRunSpecs) expect(s.podTemplate.runtimeClassName).to.equal("sysbox-runc");
+    // The run's pods (and Tekton's affinity assistant) stay on a node where sysbox runs.
+    expect(run.spec.taskRunTemplate.podTemplate.nodeSelector).to.deep.equal({ "sysbox-runtime": "running" });
     expect(run.spec.workspaces[0].volumeClaimTemplate.spec.resources.requests.storage).to.equal("150Gi");
   });
 
   it("asks for no runtime class without sysbox", () => {
     const run = pipelineRunManifest({ ...base, imageBuilds: "docker-in-docker" }) as any;
     expect(run.spec).to.not.have.property("taskRunSpecs");
+    expect(run.spec.taskRunTemplate).to.deep.equal({ serviceAccountName: "pipeline" });
   });
 
   it("plans a job per project branch with its namespace, release-id and schedule", () => {

@@ -10,6 +10,7 @@ import {
   outputsKey,
   privateReleaseId,
   publicationPlan,
+  releaseIdAllowedIn,
   releaseIdForBranch,
 } from "../../../src/pipeline/layout";
 
@@ -62,6 +63,24 @@ describe("artifact layout of a build", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("lets runs in a user's namespace publish only under that user's private prefix", () => {
+    expect(releaseIdAllowedIn("user-alice", "private/alice/fix-1")).to.equal(true);
+    expect(releaseIdAllowedIn("user-alice", "master")).to.equal(false);
+    expect(releaseIdAllowedIn("user-alice", "private/bob/fix-1")).to.equal(false);
+    expect(releaseIdAllowedIn("user-al", "private/alice/x")).to.equal(false);
+    expect(releaseIdAllowedIn("build-starlingx-master", "master")).to.equal(true);
+    for (const [ns, id] of [["user-alice", "private/alice/fix-1"], ["user-alice", "master"], ["user-al", "private/alice/x"], ["build-x", "master"]]) {
+      const env = { RUN_NAMESPACE: ns, RELEASE_ID: id, DISTRO: "debian", BUILD_DATE: location.buildDate };
+      let ok = true;
+      try {
+        shell("stx_check_namespace 2>/dev/null", env);
+      } catch {
+        ok = false;
+      }
+      expect(ok, `${ns} ${id}`).to.equal(releaseIdAllowedIn(ns, id));
+    }
   });
 
   describe("shell twin used by the publish steps", () => {
