@@ -63,7 +63,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       tenants.map(([plan]) => plan.namespace),
       args.secrets,
       // DEFAULT in-cluster names until the object store / Pulp / registry components are wired in (issues #3, #5).
-      defaultSharedServices(settings.cluster.sharedNamespace),
+      defaultSharedServices(settings.cluster.sharedNamespace, settings.profile),
     ), {
       ...child,
       dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],

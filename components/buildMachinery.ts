@@ -30,14 +30,15 @@ export interface SharedServices {
  * DEFAULTS until the object store / Pulp / registry components are merged (issue #3): the in-cluster
  * names they are expected to have. The lead replaces these with those components' outputs.
  */
-export function defaultSharedServices(sharedNamespace: string): SharedServices {
+export function defaultSharedServices(sharedNamespace: string, profile?: string): SharedServices {
   const objectStoreEndpoint = `http://minio.${sharedNamespace}.svc:9000`;
   return {
     objectStoreEndpoint,
     artifactsBucket: "stx-artifacts",
     objectStoreSecret: "object-store-credentials",
     pulpUrl: `http://pulp-api.${sharedNamespace}.svc:24817`,
-    registry: `registry.${sharedNamespace}.svc:5000`,
+    // StarlingX hosts bring their own platform registry; elsewhere the farm runs one.
+    registry: profile === "starlingx" ? "registry.local:9001" : `registry.${sharedNamespace}.svc:5000`,
     artifactsUrl: `${objectStoreEndpoint}/stx-artifacts`,
   };
 }
@@ -126,7 +127,7 @@ export function buildMachineryArgs(
   settings: Settings,
   tenantNamespaces: readonly string[],
   secrets: { starlingxSshPassword?: pulumi.Input<string>; starlingxSshPrivateKey?: pulumi.Input<string> } = {},
-  services: SharedServices = defaultSharedServices(settings.cluster.sharedNamespace),
+  services: SharedServices = defaultSharedServices(settings.cluster.sharedNamespace, settings.profile),
 ): BuildMachineryArgs {
   const { build, cluster } = settings;
   const nodes = cluster.nodes.map((n) => n.name);
