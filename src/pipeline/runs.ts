@@ -151,7 +151,8 @@ export function privateRunManifest(args: {
       MANIFEST_URL: args.manifestUrl,
       MANIFEST_BRANCH: args.branch,
       RELEASE_ID: `private/${args.user}/${args.topic}`,
-      ...(args.patch ? { PATCH_PROJECT: args.patch.project, PATCH_URL: args.patch.url ?? "", PATCH_REF: args.patch.ref } : {}),
+      ...(args.patch ? { PATCH_PROJECT: args.patch.project, PATCH_REF: args.patch.ref } : {}),
+      ...(args.patch?.url ? { PATCH_URL: args.patch.url } : {}),
     },
   });
 }

@@ -220,6 +220,16 @@ describe("build machinery with settings changed", () => {
     expect(images.inputs.spec.sidecars[0].securityContext).to.deep.equal({ privileged: true });
   });
 
+  it("reaches the StarlingX controller with the SSH credentials from secret config", async () => {
+    const run = await runStack("starlingx", { starlingxSshPassword: "s3cret", build: { starlingxHost: { address: "10.10.10.3" } } });
+    const command = run.ofType(T.remoteCommand)[0];
+    // The whole connection is a secret value, because the password is one.
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+    expect(command.inputs.connection[SECRET_SIG]).to.be.a("string");
+    expect(command.inputs.connection.value).to.deep.include({ host: "10.10.10.3", user: "sysadmin", port: 22, password: "s3cret" });
+    expect(command.inputs.delete).to.equal("source /etc/platform/openrc && system host-label-remove controller-0 sysbox-install");
+  });
+
   it("labels only the nodes named in build.sysboxNodes", async () => {
     const run = await runStack("cengn", { build: { sysboxNodes: ["build-02"] } });
     expect(run.ofType(T.nodePatch).map((p) => p.inputs.metadata.name)).to.deep.equal(["build-02"]);
