@@ -10,6 +10,7 @@ import { BuildTriggers } from "./buildTriggers";
 import { Jenkins } from "./jenkins";
 import { NodeLabelling, Sysbox } from "./sysbox";
 import { Tekton } from "./tekton";
+import { inheritedDependencies } from "./dependencies";
 
 /** The Dashboard as seen from inside the cluster (`kubectl port-forward` or an Ingress for people). */
 const DASHBOARD_URL = "http://tekton-dashboard.tekton-dashboard.svc:9097";
@@ -62,7 +63,8 @@ export interface BuildMachineryArgs {
 export class BuildMachinery extends pulumi.ComponentResource {
   constructor(name: string, args: BuildMachineryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:BuildMachinery", name, {}, opts);
-    const child = { parent: this };
+    // The shared and tenant namespaces (BuildCluster's dependsOn) must exist before anything in them.
+    const child = { parent: this, dependsOn: inheritedDependencies(opts) };
 
     const tekton = new Tekton(`${name}-tekton`, {
       manifestDir: args.tekton.manifestDir,
@@ -88,7 +90,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
       );
     }
     if (args.sysboxNodes.length > 0 && args.labelling) {
-      new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling }, child);
+      new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling }, { parent: this });
     }
 
     const runnable = args.jobs.filter((job) => job.canBuild);
@@ -106,7 +108,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
         artifactsUrl: args.services.artifactsUrl,
         distro: args.defaults.distro,
         keepRuns: args.tekton.keepRuns,
-      }, { ...child, dependsOn: tekton.ready });
+      }, { ...child, dependsOn: [...child.dependsOn, ...tekton.ready] });
     } else {
       new BuildTriggers(`${name}-triggers`, {
         jobs: runnable,
@@ -116,7 +118,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
         distro: args.defaults.distro,
         dashboardUrl: DASHBOARD_URL,
         artifactsUrl: args.services.artifactsUrl,
-      }, { ...child, dependsOn: tekton.ready });
+      }, { ...child, dependsOn: [...child.dependsOn, ...tekton.ready] });
     }
     this.registerOutputs({});
   }

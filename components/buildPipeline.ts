@@ -4,6 +4,7 @@ import { standardLabels } from "../src/labels";
 import { buildPipelineObjects, ImageRefs, PIPELINE_NAME } from "../src/pipeline/definition";
 import { FarmDefaults } from "../src/pipeline/params";
 import { ImageBuildMode } from "../src/settings/build";
+import { inheritedDependencies } from "./dependencies";
 
 export interface BuildPipelineArgs {
   /** The shared namespace; every build namespace resolves the Pipeline from here. */
@@ -21,7 +22,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
 
   constructor(name: string, args: BuildPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:BuildPipeline", name, {}, opts);
-    const afterTekton = { parent: this, dependsOn: args.tektonReady };
+    const afterTekton = { parent: this, dependsOn: [...inheritedDependencies(opts), ...args.tektonReady] };
     const { tasks, pipeline } = buildPipelineObjects({ ...args, labels: standardLabels("build-pipeline") });
 
     const taskResources = tasks.map(
@@ -29,7 +30,7 @@ export class BuildPipeline extends pulumi.ComponentResource {
     );
     const created = new k8s.apiextensions.CustomResource(`${name}-${PIPELINE_NAME}`, pipeline as any, {
       parent: this,
-      dependsOn: [...args.tektonReady, ...taskResources],
+      dependsOn: [...afterTekton.dependsOn, ...taskResources],
     });
 
     this.pipelineName = created.metadata.name;

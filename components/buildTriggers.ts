@@ -4,6 +4,7 @@ import { standardLabels } from "../src/labels";
 import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../src/pipeline/runs";
 import { starterScript } from "../src/pipeline/starter";
 import { IMAGES } from "../src/versions";
+import { inheritedDependencies } from "./dependencies";
 
 export interface BuildTriggersArgs {
   /** Scheduled branches only; each gets one CronJob in its build namespace. */
@@ -30,7 +31,7 @@ export class BuildTriggers extends pulumi.ComponentResource {
 
   constructor(name: string, args: BuildTriggersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:BuildTriggers", name, {}, opts);
-    const child = { parent: this };
+    const child = { parent: this, dependsOn: inheritedDependencies(opts) };
     const labels = standardLabels("build-triggers");
 
     this.cronJobs = args.jobs.filter((job) => job.schedule !== undefined).map((job) => {

@@ -7,6 +7,7 @@ import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS
 import { SWITCHES } from "../src/pipeline/params";
 import { starterScript } from "../src/pipeline/starter";
 import { CHARTS, IMAGES } from "../src/versions";
+import { inheritedDependencies } from "./dependencies";
 
 export interface JenkinsArgs {
   readonly namespace: string;
@@ -39,7 +40,7 @@ export class Jenkins extends pulumi.ComponentResource {
 
   constructor(name: string, args: JenkinsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:Jenkins", name, {}, opts);
-    const child = { parent: this };
+    const child = { parent: this, dependsOn: inheritedDependencies(opts) };
     const labels = standardLabels("jenkins");
 
     const password = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, child);
@@ -91,7 +92,7 @@ export class Jenkins extends pulumi.ComponentResource {
       version: CHARTS.jenkins.version,
       repositoryOpts: { repo: CHARTS.jenkins.repo },
       values: jenkinsValues(args, admin.metadata.name),
-    }, { ...child, dependsOn: [admin, agent] });
+    }, { ...child, dependsOn: [...child.dependsOn, admin, agent] });
 
     this.adminSecret = admin.metadata.name;
     this.registerOutputs({ adminSecret: this.adminSecret });

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { standardLabels } from "../src/labels";
 import { MANIFESTS } from "../src/versions";
+import { inheritedDependencies } from "./dependencies";
 
 export type TektonManifest = keyof typeof MANIFESTS;
 
@@ -35,7 +36,7 @@ export class Tekton extends pulumi.ComponentResource {
 
   constructor(name: string, args: TektonArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:Tekton", name, {}, opts);
-    const child = { parent: this };
+    const child = { parent: this, dependsOn: inheritedDependencies(opts) };
     const source = (manifest: TektonManifest) => manifestSource(manifest, args.manifestDir);
 
     const pipelines = new k8s.yaml.ConfigFile(`${name}-pipelines`, {
@@ -46,16 +47,17 @@ export class Tekton extends pulumi.ComponentResource {
       pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
       pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
     ];
-    // Triggers' CRDs reference Pipelines' types, and its webhook validates against them.
-    const afterPipelines = { ...child, dependsOn: webhook };
-    new k8s.yaml.ConfigFile(`${name}-triggers`, { file: source("tekton-triggers") }, afterPipelines);
-    new k8s.yaml.ConfigFile(`${name}-interceptors`, { file: source("tekton-interceptors") }, afterPipelines);
+    // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
+    // does not hand its dependsOn to the objects it declares; the transformation does.
+    const afterPipelines = waitFor(webhook);
+    new k8s.yaml.ConfigFile(`${name}-triggers`, { file: source("tekton-triggers"), transformations: [afterPipelines] }, child);
+    new k8s.yaml.ConfigFile(`${name}-interceptors`, { file: source("tekton-interceptors"), transformations: [afterPipelines] }, child);
 
     if (args.dashboard) {
       new k8s.yaml.ConfigFile(`${name}-dashboard`, {
         file: source("tekton-dashboard"),
-        transformations: [dashboardPerTenant(args.tenantNamespaces)],
-      }, afterPipelines);
+        transformations: [dashboardPerTenant(args.tenantNamespaces), afterPipelines],
+      }, child);
       for (const namespace of args.tenantNamespaces) {
         // Tenant mode: read access per namespace instead of the release's cluster-wide binding.
         new k8s.rbac.v1.RoleBinding(`${name}-dashboard-${namespace}`, {
@@ -78,6 +80,14 @@ export function manifestSource(manifest: TektonManifest, dir?: string): string {
 }
 
 type Transformation = (obj: any, opts: pulumi.CustomResourceOptions) => void;
+
+/** Makes every object of a manifest wait for `resources`. */
+export function waitFor(resources: pulumi.Input<pulumi.Resource>[]): Transformation {
+  return (_obj, opts) => {
+    const given = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+    opts.dependsOn = [...(given as pulumi.Input<pulumi.Resource>[]), ...resources];
+  };
+}
 
 /** The ConfigMaps of the release, changed for a shared farm before they are applied. */
 export function configurePipelines(args: Pick<TektonArgs, "sharedNamespace" | "defaultTimeoutMinutes" | "defaultServiceAccount">): Transformation {

@@ -57,6 +57,17 @@ for (const stack of STACKS) {
       expect(pipeline.options.dependsOn.filter((d) => d === webhook.name)).to.have.length(2);
     });
 
+    it("installs Triggers and the Dashboard after Pipelines, and nothing into a namespace before it exists", () => {
+      const webhook = run.object(T.deployment, "tekton-pipelines-webhook", "tekton-pipelines").name;
+      expect(run.object(T.deployment, "tekton-triggers-webhook", "tekton-triggers").options.dependsOn).to.include(webhook);
+      expect(run.object(T.deployment, "tekton-dashboard", "tekton-dashboard").options.dependsOn).to.include(webhook);
+      expect(run.object(T.task, "stx-publish", SHARED).options.dependsOn).to.include("stx-shared");
+      for (const ns of tenants) {
+        // TenantNamespace components are named after their namespace; depending on one waits for its children.
+        expect(run.object(T.roleBinding, "tekton-dashboard-tenant", ns).options.dependsOn).to.include(ns);
+      }
+    });
+
     it("declares the shared pipeline with every stage, the finally step and the usual switches", () => {
       const spec = run.object(T.pipeline, "stx-build", SHARED).inputs.spec;
       expect(spec.tasks).to.have.length(10);
