@@ -80,7 +80,8 @@ export class BuildTriggers extends pulumi.ComponentResource {
                     name: "start-build",
                     image: IMAGES.kubectl,
                     command: ["/bin/sh", "/run/build/start.sh"],
-                    env: [{ name: "TRIGGER", value: "scheduled" }],
+                    // HOME on the writable scratch volume, for kubectl's cache.
+                    env: [{ name: "TRIGGER", value: "scheduled" }, { name: "HOME", value: "/tmp" }],
                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
                     resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
                     volumeMounts: [{ name: "run", mountPath: "/run/build" }, { name: "tmp", mountPath: "/tmp" }],

@@ -177,6 +177,7 @@ export function jenkinsfile(job: BranchJob): string {
           image: IMAGES.kubectl,
           command: ["sleep"],
           args: ["infinity"],
+          env: [{ name: "HOME", value: "/tmp" }],
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
           volumeMounts: [{ name: "run", mountPath: "/run/build" }],
         },

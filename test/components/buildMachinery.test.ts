@@ -155,8 +155,9 @@ for (const stack of STACKS) {
           for (const p of ["BUILD_PACKAGES", "BUILD_ISO", "BUILD_RT", "CLEAN_PACKAGES", "FORCE_BUILD", "DRY_RUN"]) expect(script).to.contain(`booleanParam('${p}'`);
           expect(script).to.contain("disableConcurrentBuilds()");
           expect(script).to.contain("sh /run/build/start.sh");
-          // JCasC resolves ${...} in its YAML; the job must hold none.
+          // JCasC resolves ${...} in its YAML and the chart passes it through Helm's tpl: neither may appear.
           expect(script).to.not.contain("${");
+          expect(script).to.not.contain("{{");
           if (job.schedule) expect(script).to.contain(`cron { spec('${job.schedule}') }`);
           else expect(script).to.not.contain("cron {");
           const config = run.object(T.configMap, jobConfigMapName(job), SHARED).inputs.data;
