@@ -67,7 +67,10 @@ export function buildPipelineObjects(args: {
   imageBuilds: ImageBuildMode;
   labels: Record<string, string>;
 }): { tasks: Obj[]; pipeline: Obj } {
-  const params = pipelineParams(args.defaults);
+  // Without sysbox or privileges no Docker daemon can run: image stages are off unless asked for.
+  const params = pipelineParams(args.defaults).map((p) =>
+    p.name === "BUILD_IMAGES" && args.imageBuilds === "none" ? { ...p, default: "false" } : p,
+  );
   const tasks = taskSpecs(args.images, args.imageBuilds).map(({ name, description, params: names, spec }) => ({
     apiVersion: TEKTON_API,
     kind: "Task",

@@ -3,6 +3,7 @@
  * and how a StarlingX host is reached for its node labels.
  */
 import { z } from "zod";
+import { parseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 
@@ -71,7 +72,7 @@ export type BuildSettings = z.output<typeof build>;
 /** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
 export function buildProblems(
   settings: BuildSettings,
-  context: { profile: string; nodes: readonly string[] },
+  context: { profile: string; nodes: readonly string[]; quotaStorage?: string },
   path: (string | number)[] = ["build"],
 ): Problem[] {
   const problems: Problem[] = [];
@@ -118,6 +119,12 @@ export function buildProblems(
     problems.push({
       path: [...path, "builderImage"],
       message: `"${settings.builderImage}" must be pinned by a tag other than "latest" (or a digest)`,
+    });
+  }
+  if (context.quotaStorage !== undefined && parseQuantity(settings.workspaceSize) > parseQuantity(context.quotaStorage)) {
+    problems.push({
+      path: [...path, "workspaceSize"],
+      message: `${settings.workspaceSize} is more than a namespace may claim (tenancy.quota.storage ${context.quotaStorage}); no run could start`,
     });
   }
   if (!isValidTimeZone(settings.timeZone)) {

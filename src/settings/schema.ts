@@ -154,7 +154,11 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
-    ...buildProblems(settings.build, { profile: settings.profile, nodes: settings.cluster.nodes.map((n) => n.name) }),
+    ...buildProblems(settings.build, {
+      profile: settings.profile,
+      nodes: settings.cluster.nodes.map((n) => n.name),
+      quotaStorage: settings.tenancy.quota.storage,
+    }),
   ];
 }
 

@@ -95,6 +95,13 @@ describe("the StarlingX build pipeline definition", () => {
     }
   });
 
+  it("turns image builds off by default where no Docker daemon can run", () => {
+    const imagesDefault = (objects: ReturnType<typeof build>) =>
+      (objects.pipeline.spec as any).params.find((p: any) => p.name === "BUILD_IMAGES").default;
+    expect(imagesDefault(build("none"))).to.equal("false");
+    expect(imagesDefault(build("sysbox"))).to.equal("true");
+  });
+
   it("runs privileged only in the docker-in-docker fallback", () => {
     const privileged = (objects: ReturnType<typeof build>) =>
       JSON.stringify(objects.tasks).includes('"privileged":true');

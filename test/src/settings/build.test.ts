@@ -39,6 +39,7 @@ describe("build settings", () => {
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
     ["a zero timeout", "cengn", { build: { tekton: { defaultTimeoutMinutes: 0 } } }, /^stx-build-cluster:build\.tekton\.defaultTimeoutMinutes: must be at least 1/],
     ["a bad workspace size", "cengn", { build: { workspaceSize: "lots" } }, /^stx-build-cluster:build\.workspaceSize: must be/],
+    ["a workspace larger than the namespace quota", "minikube", { build: { workspaceSize: "300Gi" } }, /^stx-build-cluster:build\.workspaceSize: 300Gi is more than a namespace may claim \(tenancy\.quota\.storage 200Gi\)/],
   ];
   for (const [what, stack, overrides, expected] of bad) {
     it(`rejects ${what}, naming the setting`, () => {
