@@ -3,7 +3,7 @@
  * and how a StarlingX host is reached for its node labels.
  */
 import { z } from "zod";
-import { parseQuantity } from "../quantity";
+import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 
@@ -121,7 +121,9 @@ export function buildProblems(
       message: `"${settings.builderImage}" must be pinned by a tag other than "latest" (or a digest)`,
     });
   }
-  if (context.quotaStorage !== undefined && parseQuantity(settings.workspaceSize) > parseQuantity(context.quotaStorage)) {
+  const workspace = tryParseQuantity(settings.workspaceSize);
+  const quota = context.quotaStorage === undefined ? undefined : tryParseQuantity(context.quotaStorage);
+  if (workspace !== undefined && quota !== undefined && workspace > quota) {
     problems.push({
       path: [...path, "workspaceSize"],
       message: `${settings.workspaceSize} is more than a namespace may claim (tenancy.quota.storage ${context.quotaStorage}); no run could start`,
