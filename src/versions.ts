@@ -16,8 +16,6 @@ export const IMAGES = {
   kubectl: "docker.io/alpine/k8s:1.34.5",
   /** S3 client for publishing artifacts and logs (Alpine-based: busybox sh, grep, sort for the scripts). */
   objectStoreClient: "docker.io/rclone/rclone:1.71.1",
-  /** `repo` and git, for the source checkout. */
-  git: "docker.io/alpine/git:v2.49.1",
   /**
    * StarlingX's Debian build environment (stx-tools/stx/dockerfiles/stx-builder.Dockerfile).
    * StarlingX publishes no pinned builder image; the farm builds it from stx-tools and pushes it to

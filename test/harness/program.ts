@@ -55,7 +55,8 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 }
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
-export async function runProgram(stack: string, config: Record<string, unknown>): Promise<ProgramRun> {
+export async function runProgram(stack: string, givenConfig: Record<string, unknown>): Promise<ProgramRun> {
+  const config = withTektonFixtures(givenConfig);
   const declared: Omit<DeclaredResource, "options">[] = [];
   const options = new Map<string, pulumi.ResourceOptions>();
   await pulumi.runtime.setMocks(
@@ -106,12 +107,14 @@ export const TEKTON_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "tekton"
 
 /** Runs the program for a stack file, optionally with settings changed on top. */
 export function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
-  const config: Record<string, any> = { ...stackFileConfig(stack), ...overrides };
-  const build = config.build ?? {};
-  if (build.tekton?.manifestDir === undefined) {
-    config.build = { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } };
-  }
-  return runProgram(stack, config);
+  return runProgram(stack, { ...stackFileConfig(stack), ...overrides });
+}
+
+/** Points Tekton's manifests at the fixtures unless a test chose a directory itself. */
+function withTektonFixtures(config: Record<string, unknown>): Record<string, unknown> {
+  const build = (config.build ?? {}) as { tekton?: { manifestDir?: string } };
+  if (build.tekton?.manifestDir !== undefined) return config;
+  return { ...config, build: { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
 }
 
 async function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): Promise<DeclaredOptions> {
