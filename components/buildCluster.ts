@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
 import { planTenants, TenantPlan } from "../src/tenants";
+import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
 import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
@@ -16,6 +17,8 @@ export interface BuildClusterArgs {
   readonly settings: Settings;
   /** Keys of an external S3 endpoint (secret stack config), when services.objectStore.mode is "external". */
   readonly objectStoreKeys?: { readonly accessKey: pulumi.Output<string>; readonly secretKey: pulumi.Output<string> };
+  /** Credentials from secret config (see SECRET_SETTINGS), passed in so no component reads config. */
+  readonly secrets?: { readonly starlingxSshPassword?: pulumi.Input<string>; readonly starlingxSshPrivateKey?: pulumi.Input<string> };
 }
 
 /**
@@ -67,6 +70,15 @@ export class BuildCluster extends pulumi.ComponentResource {
 
     this.services = this.sharedServices(name, args, shared, tenants);
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
+      ...child,
+      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+    });
+    new BuildMachinery(`${name}-build`, buildMachineryArgs(
+      settings,
+      tenants.map(([plan]) => plan.namespace),
+      args.secrets,
+      sharedServicesFor(settings),
+    ), {
       ...child,
       dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
     });

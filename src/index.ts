@@ -13,7 +13,11 @@ const provider = new k8s.Provider("kubernetes", {
   kubeconfig: settings.kubeconfig,
 });
 
-const cluster = new BuildCluster("stx", { settings, objectStoreKeys: objectStoreKeys() }, { providers: { kubernetes: provider } });
+const secrets = {
+  starlingxSshPassword: secretSetting("starlingxSshPassword"),
+  starlingxSshPrivateKey: secretSetting("starlingxSshPrivateKey"),
+};
+const cluster = new BuildCluster("stx", { settings, objectStoreKeys: objectStoreKeys(), secrets }, { providers: { kubernetes: provider } });
 
 export const profile = settings.profile;
 export const sharedNamespace = cluster.sharedNamespace;

@@ -52,3 +52,33 @@ function ingressDomain(exposure: ExposureSettings, apiHost: string): string {
   if (exposure.domain) return exposure.domain;
   return isIP(apiHost) ? `${apiHost}.nip.io` : apiHost;
 }
+
+/** Ports of the shared services inside the cluster. */
+export const SERVICE_PORTS = { objectStore: 9000, pulpApi: 24817, registry: 5000 } as const;
+
+export interface InClusterEndpoints {
+  /** S3 endpoint for pods: the MinIO Service, or the external endpoint. */
+  readonly objectStore: string;
+  readonly pulpApi: string;
+  /** host:port pods push images to; undefined when the stack has no registry. */
+  readonly registry?: string;
+}
+
+/** Where pods inside the cluster reach the shared services (Services in the shared namespace). */
+export function inClusterEndpoints(services: ServicesSettings, namespace: string): InClusterEndpoints {
+  const registry = services.registry;
+  return {
+    objectStore: services.objectStore.mode === "minio"
+      ? `http://minio.${namespace}.svc:${SERVICE_PORTS.objectStore}`
+      : requiredEndpoint(services.objectStore.endpoint),
+    pulpApi: `http://pulp-api.${namespace}.svc:${SERVICE_PORTS.pulpApi}`,
+    registry: registry.mode === "own"
+      ? `registry.${namespace}.svc:${SERVICE_PORTS.registry}`
+      : registry.mode === "platform" ? registry.platform.server : undefined,
+  };
+}
+
+function requiredEndpoint(endpoint: string | undefined): string {
+  if (!endpoint) throw new Error("stx-build-cluster:services.objectStore.endpoint is required in external mode");
+  return endpoint;
+}

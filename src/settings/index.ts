@@ -15,6 +15,9 @@ export const SECRET_SETTINGS: readonly string[] = [
   // Keys of an external S3 endpoint (services.objectStore.mode "external").
   "objectStoreAccessKey",
   "objectStoreSecretKey",
+  // SSH to the StarlingX controller for `system host-label-assign` (one of the two is enough).
+  "starlingxSshPassword",
+  "starlingxSshPrivateKey",
 ];
 
 /** A credential from stack config (`pulumi config set --secret`), as a secret Output. */

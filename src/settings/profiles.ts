@@ -156,6 +156,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     services: LAPTOP_SERVICES,
     // One disk on one laptop: a second copy there protects nothing.
     backup: { enabled: false },
+    build: { imageBuilds: "docker-in-docker", jenkins: { enabled: false } },
   },
   cengn: {
     cluster: {
@@ -168,6 +169,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     services: FARM_SERVICES,
     // Where a backup goes is site-specific (a node name, another endpoint): the stack file says.
     backup: { enabled: false },
+    build: { imageBuilds: "sysbox", jenkins: { enabled: true } },
   },
   starlingx: {
     cluster: {
@@ -182,6 +184,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     // An All-in-One host has no second machine; set backup.target to an S3 endpoint elsewhere.
     backup: { enabled: false },
     services: STARLINGX_SERVICES,
+    build: { imageBuilds: "sysbox", jenkins: { enabled: false } },
   },
 };
 

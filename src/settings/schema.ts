@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { isDnsLabel } from "../naming";
+import { build, buildProblems } from "./build";
 import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
 import { backup, backupProblems, retention } from "./retention";
@@ -63,12 +64,14 @@ const settingsShape = z.strictObject({
     retention,
     services,
     backup,
+    build,
 });
 
 export type Settings = z.output<typeof settingsShape>;
 
 export type ClusterSettings = Settings["cluster"];
 export type { RetentionSettings, BackupSettings } from "./retention";
+export type { BuildSettings } from "./build";
 export { Profile, ProjectSettings, UserSettings };
 
 /** Raised for any invalid configuration; `problems` holds one line per setting. */
@@ -142,6 +145,11 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
     ...servicesProblems(settings.services, settings.cluster),
     ...backupProblems(settings),
+    ...buildProblems(settings.build, {
+      profile: settings.profile,
+      nodes: settings.cluster.nodes.map((n) => n.name),
+      quotaStorage: settings.tenancy.quota.storage,
+    }),
   ];
 }
 

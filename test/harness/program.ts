@@ -61,26 +61,28 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
 export async function runProgram(
   stack: string,
-  config: Record<string, unknown>,
-  resources: DeclaredResource[] = [],
+  givenConfig: Record<string, unknown>,
+  declared: Omit<DeclaredResource, "options">[] = [],
 ): Promise<ProgramRun> {
-  const options = new Map<string, DeclaredOptions>();
+  const config = withTektonFixtures(givenConfig);
+  const options = new Map<string, pulumi.ResourceOptions>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const state = { ...args.inputs, ...mockState(args.type, args.name, args.inputs, args.id || undefined) };
-        resources.push({
+        declared.push({
           type: args.type,
           name: args.name,
           inputs: args.inputs,
           custom: args.custom ?? true,
           provider: args.provider,
           id: args.id || undefined,
-          options: options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
         });
         return { id: args.id || `${args.name}-id`, state };
       },
       call(args) {
+        // k8s.yaml.ConfigFile asks the provider to decode its manifest; do what the provider does.
+        if (args.token === "kubernetes:yaml:decode") return { result: yaml.loadAll(args.inputs.text).filter((o) => o) };
         return args.inputs;
       },
     },
@@ -101,7 +103,7 @@ export async function runProgram(
   // Inside a stack resource, as under `pulumi up`, so stack transformations can see every option.
   const exported = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      options.set(`${args.type}::${args.name}`, declaredOptions(args.opts));
+      options.set(`${args.type}::${args.name}`, args.opts);
       return undefined;
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -112,6 +114,9 @@ export async function runProgram(
   // The stack hands back plain values; secrecy is only visible on the module's own Outputs.
   const secretOutputs = await secretOutputNames(programModule);
   await pulumi.runtime.disconnect();
+  const resources = await Promise.all(
+    declared.map(async (r) => ({ ...r, options: await declaredOptions(options.get(`${r.type}::${r.name}`) ?? {}) })),
+  );
   return withQueries(resources, outputs, secretOutputs);
 }
 
@@ -119,8 +124,8 @@ export async function runProgram(
 export async function runProgramFailure(
   stack: string,
   config: Record<string, unknown>,
-): Promise<{ error: Error; declared: DeclaredResource[] }> {
-  const declared: DeclaredResource[] = [];
+): Promise<{ error: Error; declared: Omit<DeclaredResource, "options">[] }> {
+  const declared: Omit<DeclaredResource, "options">[] = [];
   try {
     const run = await runProgram(stack, config, declared);
     throw new Error(`expected the program to fail, but it declared ${run.resources.length} resources`);
@@ -134,14 +139,30 @@ export function runStack(stack: string, overrides: Record<string, unknown> = {})
   return runProgram(stack, { ...stackFileConfig(stack), ...overrides });
 }
 
-function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): DeclaredOptions {
-  const dependsOn = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+/** The tests cannot reach the internet: Tekton's release manifests come from small local fixtures. */
+export const TEKTON_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "tekton");
+
+/** Points Tekton's manifests at the fixtures unless a test chose a directory itself. */
+function withTektonFixtures(config: Record<string, unknown>): Record<string, unknown> {
+  const build = (config.build ?? {}) as { tekton?: { manifestDir?: string } };
+  if (build.tekton?.manifestDir !== undefined) return config;
+  return { ...config, build: { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
+}
+
+async function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): Promise<DeclaredOptions> {
   return {
     protect: opts.protect === true,
     retainOnDelete: (opts as pulumi.CustomResourceOptions).retainOnDelete === true,
-    dependsOn: dependsOn.filter(pulumi.Resource.isInstance).map(logicalName),
+    dependsOn: (await dependencies(opts.dependsOn)).map(logicalName),
     parent: opts.parent ? logicalName(opts.parent) : undefined,
   };
+}
+
+/** dependsOn may hold Outputs of resources (e.g. ConfigFile.getResource); resolve them. */
+async function dependencies(value: unknown): Promise<pulumi.Resource[]> {
+  const resolved = pulumi.Output.isInstance(value) ? await settle(value) : await value;
+  if (Array.isArray(resolved)) return (await Promise.all(resolved.map(dependencies))).flat();
+  return pulumi.Resource.isInstance(resolved) ? [resolved] : [];
 }
 
 /** A resource's logical name, read from its URN the way the engine would write it. */

@@ -8,7 +8,7 @@ describe("the program (src/index.ts)", () => {
       const run = await runStack(stack);
       const providers = run.ofType("pulumi:providers:kubernetes");
       expect(providers).to.have.length(1);
-      const objects = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+      const objects = run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
       expect(objects.length).to.be.greaterThan(10);
       for (const object of objects) expect(object.provider, object.name).to.match(/pulumi:providers:kubernetes::kubernetes::/);
     });

@@ -5,6 +5,7 @@ import { stackFileConfig } from "../harness/program";
 const base = () => ({
   profile: "cengn",
   apiServer: "https://build.example.org:6443",
+  cluster: { nodes: [{ name: "build-01", cpu: "64", memory: "256Gi", ephemeralStorage: "2Ti" }] },
   users: [{ name: "alice" }, { name: "bob" }],
   projects: [
     {

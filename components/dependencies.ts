@@ -1,0 +1,12 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * The `dependsOn` a component was given, as a list its children can extend. Pulumi does not pass
+ * a component's dependsOn on to its children, so without this a RoleBinding could be sent before
+ * the namespace it lives in exists.
+ */
+export function inheritedDependencies(opts?: pulumi.ComponentResourceOptions): pulumi.Input<pulumi.Resource>[] {
+  const given = opts?.dependsOn;
+  if (given === undefined) return [];
+  return Array.isArray(given) ? [...given] : [given as pulumi.Input<pulumi.Resource>];
+}
