@@ -6,6 +6,7 @@ import { planTenants, TenantPlan } from "../src/tenants";
 import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
+import { alsoDependOn } from "./dependencies";
 import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
 import { ObjectStore, ObjectStoreInfo } from "./objectStore";
 import { Pulp } from "./pulp";
@@ -51,7 +52,10 @@ export class BuildCluster extends pulumi.ComponentResource {
       },
     }, child);
 
-    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: shared.metadata.name }, child);
+    // Pulumi does not pass a component's dependsOn to its children: this makes everything beneath
+    // the components below wait for the shared namespace, which many of them create objects in.
+    const afterShared = { ...child, transformations: [alsoDependOn(shared)] };
+    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: shared.metadata.name }, afterShared);
     const tenants = planTenants(settings).map(
       (plan) =>
         [plan, new TenantNamespace(plan.namespace, {
@@ -65,13 +69,13 @@ export class BuildCluster extends pulumi.ComponentResource {
           pipelineRole: roles.pipelineRole,
           sharedPipelineReaderRole: roles.sharedPipelineReaderRole,
           apiServer: settings.apiServer,
-        }, { ...child, dependsOn: [shared] })] as const,
+        }, afterShared)] as const,
     );
 
-    this.services = this.sharedServices(name, args, shared, tenants);
+    this.services = this.sharedServices(name, args, afterShared, tenants);
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
-      ...child,
-      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+      ...afterShared,
+      dependsOn: tenants.map(([, tenant]) => tenant),
     });
     new BuildMachinery(`${name}-build`, buildMachineryArgs(
       settings,
@@ -79,8 +83,8 @@ export class BuildCluster extends pulumi.ComponentResource {
       args.secrets,
       sharedServicesFor(settings),
     ), {
-      ...child,
-      dependsOn: [shared, ...tenants.map(([, tenant]) => tenant)],
+      ...afterShared,
+      dependsOn: tenants.map(([, tenant]) => tenant),
     });
 
     this.sharedNamespace = shared.metadata.name;
@@ -105,10 +109,10 @@ export class BuildCluster extends pulumi.ComponentResource {
   private sharedServices(
     name: string,
     args: BuildClusterArgs,
-    sharedNamespace: k8s.core.v1.Namespace,
+    afterShared: pulumi.ComponentResourceOptions,
     tenants: readonly (readonly [TenantPlan, TenantNamespace])[],
   ): BuildCluster["services"] {
-    const opts = { parent: this, dependsOn: [sharedNamespace] };
+    const opts = afterShared;
     const { settings } = args;
     const { services, cluster } = settings;
     const namespace = cluster.sharedNamespace;

@@ -10,3 +10,11 @@ export function inheritedDependencies(opts?: pulumi.ComponentResourceOptions): p
   if (given === undefined) return [];
   return Array.isArray(given) ? [...given] : [given as pulumi.Input<pulumi.Resource>];
 }
+
+/**
+ * A transformation for a component: every resource beneath it also waits for `resource`. Used for
+ * the shared namespace, which every shared service, job and tenant RoleBinding is created in.
+ */
+export function alsoDependOn(resource: pulumi.Resource): pulumi.ResourceTransformation {
+  return (args) => ({ props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: [resource] }) });
+}

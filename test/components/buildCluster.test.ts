@@ -14,10 +14,18 @@ describe("BuildCluster", () => {
     expect(shared.inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).to.equal("restricted");
   });
 
-  it("creates every tenant namespace after the shared namespace", () => {
+  it("creates nothing in the shared namespace before the namespace itself", () => {
+    const inShared = run.resources.filter((r) => r.custom && r.inputs.metadata?.namespace === "stx-system");
+    expect(inShared.length).to.be.greaterThan(20);
+    for (const resource of inShared) expect(resource.options.dependsOn, resource.name).to.include("stx-shared");
+  });
+
+  it("creates every tenant's objects after the shared namespace", () => {
     const tenants = run.ofType("stx:tenancy:TenantNamespace");
     expect(tenants.length).to.be.greaterThan(5);
-    for (const tenant of tenants) expect(tenant.options.dependsOn).to.include("stx-shared");
+    const rolebindings = run.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").filter((r) => r.name.endsWith("-shared-pipelines"));
+    expect(rolebindings).to.have.length(tenants.length);
+    for (const binding of rolebindings) expect(binding.options.dependsOn).to.include("stx-shared");
   });
 
   it("gives tenants no way to raise their own rights or limits", () => {
