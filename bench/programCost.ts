@@ -11,9 +11,11 @@ export function syntheticConfig(stack: string, size: number): Record<string, unk
   const users = Array.from({ length: size }, (_, i) => ({ name: `user${i}` }));
   const projects = Array.from({ length: Math.ceil(size / 2) }, (_, p) => {
     const maintainers = [`user${p}`];
+    // minikube builds images with privileged docker-in-docker, as its stack file's branch does.
+    const podSecurity = stack === "minikube" ? { podSecurity: "privileged" } : {};
     const branches = [
-      { name: "master", schedule: "0 1 * * *", maintainers },
-      { name: `r/stx.${p}.0`, maintainers },
+      { name: "master", schedule: "0 1 * * *", maintainers, ...podSecurity },
+      { name: `r/stx.${p}.0`, maintainers, ...podSecurity },
     ];
     return {
       name: `project${p}`,
