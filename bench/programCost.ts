@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const run = await runProgram(stack, config);
   const wallMs = performance.now() - started;
-  const tenants = run.ofType("kubernetes:core/v1:Namespace").length - 1;
+  const tenants = run.ofType("stx:tenancy:TenantNamespace").length;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify({ stack, size, tenants, resources: run.resources.length, wallMs, peakRssMiB }));
 }

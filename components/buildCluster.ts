@@ -6,7 +6,7 @@ import { planTenants, TenantPlan } from "../src/tenants";
 import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
-import { alsoDependOn } from "./dependencies";
+import { waitForNamespace } from "./dependencies";
 import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
 import { ObjectStore, ObjectStoreInfo } from "./objectStore";
 import { Pulp } from "./pulp";
@@ -52,10 +52,10 @@ export class BuildCluster extends pulumi.ComponentResource {
       },
     }, child);
 
-    // Pulumi does not pass a component's dependsOn to its children: this makes everything beneath
-    // the components below wait for the shared namespace, which many of them create objects in.
-    const afterShared = { ...child, transformations: [alsoDependOn(shared)] };
-    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: shared.metadata.name }, afterShared);
+    // Pulumi does not pass a component's dependsOn to its children: instead, everything beneath the
+    // components below that is created in one of our namespaces waits for that namespace.
+    const inShared = { ...child, transformations: [waitForNamespace(new Map([[settings.cluster.sharedNamespace, shared]]))] };
+    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: settings.cluster.sharedNamespace }, inShared);
     const tenants = planTenants(settings).map(
       (plan) =>
         [plan, new TenantNamespace(plan.namespace, {
@@ -69,13 +69,17 @@ export class BuildCluster extends pulumi.ComponentResource {
           pipelineRole: roles.pipelineRole,
           sharedPipelineReaderRole: roles.sharedPipelineReaderRole,
           apiServer: settings.apiServer,
-        }, afterShared)] as const,
+        }, inShared)] as const,
     );
+    const namespaces = new Map<string, pulumi.Resource>([
+      [settings.cluster.sharedNamespace, shared],
+      ...tenants.map(([plan, tenant]) => [plan.namespace, tenant.namespaceResource] as const),
+    ]);
+    const afterNamespaces = { ...child, transformations: [waitForNamespace(namespaces)] };
 
-    this.services = this.sharedServices(name, args, afterShared, tenants);
+    this.services = this.sharedServices(name, args, afterNamespaces, tenants);
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
-      ...afterShared,
-      dependsOn: tenants.map(([, tenant]) => tenant),
+      ...afterNamespaces,
     });
     new BuildMachinery(`${name}-build`, buildMachineryArgs(
       settings,
@@ -83,8 +87,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       args.secrets,
       sharedServicesFor(settings),
     ), {
-      ...afterShared,
-      dependsOn: tenants.map(([, tenant]) => tenant),
+      ...afterNamespaces,
     });
 
     this.sharedNamespace = shared.metadata.name;
@@ -109,10 +112,10 @@ export class BuildCluster extends pulumi.ComponentResource {
   private sharedServices(
     name: string,
     args: BuildClusterArgs,
-    afterShared: pulumi.ComponentResourceOptions,
+    afterNamespaces: pulumi.ComponentResourceOptions,
     tenants: readonly (readonly [TenantPlan, TenantNamespace])[],
   ): BuildCluster["services"] {
-    const opts = afterShared;
+    const opts = afterNamespaces;
     const { settings } = args;
     const { services, cluster } = settings;
     const namespace = cluster.sharedNamespace;

@@ -12,9 +12,14 @@ export function inheritedDependencies(opts?: pulumi.ComponentResourceOptions): p
 }
 
 /**
- * A transformation for a component: every resource beneath it also waits for `resource`. Used for
- * the shared namespace, which every shared service, job and tenant RoleBinding is created in.
+ * A transformation for a component: every object beneath it that lives in one of `namespaces`
+ * (by name) also waits for that Namespace. Each object waits only for its own namespace, so the
+ * dependency graph grows linearly with the number of tenants.
  */
-export function alsoDependOn(resource: pulumi.Resource): pulumi.ResourceTransformation {
-  return (args) => ({ props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: [resource] }) });
+export function waitForNamespace(namespaces: ReadonlyMap<string, pulumi.Resource>): pulumi.ResourceTransformation {
+  return (args) => {
+    const namespace = (args.props as { metadata?: { namespace?: unknown } } | undefined)?.metadata?.namespace;
+    const target = typeof namespace === "string" ? namespaces.get(namespace) : undefined;
+    return target ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: [target] }) } : undefined;
+  };
 }

@@ -20,6 +20,11 @@ describe("BuildCluster", () => {
     for (const resource of inShared) expect(resource.options.dependsOn, resource.name).to.include("stx-shared");
   });
 
+  it("makes each object wait only for what it needs, so the graph grows linearly with tenants", () => {
+    const widest = Math.max(...run.resources.map((r) => r.options.dependsOn.length));
+    expect(widest).to.be.at.most(6);
+  });
+
   it("creates every tenant's objects after the shared namespace", () => {
     const tenants = run.ofType("stx:tenancy:TenantNamespace");
     expect(tenants.length).to.be.greaterThan(5);
