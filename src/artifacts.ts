@@ -40,6 +40,9 @@ export const LATEST_BUILD = "latest_build";
 export const CONTEXT_FILE = "CONTEXT";
 /** Label on every PipelineRun of a build: its `buildId`. Retention deletes runs by it. */
 export const BUILD_ID_LABEL = "stx.starlingx.io/build-id";
+/** Kinds of output a build publishes under `outputs/` (a directory each). */
+export const OUTPUT_TYPES = ["std", "rt", "iso", "installer", "wheels", "images", "helm-charts", "logs"] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
 
 /** One build: where it is published and when it started. */
 export interface BuildRef {
@@ -54,7 +57,13 @@ const SEGMENT = "[A-Za-z0-9][A-Za-z0-9._-]*";
 const USER = "[a-z]([-a-z0-9]{0,38}[a-z0-9])?";
 const RELEASE_ID = new RegExp(`^(master|(feature|release|milestone)/${SEGMENT}|private/${USER}/${SEGMENT})$`);
 const DISTRO = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const BUILD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const BUILD_DATE = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z$/;
+
+/**
+ * The grammar as POSIX extended regular expressions (no `\d`, no lookaround), so the shell twin
+ * of this module (src/pipeline/layout.ts) checks the same grammar with `grep -E`.
+ */
+export const LAYOUT_PATTERNS = { releaseId: RELEASE_ID.source, distro: DISTRO.source, buildDate: BUILD_DATE.source } as const;
 
 export const RELEASE_ID_HELP =
   '"master", "feature/<name>", "release/<name>", "milestone/<tag>" or "private/<user>/<name>"';
@@ -96,6 +105,24 @@ export function releaseIdForBranch(branch: string): string {
   const hash = createHash("sha256").update(branch).digest("hex").slice(0, 8);
   const readable = slug === branch && !/-[0-9a-f]{8}$/.test(slug);
   return readable ? `feature/${slug}` : `feature/${slug ? `${slug}-` : ""}${hash}`;
+}
+
+/** The release-id of a user's private build of `name` (a branch or topic): `private/<user>/<name>`. */
+export function privateReleaseId(user: string, name: string): string {
+  const id = `private/${user}/${name}`;
+  if (!isReleaseId(id)) {
+    throw new Error(`"${id}" is not a private release-id; the user must be a configured user name and the name letters, digits, '.', '_' or '-'`);
+  }
+  return id;
+}
+
+/**
+ * A run in a user's namespace (`user-<name>`) may publish only under `private/<name>/`, so a
+ * private build can never replace a branch's artifacts or move its latest_build.
+ */
+export function releaseIdAllowedIn(namespace: string, releaseId: string): boolean {
+  if (!namespace.startsWith("user-")) return true;
+  return releaseId.startsWith(`private/${namespace.slice("user-".length)}/`);
 }
 
 /** `YYYYMMDDTHHMMSSZ` of a time, in UTC (milliseconds are dropped). */

@@ -4,7 +4,8 @@
  * `.stx/logs/` of the workspace, and DRY_RUN turns every build or upload command into an echo.
  */
 import { DECIDE_SHELL } from "./changes";
-import { LAYOUT_SHELL, OUTPUT_TYPES } from "./layout";
+import { CONTEXT_FILE, OUTPUT_TYPES } from "../artifacts";
+import { LAYOUT_SHELL } from "./layout";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
@@ -62,7 +63,8 @@ export CURRENT_CONTEXT LAST_CONTEXT
 rm -f "\${LAST_CONTEXT}"
 last="$(rclone cat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)" 2>/dev/null | tr -d '[:space:]' || true)"
 if [ -n "\${last}" ]; then
-  rclone cat "store:\${ARTIFACTS_BUCKET}/\${RELEASE_ID}/\${DISTRO}/\${last}/outputs/CONTEXT" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"
+  last_context="$(BUILD_DATE="\${last}"; stx_outputs_key ${CONTEXT_FILE})" || last_context=""
+  if [ -n "\${last_context}" ]; then rclone cat "store:\${ARTIFACTS_BUCKET}/\${last_context}" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"; fi
 fi
 decision="$(stx_decide_build)"
 needed="\${decision%% *}"
