@@ -226,26 +226,41 @@ export function seriesKey(build: Pick<BuildRef, "releaseId" | "distro">): string
   return `${build.releaseId}/${build.distro}`;
 }
 
-const LABEL_VALUE_MAX = 63;
+/** A build id fits a label value (63); a longer one keeps its start and ends in `-<hash>` of this length. */
+export const BUILD_ID_SHAPE = { maxLength: 63, hashLength: 12 } as const;
+const PHASE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /**
  * The build's identity outside the object store: Kubernetes label value on its PipelineRuns
  * (`BUILD_ID_LABEL`) and the name (or name prefix, see `isBuildPulpName`) of its Pulp
  * repositories and distributions. `<release-id with '/' as '.'>_<distro>_<build-date>`, e.g.
  * `release.stx.9.0_debian_20260301T020000Z`; too long for a label value (63), it keeps the
- * first part and ends in a hash of the full id so it stays unique.
+ * first part and ends in a hash of the full id so it stays unique. It never starts with
+ * `mirror-` (a release-id starts with master, feature, release, milestone or private), so
+ * third-party mirrors can never be taken for a build's content.
  */
 export function buildId(build: BuildRef): string {
   checkBuildRef(build);
   const readable = `${build.releaseId.replace(/\//g, ".")}_${build.distro}_${build.buildDate}`;
-  if (readable.length <= LABEL_VALUE_MAX) return readable;
-  const hash = createHash("sha256").update(readable).digest("hex").slice(0, 12);
-  return `${readable.slice(0, LABEL_VALUE_MAX - hash.length - 1)}-${hash}`;
+  if (readable.length <= BUILD_ID_SHAPE.maxLength) return readable;
+  const hash = createHash("sha256").update(readable).digest("hex").slice(0, BUILD_ID_SHAPE.hashLength);
+  return `${readable.slice(0, BUILD_ID_SHAPE.maxLength - BUILD_ID_SHAPE.hashLength - 1)}-${hash}`;
+}
+
+/** The label selector of the build's PipelineRuns. */
+export function buildRunSelector(build: BuildRef): string {
+  return `${BUILD_ID_LABEL}=${buildId(build)}`;
+}
+
+/** Name of the Pulp repository (and distribution) holding one phase (`std`, `rt`, ...) of the build's packages. */
+export function buildPulpName(build: BuildRef, phase: string): string {
+  if (!PHASE.test(phase)) throw new Error(`"${phase}" is not a build phase (lower-case letters and digits, '-' between)`);
+  return `${buildId(build)}-${phase}`;
 }
 
 /** True when a Pulp repository or distribution named `name` belongs to the build: its id, or `<id>-<phase>`. */
 export function isBuildPulpName(build: BuildRef, name: string): boolean {
   const id = buildId(build);
   if (name === id) return true;
-  return name.startsWith(`${id}-`) && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name.slice(id.length + 1));
+  return name.startsWith(`${id}-`) && PHASE.test(name.slice(id.length + 1));
 }

@@ -4,7 +4,7 @@
  * `.stx/logs/` of the workspace, and DRY_RUN turns every build or upload command into an echo.
  */
 import { DECIDE_SHELL } from "./changes";
-import { CONTEXT_FILE, OUTPUT_TYPES } from "../artifacts";
+import { BUILD_ID_LABEL, CONTEXT_FILE, OUTPUT_TYPES } from "../artifacts";
 import { LAYOUT_SHELL } from "./layout";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
@@ -34,15 +34,32 @@ export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/di
 `;
 
 export const SCRIPTS = {
-  checkout: `${PREAMBLE("get-sources")}
+  start: `${PREAMBLE("get-sources")}
 ${LAYOUT_SHELL}
 BUILD_DATE="$(stx_build_date)"; export BUILD_DATE
 stx_build_prefix >/dev/null
 stx_check_namespace
-printf '%s' "\${BUILD_DATE}" > ${STATE_DIR}/build-date
 printf '%s' "\${RELEASE_ID}" > ${STATE_DIR}/release-id
 printf '%s' "\${DISTRO}" > ${STATE_DIR}/distro
+# Pending until label-run has labelled the PipelineRun: without ${STATE_DIR}/build-date no step writes.
+printf '%s' "\${BUILD_DATE}" > ${STATE_DIR}/build-date.pending
+`,
+  labelRun: `#!/bin/sh
+set -eu
+cd "\${WORKSPACE}"
+${LAYOUT_SHELL}
+export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/distro)" BUILD_DATE="$(cat ${STATE_DIR}/build-date.pending)"
+id="$(stx_build_id)"
+if ! out="$(kubectl label pipelinerun -n "\${RUN_NAMESPACE}" "\${PIPELINE_RUN}" "${BUILD_ID_LABEL}=\${id}" --overwrite 2>&1)"; then
+  echo "\${out}" >&2
+  echo "cannot label PipelineRun \${PIPELINE_RUN} with its build id; an unlabelled run publishes nothing" >&2
+  exit 1
+fi
+echo "\${out} (\${id})" | tee -a ${STATE_DIR}/logs/get-sources.log
+mv ${STATE_DIR}/build-date.pending ${STATE_DIR}/build-date
 printf '%s' "\${BUILD_DATE}" > "\${RESULT_BUILD_DATE}"
+`,
+  checkout: `${PREAMBLE("get-sources")}
 mkdir -p src && cd src
 repo init -u "\${MANIFEST_URL}" -b "\${MANIFEST_BRANCH}" -m "\${MANIFEST_FILE}" --depth=1
 repo sync -j4 --force-sync --no-clone-bundle --current-branch
