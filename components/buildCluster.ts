@@ -8,6 +8,7 @@ import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
 import { waitForNamespace } from "./dependencies";
 import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
+import { tenantStoreUsers } from "../src/objectStoreUsers";
 import { ObjectStore, ObjectStoreInfo } from "./objectStore";
 import { Pulp } from "./pulp";
 import { Registry } from "./registry";
@@ -131,6 +132,10 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
       publicUrl: urls.objectStorePublicUrl,
       externalCredentials: args.objectStoreKeys,
+      tenantUsers: tenantStoreUsers(settings).map((user) => ({
+        ...user,
+        namespaceResource: tenants.find(([plan]) => plan.namespace === user.namespace)![1],
+      })),
     }, opts);
     const shared = cluster.sharedStorageClass && settings.profile !== "minikube";
     const pulp = new Pulp(`${name}-pulp`, {

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { standardLabels } from "../src/labels";
+import { storeUsersHash, storeUsersScript, tenantPolicy, TenantStoreUser } from "../src/objectStoreUsers";
 import { ObjectStoreSettings } from "../src/settings/services";
 import { IMAGES } from "../src/versions";
 import {
@@ -23,10 +24,15 @@ export const CREDENTIALS_SECRET = "object-store-credentials";
 const S3_PORT = 9000;
 const MINIO_UID = 1000;
 
+/** Secret in the shared namespace that carries the tenant users to the bucket Job. */
+export const TENANT_USERS_SECRET = "object-store-tenant-users";
+const USERS_DIR = "/run/tenant-users";
+
 /**
  * What other components (Pulp, the registry, retention, pipelines) need to use the object store.
  * Mount `credentialsSecret` (in the shared namespace) with envFrom to get AWS_ACCESS_KEY_ID and
- * AWS_SECRET_ACCESS_KEY; copy it into another namespace if a pod there needs the keys.
+ * AWS_SECRET_ACCESS_KEY. These are the root keys: never copy them into a tenant namespace (each
+ * tenant gets its own user's keys under the same Secret name, see `tenantUsers`).
  */
 export interface ObjectStoreInfo {
   /** S3 endpoint URL reachable from inside the cluster, e.g. http://minio.stx-system.svc:9000. */
@@ -50,6 +56,13 @@ export interface ObjectStoreArgs {
   readonly publicUrl?: string;
   /** External mode: the keys for the existing endpoint (secret stack config). */
   readonly externalCredentials?: { readonly accessKey: pulumi.Output<string>; readonly secretKey: pulumi.Output<string> };
+  /**
+   * MinIO mode: a user per tenant namespace, whose keys land in that namespace's Secret
+   * `object-store-credentials` (what build runs read). `namespace` is the tenant's Namespace
+   * resource, which the Secret waits for. External mode ignores them: there the site creates that
+   * Secret in each tenant namespace with keys of its own (see docs/services.md).
+   */
+  readonly tenantUsers?: readonly (TenantStoreUser & { readonly namespaceResource: pulumi.Resource })[];
 }
 
 /**
@@ -91,11 +104,40 @@ export class ObjectStore extends pulumi.ComponentResource implements ObjectStore
     this.buckets = { ...settings.buckets };
     this.publishedPrefix = settings.publishedPrefix;
     this.credentialsSecret = secret.metadata.name;
-    this.ready = bucketJob(name, { namespace, settings, endpoint: this.endpoint, secret, labels }, {
+    const users = settings.mode === "minio" && args.tenantUsers?.length ? this.tenantUsers(name, args, labels) : undefined;
+    this.ready = bucketJob(name, { namespace, settings, endpoint: this.endpoint, secret, labels, users }, {
       ...child,
-      dependsOn: server ? [server, secret] : [secret],
+      dependsOn: [...(server ? [server] : []), secret, ...(users ? [users.secret] : [])],
     });
     this.registerOutputs({ endpoint: this.endpoint, publicUrl: this.publicUrl, credentialsSecret: this.credentialsSecret });
+  }
+
+  /**
+   * A MinIO user per tenant with its own generated secret key: its keys go into the tenant's
+   * namespace, and the whole set (keys and policies) into one Secret in the shared namespace that
+   * only the bucket Job mounts.
+   */
+  private tenantUsers(name: string, args: ObjectStoreArgs, labels: Record<string, string>): { secret: k8s.core.v1.Secret; hash: string } {
+    const child = { parent: this };
+    const bucket = args.settings.buckets.artifacts;
+    const users = args.tenantUsers ?? [];
+    const files: Record<string, pulumi.Input<string>> = { users: users.map((u) => `${u.accessKey}\n`).join("") };
+    for (const user of users) {
+      const key = new random.RandomPassword(`${name}-${user.namespace}-key`, { length: 40, special: false }, child);
+      new k8s.core.v1.Secret(`${name}-${user.namespace}-credentials`, {
+        metadata: { name: CREDENTIALS_SECRET, namespace: user.namespace, labels },
+        type: "Opaque",
+        stringData: pulumi.secret({ [ACCESS_KEY_ID]: user.accessKey, [SECRET_ACCESS_KEY]: key.result }),
+      }, { ...child, dependsOn: [user.namespaceResource] });
+      files[`${user.accessKey}.secret`] = key.result;
+      files[`${user.accessKey}.json`] = JSON.stringify(tenantPolicy(bucket, user.writePrefix));
+    }
+    const secret = new k8s.core.v1.Secret(`${name}-tenant-users`, {
+      metadata: { name: TENANT_USERS_SECRET, namespace: args.namespace, labels },
+      type: "Opaque",
+      stringData: pulumi.secret(pulumi.all(files)),
+    }, child);
+    return { secret, hash: storeUsersHash(bucket, users) };
   }
 
   private minio(name: string, args: ObjectStoreArgs, labels: Record<string, string>, secret: k8s.core.v1.Secret): pulumi.Resource {
@@ -185,12 +227,15 @@ function bucketJob(
     endpoint: pulumi.Output<string>;
     secret: k8s.core.v1.Secret;
     labels: Record<string, string>;
+    /** Tenant users to create or update; the hash of the set is part of the Job's name. */
+    users?: { secret: k8s.core.v1.Secret; hash: string };
   },
   opts: pulumi.CustomResourceOptions,
 ): k8s.batch.v1.Job {
-  const script = bucketScript(args.settings);
+  const script = [bucketScript(args.settings), ...(args.users ? [storeUsersScript(USERS_DIR)] : [])].join("\n");
+  const hash = args.users ? shortHash(script, IMAGES.minioClient, args.users.hash) : shortHash(script, IMAGES.minioClient);
   return new k8s.batch.v1.Job(`${name}-buckets`, {
-    metadata: { name: `object-store-buckets-${shortHash(script, IMAGES.minioClient)}`, namespace: args.namespace, labels: args.labels },
+    metadata: { name: `object-store-buckets-${hash}`, namespace: args.namespace, labels: args.labels },
     spec: {
       backoffLimit: 6,
       template: {
@@ -209,9 +254,15 @@ function bucketJob(
             envFrom: [{ secretRef: { name: args.secret.metadata.name } }],
             resources: resources(JOB_RESOURCES),
             securityContext: RESTRICTED_CONTAINER,
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            volumeMounts: [
+              { name: "tmp", mountPath: "/tmp" },
+              ...(args.users ? [{ name: "tenant-users", mountPath: USERS_DIR, readOnly: true }] : []),
+            ],
           }],
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+          volumes: [
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ...(args.users ? [{ name: "tenant-users", secret: { secretName: args.users.secret.metadata.name, defaultMode: 0o440 } }] : []),
+          ],
         },
       },
     },

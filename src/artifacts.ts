@@ -40,6 +40,9 @@ export const LATEST_BUILD = "latest_build";
 export const CONTEXT_FILE = "CONTEXT";
 /** Label on every PipelineRun of a build: its `buildId`. Retention deletes runs by it. */
 export const BUILD_ID_LABEL = "stx.starlingx.io/build-id";
+/** Kinds of output a build publishes under `outputs/` (a directory each). */
+export const OUTPUT_TYPES = ["std", "rt", "iso", "installer", "wheels", "images", "helm-charts", "logs"] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
 
 /** One build: where it is published and when it started. */
 export interface BuildRef {
@@ -54,7 +57,13 @@ const SEGMENT = "[A-Za-z0-9][A-Za-z0-9._-]*";
 const USER = "[a-z]([-a-z0-9]{0,38}[a-z0-9])?";
 const RELEASE_ID = new RegExp(`^(master|(feature|release|milestone)/${SEGMENT}|private/${USER}/${SEGMENT})$`);
 const DISTRO = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const BUILD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const BUILD_DATE = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z$/;
+
+/**
+ * The grammar as POSIX extended regular expressions (no `\d`, no lookaround), so the shell twin
+ * of this module (src/pipeline/layout.ts) checks the same grammar with `grep -E`.
+ */
+export const LAYOUT_PATTERNS = { releaseId: RELEASE_ID.source, distro: DISTRO.source, buildDate: BUILD_DATE.source } as const;
 
 export const RELEASE_ID_HELP =
   '"master", "feature/<name>", "release/<name>", "milestone/<tag>" or "private/<user>/<name>"';
@@ -96,6 +105,24 @@ export function releaseIdForBranch(branch: string): string {
   const hash = createHash("sha256").update(branch).digest("hex").slice(0, 8);
   const readable = slug === branch && !/-[0-9a-f]{8}$/.test(slug);
   return readable ? `feature/${slug}` : `feature/${slug ? `${slug}-` : ""}${hash}`;
+}
+
+/** The release-id of a user's private build of `name` (a branch or topic): `private/<user>/<name>`. */
+export function privateReleaseId(user: string, name: string): string {
+  const id = `private/${user}/${name}`;
+  if (!isReleaseId(id)) {
+    throw new Error(`"${id}" is not a private release-id; the user must be a configured user name and the name letters, digits, '.', '_' or '-'`);
+  }
+  return id;
+}
+
+/**
+ * A run in a user's namespace (`user-<name>`) may publish only under `private/<name>/`, so a
+ * private build can never replace a branch's artifacts or move its latest_build.
+ */
+export function releaseIdAllowedIn(namespace: string, releaseId: string): boolean {
+  if (!namespace.startsWith("user-")) return true;
+  return releaseId.startsWith(`private/${namespace.slice("user-".length)}/`);
 }
 
 /** `YYYYMMDDTHHMMSSZ` of a time, in UTC (milliseconds are dropped). */
@@ -199,26 +226,41 @@ export function seriesKey(build: Pick<BuildRef, "releaseId" | "distro">): string
   return `${build.releaseId}/${build.distro}`;
 }
 
-const LABEL_VALUE_MAX = 63;
+/** A build id fits a label value (63); a longer one keeps its start and ends in `-<hash>` of this length. */
+export const BUILD_ID_SHAPE = { maxLength: 63, hashLength: 12 } as const;
+const PHASE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /**
  * The build's identity outside the object store: Kubernetes label value on its PipelineRuns
  * (`BUILD_ID_LABEL`) and the name (or name prefix, see `isBuildPulpName`) of its Pulp
  * repositories and distributions. `<release-id with '/' as '.'>_<distro>_<build-date>`, e.g.
  * `release.stx.9.0_debian_20260301T020000Z`; too long for a label value (63), it keeps the
- * first part and ends in a hash of the full id so it stays unique.
+ * first part and ends in a hash of the full id so it stays unique. It never starts with
+ * `mirror-` (a release-id starts with master, feature, release, milestone or private), so
+ * third-party mirrors can never be taken for a build's content.
  */
 export function buildId(build: BuildRef): string {
   checkBuildRef(build);
   const readable = `${build.releaseId.replace(/\//g, ".")}_${build.distro}_${build.buildDate}`;
-  if (readable.length <= LABEL_VALUE_MAX) return readable;
-  const hash = createHash("sha256").update(readable).digest("hex").slice(0, 12);
-  return `${readable.slice(0, LABEL_VALUE_MAX - hash.length - 1)}-${hash}`;
+  if (readable.length <= BUILD_ID_SHAPE.maxLength) return readable;
+  const hash = createHash("sha256").update(readable).digest("hex").slice(0, BUILD_ID_SHAPE.hashLength);
+  return `${readable.slice(0, BUILD_ID_SHAPE.maxLength - BUILD_ID_SHAPE.hashLength - 1)}-${hash}`;
+}
+
+/** The label selector of the build's PipelineRuns. */
+export function buildRunSelector(build: BuildRef): string {
+  return `${BUILD_ID_LABEL}=${buildId(build)}`;
+}
+
+/** Name of the Pulp repository (and distribution) holding one phase (`std`, `rt`, ...) of the build's packages. */
+export function buildPulpName(build: BuildRef, phase: string): string {
+  if (!PHASE.test(phase)) throw new Error(`"${phase}" is not a build phase (lower-case letters and digits, '-' between)`);
+  return `${buildId(build)}-${phase}`;
 }
 
 /** True when a Pulp repository or distribution named `name` belongs to the build: its id, or `<id>-<phase>`. */
 export function isBuildPulpName(build: BuildRef, name: string): boolean {
   const id = buildId(build);
   if (name === id) return true;
-  return name.startsWith(`${id}-`) && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name.slice(id.length + 1));
+  return name.startsWith(`${id}-`) && PHASE.test(name.slice(id.length + 1));
 }

@@ -15,6 +15,8 @@ export interface ImageRefs {
   readonly kaniko: string;
   readonly dockerDaemon: string;
   readonly objectStoreClient: string;
+  /** kubectl with a POSIX shell: the step that labels the run with its build id. */
+  readonly kubectl: string;
 }
 
 /** A stage of the build: which Task runs it, after what, and under which switches. */
@@ -57,6 +59,7 @@ const storeCredentials = [
   { name: "SECRET_KEY", valueFrom: { secretKeyRef: { name: "$(params.OBJECT_STORE_SECRET)", key: "AWS_SECRET_ACCESS_KEY" } } },
 ];
 const workspaceEnv = { name: "WORKSPACE", value: `$(workspaces.${WORKSPACE}.path)` };
+const runNamespace = { name: "RUN_NAMESPACE", value: "$(context.taskRun.namespace)" };
 const STORE_PARAMS = ["OBJECT_STORE_ENDPOINT", "ARTIFACTS_BUCKET", "OBJECT_STORE_SECRET", "DRY_RUN"];
 
 /** Every Task of the build and the Pipeline, for a stack's image build mode. */
@@ -176,9 +179,24 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
           { name: "build-needed", description: '"false" when a scheduled build found nothing changed.' },
         ],
         steps: [
-          step("checkout", builder, SCRIPTS.checkout, ["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"], {
-            env: [workspaceEnv, ...env(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]), { name: "RESULT_BUILD_DATE", value: "$(results.build-date.path)" }, { name: "RUN_NAMESPACE", value: "$(context.taskRun.namespace)" }],
+          step("start", builder, SCRIPTS.start, ["RELEASE_ID", "DISTRO", "DRY_RUN"], {
+            env: [workspaceEnv, ...env(["RELEASE_ID", "DISTRO", "DRY_RUN"]), runNamespace],
           }),
+          // Retention finds a build's PipelineRuns by BUILD_ID_LABEL, and the build id holds the
+          // build-date: the UTC time this run started, which only the run knows (a run may wait for
+          // quota, and users start runs with plain kubectl). So the run labels itself, once, for
+          // every starter alike (CronJob, Jenkins, users); until it has, the build has no
+          // build-date and no step writes anything, so no artifact can exist for an unlabelled run.
+          step("label-run", images.kubectl, SCRIPTS.labelRun, [], {
+            env: [
+              workspaceEnv,
+              runNamespace,
+              { name: "PIPELINE_RUN", valueFrom: { fieldRef: { fieldPath: "metadata.labels['tekton.dev/pipelineRun']" } } },
+              { name: "RESULT_BUILD_DATE", value: "$(results.build-date.path)" },
+              { name: "HOME", value: "/tmp" },
+            ],
+          }),
+          step("checkout", builder, SCRIPTS.checkout, ["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]),
           step("decide", images.objectStoreClient, SCRIPTS.decide, [], {
             env: [workspaceEnv, ...env(["TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS]), ...storeCredentials, { name: "RESULT_BUILD_NEEDED", value: "$(results.build-needed.path)" }],
           }),

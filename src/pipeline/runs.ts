@@ -7,7 +7,7 @@ import { buildNamespace, userNamespace } from "../naming";
 import { ImageBuildMode } from "../settings/build";
 import { ProjectSettings } from "../settings/tenancy";
 import { DOCKER_STAGES, PIPELINE_NAME, STAGES, TEKTON_API, WORKSPACE } from "./definition";
-import { releaseIdForBranch } from "./layout";
+import { privateReleaseId, releaseIdForBranch } from "../artifacts";
 
 /** Labels every build run carries, so runs of one project/branch are found (and pruned) together. */
 export const RUN_LABELS = {
@@ -150,7 +150,7 @@ export function privateRunManifest(args: {
     params: {
       MANIFEST_URL: args.manifestUrl,
       MANIFEST_BRANCH: args.branch,
-      RELEASE_ID: `private/${args.user}/${args.topic}`,
+      RELEASE_ID: privateReleaseId(args.user, args.topic),
       ...(args.patch ? { PATCH_PROJECT: args.patch.project, PATCH_REF: args.patch.ref } : {}),
       ...(args.patch?.url ? { PATCH_URL: args.patch.url } : {}),
     },

@@ -4,7 +4,8 @@
  * `.stx/logs/` of the workspace, and DRY_RUN turns every build or upload command into an echo.
  */
 import { DECIDE_SHELL } from "./changes";
-import { LAYOUT_SHELL, OUTPUT_TYPES } from "./layout";
+import { BUILD_ID_LABEL, CONTEXT_FILE, OUTPUT_TYPES } from "../artifacts";
+import { LAYOUT_SHELL } from "./layout";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
@@ -33,15 +34,32 @@ export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/di
 `;
 
 export const SCRIPTS = {
-  checkout: `${PREAMBLE("get-sources")}
+  start: `${PREAMBLE("get-sources")}
 ${LAYOUT_SHELL}
 BUILD_DATE="$(stx_build_date)"; export BUILD_DATE
 stx_build_prefix >/dev/null
 stx_check_namespace
-printf '%s' "\${BUILD_DATE}" > ${STATE_DIR}/build-date
 printf '%s' "\${RELEASE_ID}" > ${STATE_DIR}/release-id
 printf '%s' "\${DISTRO}" > ${STATE_DIR}/distro
+# Pending until label-run has labelled the PipelineRun: without ${STATE_DIR}/build-date no step writes.
+printf '%s' "\${BUILD_DATE}" > ${STATE_DIR}/build-date.pending
+`,
+  labelRun: `#!/bin/sh
+set -eu
+cd "\${WORKSPACE}"
+${LAYOUT_SHELL}
+export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/distro)" BUILD_DATE="$(cat ${STATE_DIR}/build-date.pending)"
+id="$(stx_build_id)"
+if ! out="$(kubectl label pipelinerun -n "\${RUN_NAMESPACE}" "\${PIPELINE_RUN}" "${BUILD_ID_LABEL}=\${id}" --overwrite 2>&1)"; then
+  echo "\${out}" >&2
+  echo "cannot label PipelineRun \${PIPELINE_RUN} with its build id; an unlabelled run publishes nothing" >&2
+  exit 1
+fi
+echo "\${out} (\${id})" | tee -a ${STATE_DIR}/logs/get-sources.log
+mv ${STATE_DIR}/build-date.pending ${STATE_DIR}/build-date
 printf '%s' "\${BUILD_DATE}" > "\${RESULT_BUILD_DATE}"
+`,
+  checkout: `${PREAMBLE("get-sources")}
 mkdir -p src && cd src
 repo init -u "\${MANIFEST_URL}" -b "\${MANIFEST_BRANCH}" -m "\${MANIFEST_FILE}" --depth=1
 repo sync -j4 --force-sync --no-clone-bundle --current-branch
@@ -62,7 +80,8 @@ export CURRENT_CONTEXT LAST_CONTEXT
 rm -f "\${LAST_CONTEXT}"
 last="$(rclone cat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)" 2>/dev/null | tr -d '[:space:]' || true)"
 if [ -n "\${last}" ]; then
-  rclone cat "store:\${ARTIFACTS_BUCKET}/\${RELEASE_ID}/\${DISTRO}/\${last}/outputs/CONTEXT" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"
+  last_context="$(BUILD_DATE="\${last}"; stx_outputs_key ${CONTEXT_FILE})" || last_context=""
+  if [ -n "\${last_context}" ]; then rclone cat "store:\${ARTIFACTS_BUCKET}/\${last_context}" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"; fi
 fi
 decision="$(stx_decide_build)"
 needed="\${decision%% *}"

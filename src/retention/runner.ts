@@ -4,7 +4,7 @@
  * its objects (result marker last, so an interrupted deletion is finished by the next run).
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { buildId, BUILD_ID_LABEL, buildPrefix, contextKey, markerKey } from "../artifacts";
+import { buildPrefix, buildRunSelector, contextKey, markerKey } from "../artifacts";
 import { KubeClient } from "./kube";
 import { Decision, planRetention, RetentionPolicy, summarizePlan, Verdict } from "./policy";
 import { PulpClient } from "./pulp";
@@ -100,7 +100,7 @@ async function removeBuild(
   }
   let runs = 0;
   if (options.kube) {
-    const found = await options.kube.listPipelineRuns(`${BUILD_ID_LABEL}=${buildId(build)}`, options.namespaces);
+    const found = await options.kube.listPipelineRuns(buildRunSelector(build), options.namespaces);
     if (!options.dryRun) for (const run of found) await options.kube.deletePipelineRun(run);
     runs = found.length;
   }

@@ -116,3 +116,74 @@ describe("object store in external S3 mode", () => {
     expect(error?.message).to.contain("stx-build-cluster:objectStoreAccessKey");
   });
 });
+
+for (const stack of ["cengn", "minikube"] as const) {
+  describe(`object store users of the tenant namespaces on the ${stack} stack`, () => {
+    let run: ProgramRun;
+    before(async () => {
+      run = await runStack(stack);
+    });
+    const tenants = () => run.ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name as string).filter((n) => /^(user|build)-/.test(n));
+
+    it("gives every tenant namespace its own credentials Secret, never the root keys", () => {
+      const root = secretValue(run.object(SECRET, "object-store-credentials", SHARED).inputs.stringData);
+      expect(tenants().length).to.be.at.least(2);
+      const keys = new Set<string>();
+      for (const ns of tenants()) {
+        const secret = run.object(SECRET, "object-store-credentials", ns);
+        const data = secretValue(secret.inputs.stringData);
+        expect(data).to.have.all.keys("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
+        expect(data.AWS_ACCESS_KEY_ID, ns).to.not.equal(root.AWS_ACCESS_KEY_ID);
+        expect(data.AWS_SECRET_ACCESS_KEY, ns).to.not.equal(root.AWS_SECRET_ACCESS_KEY);
+        expect(data.AWS_SECRET_ACCESS_KEY).to.match(/^random-/);
+        keys.add(data.AWS_SECRET_ACCESS_KEY);
+        expect(secret.options.dependsOn, ns).to.include(ns);
+      }
+      expect(keys.size).to.equal(tenants().length);
+      // No object in a tenant namespace carries a root key.
+      const inTenants = run.resources.filter((r) => tenants().includes(r.inputs?.metadata?.namespace));
+      const text = JSON.stringify(inTenants.map((r) => r.inputs));
+      expect(text).to.not.contain(root.AWS_SECRET_ACCESS_KEY);
+      expect(text).to.not.contain(root.AWS_ACCESS_KEY_ID);
+    });
+
+    it("hands the users to the bucket Job only through a Secret, and renames the Job when they change", async () => {
+      const job = bucketJob(run);
+      const pod = podSpec(job);
+      const users = run.object(SECRET, "object-store-tenant-users", SHARED);
+      const files = secretValue(users.inputs.stringData);
+      const tenantKeys = tenants().map((ns) => secretValue(run.object(SECRET, "object-store-credentials", ns).inputs.stringData));
+      expect(files.users.trim().split("\n").sort()).to.deep.equal(tenantKeys.map((k) => k.AWS_ACCESS_KEY_ID).sort());
+      for (const k of tenantKeys) {
+        expect(files[`${k.AWS_ACCESS_KEY_ID}.secret`]).to.equal(k.AWS_SECRET_ACCESS_KEY);
+        expect(JSON.parse(files[`${k.AWS_ACCESS_KEY_ID}.json`]).Statement).to.have.length(3);
+      }
+      expect(pod.volumes).to.deep.include({ name: "tenant-users", secret: { secretName: "object-store-tenant-users", defaultMode: 0o440 } });
+      expect(pod.containers[0].command[2]).to.contain("mc admin user add store");
+      const spec = JSON.stringify(job.inputs);
+      for (const k of tenantKeys) expect(spec).to.not.contain(k.AWS_SECRET_ACCESS_KEY);
+      for (const cm of run.ofType("kubernetes:core/v1:ConfigMap")) {
+        for (const k of tenantKeys) expect(JSON.stringify(cm.inputs)).to.not.contain(k.AWS_SECRET_ACCESS_KEY);
+      }
+      expect(job.options.dependsOn).to.include("stx-object-store-tenant-users");
+      const userNames = tenants().filter((ns) => ns.startsWith("user-")).map((ns) => ns.slice("user-".length));
+      const more = await runStack(stack, { users: [...userNames.map((name) => ({ name })), { name: "zed" }] });
+      expect(bucketJob(more).inputs.metadata.name).to.not.equal(job.inputs.metadata.name);
+      expect(() => run.object(SECRET, "object-store-credentials", "user-zed")).to.throw(/found 0/);
+      expect(secretValue(more.object(SECRET, "object-store-credentials", "user-zed").inputs.stringData).AWS_SECRET_ACCESS_KEY).to.match(/^random-/);
+    });
+  });
+}
+
+describe("object store users in external S3 mode", () => {
+  it("copies no keys into tenant namespaces (the site provides them)", async () => {
+    const run = await runStack("cengn", {
+      services: { objectStore: { mode: "external", endpoint: "https://s3.example.org", region: "eu-west-1" } },
+      objectStoreAccessKey: "AKIAEXAMPLE",
+      objectStoreSecretKey: "s3cr3t-from-config",
+    });
+    const secrets = run.ofType(SECRET).filter((s) => s.inputs.metadata.name === "object-store-credentials");
+    expect(secrets.map((s) => s.inputs.metadata.namespace)).to.deep.equal([SHARED]);
+    expect(run.ofType(SECRET).map((s) => s.inputs.metadata.name)).to.not.include("object-store-tenant-users");
+  });
+});

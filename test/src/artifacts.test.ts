@@ -13,6 +13,8 @@ import {
   markerResult,
   parseBuildDate,
   parseKey,
+  privateReleaseId,
+  releaseIdAllowedIn,
   releaseClass,
   releaseIdForBranch,
   tryParseBuildDate,
@@ -96,6 +98,23 @@ describe("artifact layout", () => {
     );
     expect(releaseIdForBranch("foo")).to.equal(releaseIdForBranch("f/foo"));
     expect(releaseIdForBranch("dev-x-0123abcd")).to.match(/^feature\/dev-x-0123abcd-[0-9a-f]{8}$/);
+  });
+
+  it("puts private builds under private/<user>/ and refuses other names", () => {
+    const base = { distro: "debian", buildDate: "20260301T020304Z" };
+    expect(buildPrefix({ ...base, releaseId: privateReleaseId("alice", "fix-123") })).to.equal("private/alice/fix-123/debian/20260301T020304Z/");
+    expect(() => privateReleaseId("Alice", "x")).to.throw(/private release-id/);
+    expect(() => privateReleaseId("alice", "../master")).to.throw(/private release-id/);
+    expect(() => buildPrefix({ ...base, releaseId: "private/alice/../master" })).to.throw(/not a release-id/);
+    expect(() => buildPrefix({ ...base, releaseId: "master", buildDate: "2026-03-01" })).to.throw(/not a build-date/);
+  });
+
+  it("lets runs in a user's namespace publish only under that user's private prefix", () => {
+    expect(releaseIdAllowedIn("user-alice", "private/alice/fix-1")).to.equal(true);
+    expect(releaseIdAllowedIn("user-alice", "master")).to.equal(false);
+    expect(releaseIdAllowedIn("user-alice", "private/bob/fix-1")).to.equal(false);
+    expect(releaseIdAllowedIn("user-al", "private/alice/x")).to.equal(false);
+    expect(releaseIdAllowedIn("build-starlingx-master", "master")).to.equal(true);
   });
 
   it("parses every key it formats back to the same build", () => {
