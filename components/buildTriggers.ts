@@ -5,6 +5,7 @@ import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS
 import { starterScript } from "../src/pipeline/starter";
 import { IMAGES } from "../src/versions";
 import { inheritedDependencies } from "./dependencies";
+import { scheduledJobSpec } from "./serviceKit";
 
 export interface BuildTriggersArgs {
   /** Scheduled branches only; each gets one CronJob in its build namespace. */
@@ -60,38 +61,26 @@ export class BuildTriggers extends pulumi.ComponentResource {
       }, child);
       const cron = new k8s.batch.v1.CronJob(`${name}-${ns}-cron`, {
         metadata: { name: "scheduled-build", namespace: ns, labels },
-        spec: {
+        spec: scheduledJobSpec({
           schedule: job.schedule!,
           timeZone: args.timeZone,
-          concurrencyPolicy: "Forbid",
-          startingDeadlineSeconds: 3600,
-          successfulJobsHistoryLimit: 3,
-          failedJobsHistoryLimit: 3,
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              template: {
-                metadata: { labels },
-                spec: {
-                  serviceAccountName: account.metadata.name,
-                  restartPolicy: "Never",
-                  securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
-                  containers: [{
-                    name: "start-build",
-                    image: IMAGES.kubectl,
-                    command: ["/bin/sh", "/run/build/start.sh"],
-                    // HOME on the writable scratch volume, for kubectl's cache.
-                    env: [{ name: "TRIGGER", value: "scheduled" }, { name: "HOME", value: "/tmp" }],
-                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
-                    resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
-                    volumeMounts: [{ name: "run", mountPath: "/run/build" }, { name: "tmp", mountPath: "/tmp" }],
-                  }],
-                  volumes: [{ name: "run", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
-                },
-              },
-            },
+          labels,
+          pod: {
+            serviceAccountName: account.metadata.name,
+            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+              name: "start-build",
+              image: IMAGES.kubectl,
+              command: ["/bin/sh", "/run/build/start.sh"],
+              // HOME on the writable scratch volume, for kubectl's cache.
+              env: [{ name: "TRIGGER", value: "scheduled" }, { name: "HOME", value: "/tmp" }],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+              resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
+              volumeMounts: [{ name: "run", mountPath: "/run/build" }, { name: "tmp", mountPath: "/tmp" }],
+            }],
+            volumes: [{ name: "run", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
           },
-        },
+        }),
       }, child);
       return cron.metadata.name;
     });

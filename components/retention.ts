@@ -9,6 +9,7 @@ import { IMAGES } from "../src/versions";
 import { ObjectStoreInfo } from "./objectStore";
 import { Pulp, PULP_ADMIN_PASSWORD_KEY, PULP_ADMIN_USER } from "./pulp";
 import { Registry } from "./registry";
+import { scheduledJobSpec } from "./serviceKit";
 
 /** An S3 bucket and the Secret holding its credentials (in the component's namespace). */
 export interface BucketAccess {
@@ -238,41 +239,30 @@ function jobBuilder(args: RetentionArgs, serviceAccountName: pulumi.Input<string
     deadlineSeconds: number,
     containers: Container[],
     extras: PodExtras = {},
-  ): k8s.types.input.batch.v1.CronJobSpec => ({
-    schedule,
-    timeZone: args.timeZone,
-    concurrencyPolicy: "Forbid",
-    startingDeadlineSeconds: 3600,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 3,
-    jobTemplate: {
-      spec: {
-        backoffLimit: 0,
-        activeDeadlineSeconds: deadlineSeconds,
-        template: {
-          metadata: { labels: standardLabels("retention") },
-          spec: {
-            serviceAccountName,
-            restartPolicy: "Never",
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: NODE_USER,
-              runAsGroup: NODE_USER,
-              fsGroup: NODE_USER,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-            ...extras,
-            containers,
-            volumes: [
-              { name: "runner", configMap: { name: runnerConfigMap } },
-              { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
-              ...(extras.volumes ?? []),
-            ],
-          },
+  ): k8s.types.input.batch.v1.CronJobSpec =>
+    scheduledJobSpec({
+      schedule,
+      timeZone: args.timeZone,
+      deadlineSeconds,
+      labels: standardLabels("retention"),
+      pod: {
+        serviceAccountName,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: NODE_USER,
+          runAsGroup: NODE_USER,
+          fsGroup: NODE_USER,
+          seccompProfile: { type: "RuntimeDefault" },
         },
+        ...extras,
+        containers,
+        volumes: [
+          { name: "runner", configMap: { name: runnerConfigMap } },
+          { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+          ...(extras.volumes ?? []),
+        ],
       },
-    },
-  });
+    });
   return { runner, spec };
 }
 

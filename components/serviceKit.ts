@@ -133,3 +133,36 @@ export function shortHash(...parts: readonly string[]): string {
   for (const part of parts) hash.update(part).update("\0");
   return hash.digest("hex").slice(0, 8);
 }
+
+export interface ScheduledJob {
+  readonly schedule: string;
+  readonly timeZone?: string;
+  /** Longest a single run may take. */
+  readonly deadlineSeconds?: number;
+  readonly labels: Record<string, string>;
+  /** The pod; restartPolicy is set here. */
+  readonly pod: Omit<k8s.types.input.core.v1.PodSpec, "restartPolicy">;
+}
+
+/**
+ * The CronJob spec every periodic job of the farm shares: never two runs at once, a short history,
+ * no retries inside a run (the next schedule is the retry), and no catching up on missed runs
+ * older than an hour.
+ */
+export function scheduledJobSpec(job: ScheduledJob): k8s.types.input.batch.v1.CronJobSpec {
+  return {
+    schedule: job.schedule,
+    timeZone: job.timeZone,
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: 3600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    jobTemplate: {
+      spec: {
+        backoffLimit: 0,
+        activeDeadlineSeconds: job.deadlineSeconds,
+        template: { metadata: { labels: job.labels }, spec: { ...job.pod, restartPolicy: "Never" } },
+      },
+    },
+  };
+}
