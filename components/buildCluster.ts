@@ -2,12 +2,25 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
-import { planTenants } from "../src/tenants";
+import { planTenants, TenantPlan } from "../src/tenants";
+import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./buildMachinery";
 import { TenantNamespace } from "./tenantNamespace";
 import { TenantRoles } from "./tenantRoles";
+import { waitForNamespace } from "./dependencies";
+import { serviceEndpoints, NODE_PORTS } from "../src/serviceEndpoints";
+import { tenantStoreUsers } from "../src/objectStoreUsers";
+import { ObjectStore, ObjectStoreInfo } from "./objectStore";
+import { Pulp } from "./pulp";
+import { Registry } from "./registry";
+import { ServiceExposure } from "./serviceKit";
+import { Retention, retentionArgs } from "./retention";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
+  /** Keys of an external S3 endpoint (secret stack config), when services.objectStore.mode is "external". */
+  readonly objectStoreKeys?: { readonly accessKey: pulumi.Output<string>; readonly secretKey: pulumi.Output<string> };
+  /** Credentials from secret config (see SECRET_SETTINGS), passed in so no component reads config. */
+  readonly secrets?: { readonly starlingxSshPassword?: pulumi.Input<string>; readonly starlingxSshPrivateKey?: pulumi.Input<string> };
 }
 
 /**
@@ -20,6 +33,8 @@ export class BuildCluster extends pulumi.ComponentResource {
   public readonly tenantNamespaces: pulumi.Output<Record<string, string>>;
   /** A kubeconfig per user; secret. */
   public readonly kubeconfigs: pulumi.Output<Record<string, string>>;
+  /** Pulp, the object store and the registry, shared by every tenant. */
+  public readonly services: { readonly pulp: Pulp; readonly objectStore: ObjectStore; readonly registry: Registry };
 
   constructor(name: string, args: BuildClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:cluster:BuildCluster", name, {}, opts);
@@ -38,7 +53,10 @@ export class BuildCluster extends pulumi.ComponentResource {
       },
     }, child);
 
-    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: shared.metadata.name }, child);
+    // Pulumi does not pass a component's dependsOn to its children: instead, everything beneath the
+    // components below that is created in one of our namespaces waits for that namespace.
+    const inShared = { ...child, transformations: [waitForNamespace(new Map([[settings.cluster.sharedNamespace, shared]]))] };
+    const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: settings.cluster.sharedNamespace }, inShared);
     const tenants = planTenants(settings).map(
       (plan) =>
         [plan, new TenantNamespace(plan.namespace, {
@@ -52,8 +70,26 @@ export class BuildCluster extends pulumi.ComponentResource {
           pipelineRole: roles.pipelineRole,
           sharedPipelineReaderRole: roles.sharedPipelineReaderRole,
           apiServer: settings.apiServer,
-        }, { ...child, dependsOn: [shared] })] as const,
+        }, inShared)] as const,
     );
+    const namespaces = new Map<string, pulumi.Resource>([
+      [settings.cluster.sharedNamespace, shared],
+      ...tenants.map(([plan, tenant]) => [plan.namespace, tenant.namespaceResource] as const),
+    ]);
+    const afterNamespaces = { ...child, transformations: [waitForNamespace(namespaces)] };
+
+    this.services = this.sharedServices(name, args, afterNamespaces, tenants);
+    new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
+      ...afterNamespaces,
+    });
+    new BuildMachinery(`${name}-build`, buildMachineryArgs(
+      settings,
+      tenants.map(([plan]) => plan.namespace),
+      args.secrets,
+      sharedServicesFor(settings),
+    ), {
+      ...afterNamespaces,
+    });
 
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(
@@ -72,4 +108,81 @@ export class BuildCluster extends pulumi.ComponentResource {
       kubeconfigs: this.kubeconfigs,
     });
   }
+
+  /** The shared services in the shared namespace: object store first, Pulp and the registry on it. */
+  private sharedServices(
+    name: string,
+    args: BuildClusterArgs,
+    afterNamespaces: pulumi.ComponentResourceOptions,
+    tenants: readonly (readonly [TenantPlan, TenantNamespace])[],
+  ): BuildCluster["services"] {
+    const opts = afterNamespaces;
+    const { settings } = args;
+    const { services, cluster } = settings;
+    const namespace = cluster.sharedNamespace;
+    const urls = serviceEndpoints(services, settings.apiServer);
+    const exposure = (nodePort: number, host?: string): ServiceExposure =>
+      services.exposure.kind === "nodePort"
+        ? { kind: "nodePort", nodePort }
+        : { kind: "ingress", host: host ?? "", ingressClass: services.exposure.ingressClass, clusterIssuer: services.exposure.clusterIssuer };
+    const objectStore = new ObjectStore(`${name}-object-store`, {
+      namespace,
+      settings: services.objectStore,
+      storageClass: cluster.storageClass,
+      exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
+      publicUrl: urls.objectStorePublicUrl,
+      externalCredentials: args.objectStoreKeys,
+      tenantUsers: tenantStoreUsers(settings).map((user) => ({
+        ...user,
+        namespaceResource: tenants.find(([plan]) => plan.namespace === user.namespace)![1],
+      })),
+    }, opts);
+    const shared = cluster.sharedStorageClass && settings.profile !== "minikube";
+    const pulp = new Pulp(`${name}-pulp`, {
+      namespace,
+      settings: services.pulp,
+      contentOrigin: urls.pulpContentOrigin,
+      publicUrl: urls.pulpUrl,
+      storageClass: cluster.storageClass,
+      contentVolume: shared
+        ? { storageClass: cluster.sharedStorageClass!, accessMode: "ReadWriteMany" }
+        : { storageClass: cluster.storageClass, accessMode: "ReadWriteOnce" },
+      objectStore,
+      exposure: exposure(NODE_PORTS.pulpApi, urls.ingressHosts?.pulp),
+      contentNodePort: NODE_PORTS.pulpContent,
+    }, opts);
+    const registry = new Registry(`${name}-registry`, {
+      namespace,
+      settings: services.registry,
+      storageClass: cluster.storageClass,
+      objectStore,
+      exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
+      publicHost: urls.registryHost,
+      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+    }, opts);
+    return { pulp, objectStore, registry };
+  }
+
+  /** The object store as a plain output for other tools (retention, pipelines, users). */
+  public get objectStoreOutput(): pulumi.Output<ObjectStoreInfoValue> {
+    const store: ObjectStoreInfo = this.services.objectStore;
+    return pulumi.all([store.endpoint, store.publicUrl, store.credentialsSecret]).apply(([endpoint, publicUrl, credentialsSecret]) => ({
+      endpoint,
+      publicUrl,
+      region: store.region,
+      buckets: store.buckets,
+      publishedPrefix: store.publishedPrefix,
+      credentialsSecret,
+    }));
+  }
+}
+
+/** ObjectStoreInfo with its outputs resolved, as exported by the stack. */
+export interface ObjectStoreInfoValue {
+  readonly endpoint: string;
+  readonly publicUrl?: string;
+  readonly region: string;
+  readonly buckets: ObjectStoreInfo["buckets"];
+  readonly publishedPrefix: string;
+  readonly credentialsSecret: string;
 }

@@ -31,6 +31,8 @@ export interface TenantNamespaceArgs {
  */
 export class TenantNamespace extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
+  /** The Namespace object, for others that create objects in it. */
+  public readonly namespaceResource: k8s.core.v1.Namespace;
   /** A kubeconfig for the owner ServiceAccount; secret. Undefined for build namespaces. */
   public readonly kubeconfig?: pulumi.Output<string>;
 
@@ -82,6 +84,7 @@ export class TenantNamespace extends pulumi.ComponentResource {
     }, child);
 
     this.namespace = ns.metadata.name;
+    this.namespaceResource = ns;
     if (plan.issuesKubeconfig) this.kubeconfig = this.ownerKubeconfig(name, plan.namespace, args.apiServer, owner, labels);
     this.registerOutputs({ namespace: this.namespace, kubeconfig: this.kubeconfig });
   }

@@ -53,6 +53,8 @@ export class TenantRoles extends pulumi.ComponentResource {
         { apiGroups: [""], resources: ["pods", "pods/log", "configmaps", "events"], verbs: READ_VERBS },
         { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
         { apiGroups: ["tekton.dev"], resources: ["pipelineruns", "taskruns"], verbs: READ_VERBS },
+        // A run labels itself with its build id (label-run step), which retention selects by.
+        { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["patch"] },
       ],
     }, child);
 

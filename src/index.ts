@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildCluster } from "../components/buildCluster";
-import { loadSettings } from "./settings";
+import { loadSettings, secretSetting } from "./settings";
 
 const settings = loadSettings();
 
@@ -13,10 +13,35 @@ const provider = new k8s.Provider("kubernetes", {
   kubeconfig: settings.kubeconfig,
 });
 
-const cluster = new BuildCluster("stx", { settings }, { providers: { kubernetes: provider } });
+const secrets = {
+  starlingxSshPassword: secretSetting("starlingxSshPassword"),
+  starlingxSshPrivateKey: secretSetting("starlingxSshPrivateKey"),
+};
+const cluster = new BuildCluster("stx", { settings, objectStoreKeys: objectStoreKeys(), secrets }, { providers: { kubernetes: provider } });
 
 export const profile = settings.profile;
 export const sharedNamespace = cluster.sharedNamespace;
 export const tenantNamespaces = cluster.tenantNamespaces;
 /** `pulumi stack output kubeconfigs --show-secrets` gives each user their kubeconfig. */
 export const kubeconfigs = cluster.kubeconfigs;
+
+/** Pulp's API and the URL apt sources point at; the admin password is a secret output. */
+export const pulpUrl = cluster.services.pulp.url;
+export const pulpContentUrl = cluster.services.pulp.contentUrl;
+export const pulpAdminPassword = cluster.services.pulp.adminPassword;
+/** The object store as other tools see it: endpoint, public URL, buckets, credentials Secret. */
+export const objectStore = cluster.objectStoreOutput;
+export const registryHost = cluster.services.registry.host;
+
+/** The external S3 keys, required (and only read) when the object store is external. */
+function objectStoreKeys() {
+  if (settings.services.objectStore.mode !== "external") return undefined;
+  const accessKey = secretSetting("objectStoreAccessKey");
+  const secretKey = secretSetting("objectStoreSecretKey");
+  if (!accessKey || !secretKey) {
+    throw new Error(
+      'services.objectStore.mode is "external": set stx-build-cluster:objectStoreAccessKey and stx-build-cluster:objectStoreSecretKey with `pulumi config set --secret`',
+    );
+  }
+  return { accessKey, secretKey };
+}

@@ -11,7 +11,14 @@ export * from "./schema";
  * Settings that hold credentials. They stay out of the plain settings object and are read only
  * through `secretSetting`, so they remain secret Outputs all the way into Kubernetes Secrets.
  */
-export const SECRET_SETTINGS: readonly string[] = [];
+export const SECRET_SETTINGS: readonly string[] = [
+  // Keys of an external S3 endpoint (services.objectStore.mode "external").
+  "objectStoreAccessKey",
+  "objectStoreSecretKey",
+  // SSH to the StarlingX controller for `system host-label-assign` (one of the two is enough).
+  "starlingxSshPassword",
+  "starlingxSshPrivateKey",
+];
 
 /** A credential from stack config (`pulumi config set --secret`), as a secret Output. */
 export function secretSetting(key: string): pulumi.Output<string> | undefined {

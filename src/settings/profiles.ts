@@ -40,6 +40,106 @@ const RETENTION = {
   days: { master: 14, feature: 7, private: 3, milestone: 180, release: "forever" },
   failedDays: 3,
   keepSuccessful: 3,
+  pipelineRuns: { schedule: "15 * * * *", keep: 20 },
+  registryGc: { enabled: true, schedule: "0 4 * * 0" },
+};
+
+const res = (reqCpu: string, reqMem: string, limCpu: string, limMem: string) => ({
+  requests: { cpu: reqCpu, memory: reqMem },
+  limits: { cpu: limCpu, memory: limMem },
+});
+
+const BUCKETS = { artifacts: "stx-artifacts", pulp: "stx-pulp", registry: "stx-registry", backups: "stx-backups" };
+
+/** The Debian release StarlingX builds on, mirrored once for every build (on demand: only what is asked for). */
+const MIRRORS = [
+  {
+    name: "debian-bullseye",
+    type: "deb",
+    url: "http://deb.debian.org/debian",
+    distributions: "bullseye bullseye-updates",
+    components: "main contrib non-free",
+    architectures: "amd64",
+    basePath: "debian/bullseye",
+  },
+  {
+    name: "debian-bullseye-security",
+    type: "deb",
+    url: "http://security.debian.org/debian-security",
+    distributions: "bullseye-security",
+    components: "main contrib non-free",
+    architectures: "amd64",
+    basePath: "debian-security/bullseye",
+  },
+];
+
+/** Shared services small enough to sit beside one build on a laptop (see docs/services.md for the sums). */
+const LAPTOP_SERVICES = {
+  exposure: { kind: "nodePort" },
+  pulp: {
+    storage: "pvc",
+    size: "30Gi",
+    databaseSize: "5Gi",
+    apiReplicas: 1,
+    contentReplicas: 1,
+    workers: 1,
+    resources: {
+      api: res("100m", "384Mi", "1", "1Gi"),
+      content: res("50m", "256Mi", "500m", "512Mi"),
+      worker: res("100m", "384Mi", "1", "1Gi"),
+      database: res("50m", "128Mi", "500m", "512Mi"),
+      redis: res("25m", "32Mi", "200m", "128Mi"),
+    },
+    mirrors: MIRRORS,
+  },
+  objectStore: { mode: "minio", buckets: BUCKETS, size: "20Gi", resources: res("50m", "256Mi", "500m", "1Gi") },
+  registry: { mode: "own", storage: "pvc", size: "10Gi", replicas: 1, resources: res("25m", "64Mi", "500m", "256Mi") },
+};
+
+/** Many concurrent builds on several nodes without a shared file system: Pulp and the registry on S3. */
+const FARM_SERVICES = {
+  exposure: { kind: "ingress" },
+  pulp: {
+    storage: "s3",
+    size: "500Gi",
+    databaseSize: "50Gi",
+    apiReplicas: 2,
+    contentReplicas: 3,
+    workers: 4,
+    resources: {
+      api: res("500m", "1Gi", "2", "2Gi"),
+      content: res("500m", "1Gi", "2", "2Gi"),
+      worker: res("500m", "1Gi", "2", "4Gi"),
+      database: res("1", "2Gi", "4", "8Gi"),
+      redis: res("100m", "256Mi", "500m", "1Gi"),
+    },
+    mirrors: MIRRORS,
+  },
+  objectStore: { mode: "minio", buckets: BUCKETS, size: "2Ti", resources: res("1", "2Gi", "4", "8Gi") },
+  registry: { mode: "own", storage: "s3", size: "200Gi", replicas: 2, resources: res("250m", "256Mi", "2", "1Gi") },
+};
+
+/** One StarlingX host: cephfs lets every Pulp pod share one volume; the platform registry is used. */
+const STARLINGX_SERVICES = {
+  exposure: { kind: "ingress", clusterIssuer: "system-local-ca" },
+  pulp: {
+    storage: "pvc",
+    size: "300Gi",
+    databaseSize: "20Gi",
+    apiReplicas: 1,
+    contentReplicas: 2,
+    workers: 2,
+    resources: {
+      api: res("250m", "512Mi", "2", "2Gi"),
+      content: res("250m", "512Mi", "2", "2Gi"),
+      worker: res("250m", "512Mi", "2", "2Gi"),
+      database: res("250m", "512Mi", "2", "4Gi"),
+      redis: res("50m", "64Mi", "500m", "256Mi"),
+    },
+    mirrors: MIRRORS,
+  },
+  objectStore: { mode: "minio", buckets: BUCKETS, size: "300Gi", resources: res("250m", "512Mi", "2", "4Gi") },
+  registry: { mode: "platform", storage: "pvc", size: "50Gi", replicas: 1, resources: res("50m", "64Mi", "500m", "256Mi") },
 };
 
 export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
@@ -53,6 +153,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     },
     tenancy: LAPTOP_TENANCY,
     retention: RETENTION,
+    services: LAPTOP_SERVICES,
+    // One disk on one laptop: a second copy there protects nothing.
+    backup: { enabled: false },
+    build: { imageBuilds: "docker-in-docker", jenkins: { enabled: false } },
   },
   cengn: {
     cluster: {
@@ -62,6 +166,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     },
     tenancy: FARM_TENANCY,
     retention: RETENTION,
+    services: FARM_SERVICES,
+    // Where a backup goes is site-specific (a node name, another endpoint): the stack file says.
+    backup: { enabled: false },
+    build: { imageBuilds: "sysbox", jenkins: { enabled: true } },
   },
   starlingx: {
     cluster: {
@@ -71,7 +179,12 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       serviceCidr: "10.96.0.0/12",
     },
     tenancy: FARM_TENANCY,
-    retention: RETENTION,
+    // The platform registry (registry.local:9001) is StarlingX's own to collect.
+    retention: { ...RETENTION, registryGc: { ...RETENTION.registryGc, enabled: false } },
+    // An All-in-One host has no second machine; set backup.target to an S3 endpoint elsewhere.
+    backup: { enabled: false },
+    services: STARLINGX_SERVICES,
+    build: { imageBuilds: "sysbox", jenkins: { enabled: false } },
   },
 };
 

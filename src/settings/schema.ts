@@ -5,8 +5,10 @@
  */
 import { z } from "zod";
 import { isDnsLabel } from "../naming";
-import { positiveQuantity, retentionDays, schedule, wholeCount } from "./fields";
+import { build, buildProblems } from "./build";
+import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
+import { backup, backupProblems, retention } from "./retention";
 import {
   effectiveTenantDefaults,
   Problem,
@@ -17,6 +19,7 @@ import {
   user,
   UserSettings,
 } from "./tenancy";
+import { services, servicesProblems } from "./services";
 
 /** The Pulumi config namespace of every setting. */
 export const CONFIG_NAMESPACE = "stx-build-cluster";
@@ -46,21 +49,6 @@ const cluster = z.strictObject({
   nodes: z.array(node).default([]),
 });
 
-const retention = z.strictObject({
-  schedule,
-  days: z.strictObject({
-    master: retentionDays,
-    feature: retentionDays,
-    private: retentionDays,
-    milestone: retentionDays,
-    release: retentionDays,
-  }),
-  /** Failed builds may go sooner than successful ones of the same class. */
-  failedDays: wholeCount,
-  /** The newest successful builds of each release-id that are always kept, whatever their age. */
-  keepSuccessful: wholeCount,
-});
-
 const settingsShape = z.strictObject({
     profile: z.enum(PROFILES),
     /** kubeconfig context to deploy to; the current context when left out. */
@@ -74,15 +62,16 @@ const settingsShape = z.strictObject({
     users: z.array(user).min(1, { message: "must list at least one user" }),
     projects: z.array(project).default([]),
     retention,
+    services,
+    backup,
+    build,
 });
 
 export type Settings = z.output<typeof settingsShape>;
 
-const settingsSchema = settingsShape.superRefine((settings, ctx) => {
-  for (const problem of crossFieldProblems(settings)) ctx.addIssue({ code: "custom", ...problem });
-});
 export type ClusterSettings = Settings["cluster"];
-export type RetentionSettings = Settings["retention"];
+export type { RetentionSettings, BackupSettings } from "./retention";
+export type { BuildSettings } from "./build";
 export { Profile, ProjectSettings, UserSettings };
 
 /** Raised for any invalid configuration; `problems` holds one line per setting. */
@@ -104,8 +93,11 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
     throw new SettingsError([`${CONFIG_NAMESPACE}:profile ${found}; it must be one of ${PROFILES.join(", ")}`]);
   }
   const merged = mergeSettings(PROFILE_DEFAULTS[profile as Profile], raw);
-  const result = settingsSchema.safeParse(merged, { error: describeIssue, reportInput: true });
+  const result = settingsShape.safeParse(merged, { error: describeIssue, reportInput: true });
   if (!result.success) throw new SettingsError(result.error.issues.flatMap(problemLines));
+  // Cross-field checks compare parsed values, so they run only once every field is well-formed.
+  const problems = crossFieldProblems(result.data);
+  if (problems.length > 0) throw new SettingsError(problems.map((p) => `${settingPath(p.path)}: ${p.message}`));
   return result.data;
 }
 
@@ -151,6 +143,13 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
     ...duplicates(settings.projects.map((p) => p.name), "projects", "project"),
     ...settings.projects.flatMap((p, i) => projectProblems(settings, p, i)),
+    ...servicesProblems(settings.services, settings.cluster),
+    ...backupProblems(settings),
+    ...buildProblems(settings.build, {
+      profile: settings.profile,
+      nodes: settings.cluster.nodes.map((n) => n.name),
+      quotaStorage: settings.tenancy.quota.storage,
+    }),
   ];
 }
 

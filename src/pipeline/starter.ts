@@ -1,0 +1,83 @@
+/**
+ * The script that starts one build and follows it, shared by the CronJob (no Jenkins) and the
+ * Jenkins jobs, so both behave the same: prune old runs, refuse to overlap a scheduled run, apply
+ * the switches given as environment variables, create the PipelineRun, wait, and print links to
+ * the run, its logs and its artifacts. Runs in the pinned kubectl image (sh, kubectl, jq).
+ */
+import { SWITCHES } from "./params";
+import { labelValue, RUN_LABELS } from "./runs";
+
+/** Where the PipelineRun template (JSON) is mounted next to the script. */
+export const RUN_TEMPLATE = "/run/build/pipelinerun.json";
+
+export interface StarterOptions {
+  readonly project: string;
+  readonly branch: string;
+  readonly namespace: string;
+  readonly releaseId: string;
+  readonly distro: string;
+  /** Finished runs kept for this branch. */
+  readonly keepRuns: number;
+  readonly dashboardUrl: string;
+  readonly artifactsUrl: string;
+  /** Seconds between status checks. */
+  readonly pollSeconds?: number;
+}
+
+const quote = (text: string) => `'${text.replace(/'/g, `'"'"'`)}'`;
+
+export function starterScript(o: StarterOptions): string {
+  const selector = `${RUN_LABELS.project}=${labelValue(o.project)},${RUN_LABELS.branch}=${labelValue(o.branch)}`;
+  return `#!/bin/sh
+set -eu
+ns=${quote(o.namespace)}
+selector=${quote(selector)}
+template="\${RUN_TEMPLATE:-${RUN_TEMPLATE}}"
+work="$(mktemp -d)"
+
+# Bounded history: the newest ${o.keepRuns} finished runs of this branch stay, older ones go.
+kubectl get pipelineruns -n "$ns" -l "$selector" -o json \\
+  | jq -r '[.items[] | select(.status.completionTime != null)] | sort_by(.metadata.creationTimestamp) | .[:-${o.keepRuns}][] | .metadata.name' \\
+  | while read -r old; do kubectl delete pipelinerun -n "$ns" "$old"; done
+
+trigger="\${TRIGGER:-scheduled}"
+running="$(kubectl get pipelineruns -n "$ns" -l "$selector" -o json | jq -r '[.items[] | select(.status.completionTime == null)] | length')"
+if [ "$trigger" = "scheduled" ] && [ "$running" != "0" ]; then
+  echo "a build of ${o.project} ${o.branch} is still running; this scheduled start is skipped"
+  exit 0
+fi
+
+cp "$template" "$work/run.json"
+set_param() {
+  jq --arg name "$1" --arg value "$2" '.spec.params |= (map(select(.name != $name)) + [{name: $name, value: $value}])' "$work/run.json" > "$work/next.json"
+  mv "$work/next.json" "$work/run.json"
+}
+set_param TRIGGER "$trigger"
+for switch in ${Object.keys(SWITCHES).join(" ")}; do
+  value="$(printenv "$switch" || true)"
+  case "$value" in
+    "") ;;
+    true|false) set_param "$switch" "$value" ;;
+    *) echo "$switch must be true or false, not '$value'" >&2; exit 2 ;;
+  esac
+done
+
+name="$(kubectl create -f "$work/run.json" -o jsonpath='{.metadata.name}')"
+echo "Tekton run: ${o.dashboardUrl}/#/namespaces/$ns/pipelineruns/$name"
+status=""
+while [ "$status" != "True" ] && [ "$status" != "False" ]; do
+  sleep ${o.pollSeconds ?? 60}
+  status="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.conditions[?(@.type=="Succeeded")].status}')"
+done
+date="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.results[?(@.name=="build-date")].value}')"
+needed="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.results[?(@.name=="build-needed")].value}')"
+if [ "$needed" = "false" ]; then
+  echo "skipped: sources unchanged since the last successful build (set FORCE_BUILD=true to build anyway)"
+elif [ -n "$date" ]; then
+  echo "Artifacts: ${o.artifactsUrl}/${o.releaseId}/${o.distro}/$date/outputs/"
+  echo "Logs: ${o.artifactsUrl}/${o.releaseId}/${o.distro}/$date/outputs/logs/"
+fi
+rm -rf "$work"
+if [ "$status" = "True" ]; then echo "build succeeded"; else echo "build failed" >&2; exit 1; fi
+`;
+}

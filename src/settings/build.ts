@@ -1,0 +1,152 @@
+/**
+ * Settings of the build machinery: Tekton, how images are built, Jenkins, the scheduled builds
+ * and how a StarlingX host is reached for its node labels.
+ */
+import { z } from "zod";
+import { tryParseQuantity } from "../quantity";
+import { positiveQuantity, wholeCount } from "./fields";
+import { Problem } from "./tenancy";
+
+export const IMAGE_BUILD_MODES = ["sysbox", "docker-in-docker", "none"] as const;
+export type ImageBuildMode = (typeof IMAGE_BUILD_MODES)[number];
+
+const tekton = z.strictObject({
+  /**
+   * A local directory holding the release manifests as `<name>.yaml` (tekton-pipelines,
+   * tekton-triggers, tekton-interceptors, tekton-dashboard) for sites without internet access;
+   * the pinned upstream URLs of src/versions.ts when left out.
+   */
+  manifestDir: z.string().min(1, { message: "must be a directory path" }).optional(),
+  /** Default timeout of a PipelineRun; a full StarlingX build takes several hours. */
+  defaultTimeoutMinutes: wholeCount.default(600),
+  /** Install the (read-only) Tekton Dashboard. */
+  dashboard: z.boolean().default(true),
+  /** Finished PipelineRuns kept per namespace when a new scheduled run starts. */
+  keepRuns: wholeCount.default(20),
+});
+
+const jenkins = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Size of the Jenkins home volume. */
+  storage: positiveQuantity.default("20Gi"),
+});
+
+const starlingxHost = z.strictObject({
+  /** SSH address of the active controller; the API server's host when left out. */
+  address: z.string().min(1).optional(),
+  user: z.string().min(1).default("sysadmin"),
+  port: z.number().int().min(1).max(65535).default(22),
+});
+
+const WEEKDAY_HELP = 'must be a day of the week 0 (Sunday) to 6 (Saturday), or "never"';
+
+export const build = z.strictObject({
+  /** The distribution StarlingX is built for (a path segment of every artifact). */
+  distro: z.enum(["debian"]).default("debian"),
+  /** Size of each run's workspace volume (checkout, build tree, ISO); freed when the run ends. */
+  workspaceSize: positiveQuantity.default("150Gi"),
+  /** How application images that need a Docker daemon are built. */
+  imageBuilds: z.enum(IMAGE_BUILD_MODES),
+  /** Image of the StarlingX build environment (stx-builder) the build stages run in. */
+  builderImage: z.string().min(1).optional(),
+  tekton: tekton.prefault({}),
+  jenkins: jenkins.prefault({}),
+  /**
+   * Nodes that get the sysbox runtime (label sysbox-install=yes); every node in cluster.nodes
+   * when left out.
+   */
+  sysboxNodes: z.array(z.string().min(1)).optional(),
+  /** Day of the week (0 = Sunday ... 6 = Saturday) on which scheduled builds run even without changes; "never" to turn it off. */
+  forcedBuildWeekday: z
+    .union([z.literal("never"), z.number().int({ message: WEEKDAY_HELP }).min(0, { message: WEEKDAY_HELP }).max(6, { message: WEEKDAY_HELP })], {
+      message: WEEKDAY_HELP,
+    })
+    .default(0),
+  /** Time zone of branch schedules (an IANA name), so "0 1 * * *" means 01:00 there. */
+  timeZone: z.string().min(1).default("Etc/UTC"),
+  /** How the node-labelling commands reach a StarlingX host (profile starlingx only). */
+  starlingxHost: starlingxHost.optional(),
+});
+export type BuildSettings = z.output<typeof build>;
+
+/** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
+export function buildProblems(
+  settings: BuildSettings,
+  context: { profile: string; nodes: readonly string[]; quotaStorage?: string },
+  path: (string | number)[] = ["build"],
+): Problem[] {
+  const problems: Problem[] = [];
+  const { profile } = context;
+  if (settings.imageBuilds === "sysbox" && profile === "minikube") {
+    problems.push({
+      path: [...path, "imageBuilds"],
+      message: '"sysbox" is not supported on minikube; use "docker-in-docker" (privileged namespaces only) or "none"',
+    });
+  }
+  if (settings.imageBuilds === "docker-in-docker" && profile !== "minikube") {
+    problems.push({
+      path: [...path, "imageBuilds"],
+      message: `"docker-in-docker" needs privileged pods, which only the minikube profile allows; on ${profile} use "sysbox" or "none"`,
+    });
+  }
+  if (settings.jenkins.enabled && profile === "minikube") {
+    problems.push({
+      path: [...path, "jenkins", "enabled"],
+      message: "Jenkins is not deployed on minikube (too heavy for one laptop); scheduled builds use a CronJob there",
+    });
+  }
+  if (settings.starlingxHost && profile !== "starlingx") {
+    problems.push({
+      path: [...path, "starlingxHost"],
+      message: `is only used on the starlingx profile (node labels via "system host-label-assign"); remove it on ${profile}`,
+    });
+  }
+  if (settings.imageBuilds === "sysbox" && settings.sysboxNodes === undefined && context.nodes.length === 0) {
+    problems.push({
+      path: [...path, "sysboxNodes"],
+      message: "lists no node and cluster.nodes is empty; name the nodes that get the sysbox runtime",
+    });
+  }
+  settings.sysboxNodes?.forEach((node, index) => {
+    if (!context.nodes.includes(node)) {
+      problems.push({
+        path: [...path, "sysboxNodes", index],
+        message: `"${node}" is not in cluster.nodes (${context.nodes.join(", ") || "none"}); name a configured node`,
+      });
+    }
+  });
+  if (settings.builderImage !== undefined && /:latest$|^[^:@]+$/.test(settings.builderImage.split("/").pop() ?? "")) {
+    problems.push({
+      path: [...path, "builderImage"],
+      message: `"${settings.builderImage}" must be pinned by a tag other than "latest" (or a digest)`,
+    });
+  }
+  const workspace = tryParseQuantity(settings.workspaceSize);
+  const quota = context.quotaStorage === undefined ? undefined : tryParseQuantity(context.quotaStorage);
+  if (workspace !== undefined && quota !== undefined && workspace > quota) {
+    problems.push({
+      path: [...path, "workspaceSize"],
+      message: `${settings.workspaceSize} is more than a namespace may claim (tenancy.quota.storage ${context.quotaStorage}); no run could start`,
+    });
+  }
+  if (!isValidTimeZone(settings.timeZone)) {
+    problems.push({ path: [...path, "timeZone"], message: `"${settings.timeZone}" is not an IANA time zone such as "Etc/UTC" or "America/Toronto"` });
+  }
+  return problems;
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The nodes that get sysbox: the configured list, or every known node. */
+export function sysboxNodeNames(settings: BuildSettings, nodes: readonly string[]): string[] {
+  if (settings.imageBuilds !== "sysbox") return [];
+  return [...(settings.sysboxNodes ?? nodes)];
+}
+

@@ -1,0 +1,176 @@
+/**
+ * Settings of the shared services: Pulp, the object store (MinIO or an external S3 endpoint) and
+ * the Docker registry, plus how they are exposed outside the cluster. Profile defaults size them
+ * per kind of cluster (src/settings/profiles.ts); docs/services.md is the reference.
+ */
+import { z } from "zod";
+import { isDnsLabel } from "../naming";
+import { positiveQuantity, wholeCount } from "./fields";
+import { Problem } from "./tenancy";
+
+/** Requests and limits of one container (cpu and memory; storage is sized per volume). */
+const cpuMemory = z.strictObject({ cpu: positiveQuantity, memory: positiveQuantity });
+export const containerResources = z.strictObject({ requests: cpuMemory, limits: cpuMemory });
+export type ContainerResources = z.output<typeof containerResources>;
+
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  message: "must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')",
+});
+
+const image = z
+  .string()
+  .regex(/^[a-z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$/, {
+    message: 'must be an image reference such as "registry.example.org/minio/minio:RELEASE.2025-09-07T16-13-09Z"',
+  })
+  .refine((ref) => ref.includes("@sha256:") || (/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref.split("/").pop() ?? "") && !/:latest$/.test(ref)), {
+    message: 'must be pinned by a tag or digest (not "latest")',
+  });
+
+/** How the services are reached from outside the cluster. */
+export const exposure = z.strictObject({
+  /** "nodePort" (minikube: fixed ports on the node) or "ingress" (an ingress controller exists). */
+  kind: z.enum(["nodePort", "ingress"]),
+  /** Address of a node for NodePort URLs; the API server's host when left out. */
+  nodeAddress: z.string().min(1).optional(),
+  /** DNS suffix of the Ingress hosts (pulp.<domain>, s3.<domain>, registry.<domain>); the API server's host when left out. */
+  domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a DNS name such as build.example.org" }).optional(),
+  /** IngressClass of the ingress controller. */
+  ingressClass: z.string().min(1).default("nginx"),
+  /** cert-manager ClusterIssuer for the Ingress certificates; plain HTTP when left out. */
+  clusterIssuer: z.string().min(1).optional(),
+});
+export type ExposureSettings = z.output<typeof exposure>;
+
+const mirror = z.strictObject({
+  /** Short name; Pulp objects are named "mirror-<name>" so retention never touches them. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,50}$/, { message: "must be lower-case letters, digits, '.' and '-', at most 51 characters" }),
+  /** "deb" for an APT repository, "file" for a tree listed by a PULP_MANIFEST. */
+  type: z.enum(["deb", "file"]),
+  /** Upstream URL (APT: the archive root; file: the PULP_MANIFEST URL). */
+  url: z.url({ message: "must be the upstream URL, e.g. http://deb.debian.org/debian" }),
+  /** APT only: space-separated suites, components and architectures to mirror. */
+  distributions: z.string().min(1).optional(),
+  components: z.string().min(1).optional(),
+  architectures: z.string().min(1).optional(),
+  /** Download packages when first asked for (on_demand, the default) or all at sync time. */
+  policy: z.enum(["on_demand", "immediate", "streamed"]).default("on_demand"),
+  /** Path under Pulp's content URL; "mirror/<name>" when left out. */
+  basePath: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { message: "must be a relative path such as debian/bullseye" }).optional(),
+});
+export type MirrorSettings = z.output<typeof mirror>;
+
+export const pulp = z.strictObject({
+  /** Base URL clients download content from; derived from `exposure` when left out. */
+  contentOrigin: z.url({ message: "must be the URL clients reach Pulp's content app at, e.g. https://pulp.build.example.org" }).optional(),
+  /** "pvc" (one volume shared by all Pulp pods: single node or ReadWriteMany class) or "s3" (the object store). */
+  storage: z.enum(["pvc", "s3"]),
+  /** Size of the content volume when storage is "pvc". */
+  size: positiveQuantity,
+  databaseSize: positiveQuantity,
+  /** Send clients straight to S3 for content; only when clients can reach the object store's public URL. */
+  redirectToObjectStorage: z.boolean().default(false),
+  apiReplicas: wholeCount,
+  contentReplicas: wholeCount,
+  workers: wholeCount,
+  resources: z.strictObject({
+    api: containerResources,
+    content: containerResources,
+    worker: containerResources,
+    database: containerResources,
+    redis: containerResources,
+  }),
+  /** Third-party mirrors (kept forever), converged into Pulp by a Job on every change. */
+  mirrors: z.array(mirror).default([]),
+});
+export type PulpSettings = z.output<typeof pulp>;
+
+export const objectStore = z.strictObject({
+  /** "minio" deploys MinIO here; "external" uses an existing S3 endpoint (keys: objectStoreAccessKey/objectStoreSecretKey secrets). */
+  mode: z.enum(["minio", "external"]),
+  /** External mode: the S3 endpoint URL every component talks to. */
+  endpoint: z.url({ message: "must be the S3 endpoint URL, e.g. https://s3.example.org" }).optional(),
+  /** URL users download published artifacts from; derived from `exposure` for MinIO when left out. */
+  publicUrl: z.url({ message: "must be a URL" }).optional(),
+  region: z.string().min(1).default("us-east-1"),
+  buckets: z.strictObject({
+    artifacts: bucketName,
+    pulp: bucketName,
+    registry: bucketName,
+    backups: bucketName,
+  }),
+  /** Key prefix of published builds in the artifacts bucket; the only anonymously readable data. */
+  publishedPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*\/$/, { message: 'must be a prefix ending in "/", e.g. "published/"' }).default("published/"),
+  /** MinIO mode: data volume size, resources and (optionally) an image built from the archived sources. */
+  size: positiveQuantity,
+  resources: containerResources,
+  image: image.optional(),
+});
+export type ObjectStoreSettings = z.output<typeof objectStore>;
+
+export const registry = z.strictObject({
+  /** "own" deploys distribution here; "platform" uses the StarlingX platform registry; "none" has no registry. */
+  mode: z.enum(["own", "platform", "none"]),
+  storage: z.enum(["pvc", "s3"]),
+  /** Size of the volume when storage is "pvc". */
+  size: positiveQuantity,
+  replicas: wholeCount,
+  resources: containerResources,
+  /** Platform mode: the registry address and the pull secret copied into every tenant namespace. */
+  platform: z
+    .strictObject({
+      server: z.string().min(1).default("registry.local:9001"),
+      pullSecretNamespace: z.string().refine(isDnsLabel, { message: "must be a namespace name" }).default("kube-system"),
+      pullSecretName: z.string().min(1).default("default-registry-key"),
+    })
+    .default({ server: "registry.local:9001", pullSecretNamespace: "kube-system", pullSecretName: "default-registry-key" }),
+});
+export type RegistrySettings = z.output<typeof registry>;
+
+export const services = z.strictObject({ exposure, pulp, objectStore, registry });
+export type ServicesSettings = z.output<typeof services>;
+
+/** Checks that need more than one field; paths are relative to the config root. */
+export function servicesProblems(s: ServicesSettings, cluster: { nodes: readonly unknown[]; sharedStorageClass?: string }): Problem[] {
+  const problems: Problem[] = [];
+  const at = (...path: string[]) => ["services", ...path];
+  if (s.objectStore.mode === "external" && !s.objectStore.endpoint) {
+    problems.push({ path: at("objectStore", "endpoint"), message: 'is required when services.objectStore.mode is "external"' });
+  }
+  if (s.objectStore.mode === "minio" && s.objectStore.endpoint) {
+    problems.push({ path: at("objectStore", "endpoint"), message: 'is only used when services.objectStore.mode is "external"; MinIO mode derives it' });
+  }
+  if (s.pulp.storage === "pvc" && cluster.nodes.length > 1 && !cluster.sharedStorageClass) {
+    problems.push({
+      path: at("pulp", "storage"),
+      message: `"pvc" needs one volume shared by every Pulp pod, but the cluster has ${cluster.nodes.length} nodes and no cluster.sharedStorageClass; use "s3" or set a ReadWriteMany class`,
+    });
+  }
+  if (s.pulp.redirectToObjectStorage && (s.pulp.storage !== "s3" || !s.objectStore.publicUrl)) {
+    problems.push({
+      path: at("pulp", "redirectToObjectStorage"),
+      message: 'needs services.pulp.storage "s3" and services.objectStore.publicUrl (clients must reach the object store)',
+    });
+  }
+  if (s.registry.mode === "own" && s.registry.storage === "pvc" && s.registry.replicas > 1) {
+    problems.push({ path: at("registry", "replicas"), message: 'more than 1 replica needs services.registry.storage "s3"' });
+  }
+  s.pulp.mirrors.forEach((m, i) => {
+    if (m.type === "deb" && !m.distributions) {
+      problems.push({ path: at("pulp", "mirrors", String(i), "distributions").map(numeric), message: 'is required for a "deb" mirror (e.g. "bullseye")' });
+    }
+    if (m.type === "file" && (m.distributions || m.components || m.architectures)) {
+      problems.push({ path: at("pulp", "mirrors", String(i), "type").map(numeric), message: '"file" mirrors take no distributions, components or architectures' });
+    }
+  });
+  const names = new Map<string, number>();
+  s.pulp.mirrors.forEach((m, i) => {
+    const first = names.get(m.name);
+    if (first === undefined) names.set(m.name, i);
+    else problems.push({ path: ["services", "pulp", "mirrors", i, "name"], message: `duplicate mirror "${m.name}" (also at index ${first})` });
+  });
+  return problems;
+}
+
+function numeric(part: string): string | number {
+  return /^\d+$/.test(part) ? Number(part) : part;
+}

@@ -1,0 +1,59 @@
+/**
+ * Every upstream version this program deploys: container images, Helm charts and release
+ * manifests. This is the one place to change any of them. Images are pinned by tag (and digest
+ * where the upstream tag is mutable); no "latest".
+ */
+
+export const IMAGES = {
+  // Filled in by the services, build machinery and retention components.
+  /** Pulp (pulpcore y-release 3.85, the long-term-support line, with pulp_deb and pulp_file); also runs the content script. */
+  pulp: "quay.io/pulp/pulp-minimal:3.85",
+  pulpDatabase: "docker.io/library/postgres:16.10-bookworm",
+  pulpRedis: "docker.io/library/redis:7.4.5-alpine",
+  /**
+   * MinIO community edition is archived upstream: this is the last image it published. Later
+   * fixes exist only as source; a site can build one and set services.objectStore.image.
+   */
+  minio: "docker.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+  minioClient: "docker.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
+  /** CNCF distribution, the Docker registry (config at /etc/distribution/config.yml since v3). */
+  /** Runs the bundled retention jobs (maintenance LTS line, Debian base). */
+  node: "docker.io/library/node:22.21.1-bookworm-slim",
+  /** Distribution; garbage collection must run the registry's own version (the registry component pins the same). */
+  registry: "docker.io/library/registry:3.0.0",
+  /** Dockerfile builds without a daemon: the maintained kaniko fork (Google archived the original in 2025). */
+  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.5-debug@sha256:d6d74217dc077acfd3094992e917c357080a2d3fdd1042a49e34e29a7e57c572",
+  /** Installs CRI-O and sysbox on labelled nodes (nestybox/sysbox-pkgr, k8s/). */
+  sysboxDeploy: "registry.nestybox.com/nestybox/sysbox-deploy-k8s:v0.6.7-0",
+  /** Docker daemon for builds that need one (under sysbox, or privileged on minikube). */
+  dockerDaemon: "docker.io/library/docker:28.5.1-dind",
+  /** kubectl with a shell, for the schedule starter and the pipeline's own bookkeeping. */
+  kubectl: "docker.io/alpine/k8s:1.34.5",
+  /** S3 client for publishing artifacts and logs (Alpine-based: busybox sh, grep, sort for the scripts). */
+  objectStoreClient: "docker.io/rclone/rclone:1.71.1",
+  /**
+   * StarlingX's Debian build environment (stx-tools/stx/dockerfiles/stx-builder.Dockerfile).
+   * StarlingX publishes no pinned builder image; the farm builds it from stx-tools and pushes it to
+   * its registry under this name (override per stack with build.builderImage).
+   */
+  stxBuilder: "docker.io/starlingx/stx-builder:stx.10.0-debian",
+} as const satisfies Record<string, string>;
+
+export const CHARTS = {
+  jenkins: { chart: "jenkins", version: "5.8.73", repo: "https://charts.jenkins.io" },
+} as const satisfies Record<string, { chart: string; version: string; repo: string }>;
+
+const TEKTON_RELEASES = "https://infra.tekton.dev/tekton-releases";
+
+/**
+ * Upstream release manifests, applied as they are published. Each key is also the file name
+ * (`<key>.yaml`) looked up in build.tekton.manifestDir on sites without internet access.
+ */
+export const MANIFESTS = {
+  /** Tekton Pipelines, the current long-term-support line. */
+  "tekton-pipelines": `${TEKTON_RELEASES}/pipeline/previous/v1.15.1/release.yaml`,
+  "tekton-triggers": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/release.yaml`,
+  "tekton-interceptors": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/interceptors.yaml`,
+  /** The read-only Dashboard release (release-full.yaml is the one that can edit). */
+  "tekton-dashboard": `${TEKTON_RELEASES}/dashboard/previous/v0.65.0/release.yaml`,
+} as const satisfies Record<string, string>;

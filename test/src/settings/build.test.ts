@@ -1,0 +1,60 @@
+import { expect } from "chai";
+import { parseSettings, SettingsError } from "../../../src/settings/schema";
+import { stackFileConfig } from "../../harness/program";
+
+function problems(stack: string, overrides: Record<string, unknown>): string[] {
+  try {
+    parseSettings({ ...stackFileConfig(stack), ...overrides });
+  } catch (error) {
+    if (error instanceof SettingsError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe("build settings", () => {
+  it("has per-profile defaults: no Jenkins or sysbox on minikube, Jenkins and sysbox on cengn", () => {
+    const minikube = parseSettings(stackFileConfig("minikube")).build;
+    expect(minikube.imageBuilds).to.equal("docker-in-docker");
+    expect(minikube.jenkins.enabled).to.equal(false);
+    const cengn = parseSettings(stackFileConfig("cengn")).build;
+    expect(cengn).to.deep.include({ imageBuilds: "sysbox", forcedBuildWeekday: 0, distro: "debian" });
+    expect(cengn.jenkins.enabled).to.equal(true);
+    expect(cengn.tekton.dashboard).to.equal(true);
+    const starlingx = parseSettings(stackFileConfig("starlingx")).build;
+    expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["sysbox", false]);
+  });
+
+  const bad: [string, string, Record<string, unknown>, RegExp][] = [
+    ["Jenkins on minikube", "minikube", { build: { jenkins: { enabled: true } } }, /^stx-build-cluster:build\.jenkins\.enabled: Jenkins is not deployed on minikube/],
+    ["sysbox on minikube", "minikube", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" is not supported on minikube/],
+    ["docker-in-docker on a farm", "cengn", { build: { imageBuilds: "docker-in-docker" } }, /^stx-build-cluster:build\.imageBuilds: "docker-in-docker" needs privileged pods/],
+    ["an unknown image build mode", "cengn", { build: { imageBuilds: "podman" } }, /^stx-build-cluster:build\.imageBuilds: is "podman"; it must be one of "sysbox"/],
+    ["a sysbox node that is not configured", "cengn", { build: { sysboxNodes: ["build-09"] } }, /^stx-build-cluster:build\.sysboxNodes\[0\]: "build-09" is not in cluster\.nodes/],
+    ["a weekday out of range", "cengn", { build: { forcedBuildWeekday: 7 } }, /^stx-build-cluster:build\.forcedBuildWeekday: must be a day of the week/],
+    ["an unpinned builder image", "cengn", { build: { builderImage: "starlingx/stx-builder:latest" } }, /^stx-build-cluster:build\.builderImage: .* must be pinned/],
+    ["an untagged builder image", "cengn", { build: { builderImage: "registry.local:9001/stx-builder" } }, /^stx-build-cluster:build\.builderImage: .* must be pinned/],
+    ["a made-up time zone", "cengn", { build: { timeZone: "Mars/Olympus" } }, /^stx-build-cluster:build\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
+    ["SSH settings off StarlingX", "cengn", { build: { starlingxHost: { address: "10.0.0.1" } } }, /^stx-build-cluster:build\.starlingxHost: is only used on the starlingx profile/],
+    ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
+    ["a zero timeout", "cengn", { build: { tekton: { defaultTimeoutMinutes: 0 } } }, /^stx-build-cluster:build\.tekton\.defaultTimeoutMinutes: must be at least 1/],
+    ["a bad workspace size", "cengn", { build: { workspaceSize: "lots" } }, /^stx-build-cluster:build\.workspaceSize: must be/],
+    ["a workspace larger than the namespace quota", "minikube", { build: { workspaceSize: "300Gi" } }, /^stx-build-cluster:build\.workspaceSize: 300Gi is more than a namespace may claim \(tenancy\.quota\.storage 200Gi\)/],
+  ];
+  for (const [what, stack, overrides, expected] of bad) {
+    it(`rejects ${what}, naming the setting`, () => {
+      const found = problems(stack, overrides);
+      expect(found.some((p) => expected.test(p)), found.join("\n")).to.equal(true);
+    });
+  }
+
+  it("accepts a pinned builder image in a private registry with a port", () => {
+    expect(problems("cengn", { build: { builderImage: "registry.local:9001/starlingx/stx-builder:stx.10.0" } })).to.deep.equal([]);
+    expect(problems("cengn", { build: { builderImage: "registry.local:9001/stx-builder@sha256:" + "a".repeat(64) } })).to.deep.equal([]);
+  });
+
+  it("keeps the settings a profile does not need out of it", () => {
+    expect(problems("starlingx", { build: { starlingxHost: { address: "10.10.10.3", user: "sysadmin" } } })).to.deep.equal([]);
+    expect(problems("cengn", { build: { sysboxNodes: ["build-01", "build-03"] } })).to.deep.equal([]);
+  });
+});
