@@ -71,10 +71,13 @@ gobuild() {
   rm -rf "$work"
 }
 
-# localbuild BINARY DIR LDFLAGS SOURCE_HASH: our own Go code in this repo (the hash is only for the stamp).
+# localbuild BINARY DIR LDFLAGS SOURCE_HASH [ALIAS...]: our own Go code in this repo (the hash is
+# only for the stamp); ALIASes are hard links, for a binary that acts on the name it runs as.
 localbuild() {
   log "  go build ./$2 -> $bin/$1"
   (cd "$repo/$2" && go build -trimpath -ldflags "-s -w $3" -o "$bin/$1" .)
+  local alias
+  for alias in "${@:5}"; do ln -f "$bin/$1" "$bin/$alias"; done
 }
 
 # spec COMPONENT: one line describing what the component is built from (its stamp), then the build.
@@ -99,12 +102,13 @@ spec() {
     kwok) echo gobuild kwok sigs.k8s.io/kwok "v$KWOK_VERSION" - \
       "'-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION'" \
       sigs.k8s.io/kwok/cmd/kwok=kwok ;;
-    # The real provider module is refused by the module proxy here: see tools/kubernetes-provider.
-    pulumi-resource-kubernetes) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
-      "'-X main.version=$PULUMI_KUBERNETES_VERSION'" "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
-    pulumi-resource-random|pulumi-resource-command|pulumi-language-nodejs)
+    # The real providers' modules are refused by the module proxy here: see tools/kubernetes-provider.
+    pulumi-resource-kubernetes|pulumi-resource-random) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
+      "'-X main.version=$PULUMI_KUBERNETES_VERSION -X main.randomVersion=$PULUMI_RANDOM_VERSION'" \
+      "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" pulumi-resource-random ;;
+    pulumi-resource-command|pulumi-language-nodejs)
       log "$1: its Go module is refused by the module proxy at every version, so it cannot be built here"
-      log "  (see docs/cluster-tests.md: programs run inline, and the program does not use random or command yet)"
+      log "  (see docs/cluster-tests.md: programs run inline; command is used only by the starlingx stack's sysbox node labels)"
       exit 3 ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; exit 2 ;;
   esac

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -39,10 +40,11 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/jsonpath"
+	"sigs.k8s.io/yaml"
 )
 
-// version is set with -ldflags to the @pulumi/kubernetes version the engine asks for.
-var version = "0.0.0"
+// Set with -ldflags to the npm packages' versions, which the engine asks for.
+var version, randomVersion = "0.0.0", "0.0.0"
 
 const fieldManager = "pulumi-kubernetes"
 
@@ -53,9 +55,17 @@ type kubeProvider struct {
 }
 
 func main() {
-	err := provider.Main("kubernetes", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return &kubeProvider{}, nil
-	})
+	// One binary, installed under both plugin names; the name it runs as picks the provider.
+	var err error
+	if strings.HasSuffix(os.Args[0], "pulumi-resource-random") {
+		err = provider.Main("random", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+			return &randomProvider{}, nil
+		})
+	} else {
+		err = provider.Main("kubernetes", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+			return &kubeProvider{}, nil
+		})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -425,8 +435,24 @@ func (p *kubeProvider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest)
 	return &pbempty.Empty{}, nil
 }
 
+// Invoke serves kubernetes:yaml:decode, which yaml.ConfigFile uses to parse manifests.
 func (p *kubeProvider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	return nil, fmt.Errorf("the stand-in kubernetes provider does not support function %q", req.GetTok())
+	if req.GetTok() != "kubernetes:yaml:decode" {
+		return nil, fmt.Errorf("the stand-in kubernetes provider does not support function %q", req.GetTok())
+	}
+	text := req.GetArgs().GetFields()["text"].GetStringValue()
+	var objects []any
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(text, -1) {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			return nil, err
+		}
+		if len(obj) > 0 {
+			objects = append(objects, obj)
+		}
+	}
+	ret, err := marshal(resource.PropertyMap{"result": resource.NewPropertyValue(objects)})
+	return &pulumirpc.InvokeResponse{Return: ret}, err
 }
 
 func (p *kubeProvider) Cancel(context.Context, *pbempty.Empty) (*pbempty.Empty, error) {
