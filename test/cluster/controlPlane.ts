@@ -37,11 +37,18 @@ export class ControlPlane {
   server = "";
   private readonly procs: ChildProcess[] = [];
   private readonly onExit = () => this.killAll("SIGKILL");
+  // Node exits on these signals without an "exit" event: take the control plane down first.
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.killAll("SIGKILL");
+    process.kill(process.pid, signal);
+  };
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-cluster-"));
     this.kubeconfig = path.join(this.dir, "admin.kubeconfig");
     process.on("exit", this.onExit);
+    process.once("SIGTERM", this.onSignal);
+    process.once("SIGINT", this.onSignal);
   }
 
   async start(): Promise<void> {
@@ -129,6 +136,8 @@ export class ControlPlane {
     }
     this.killAll("SIGKILL");
     process.off("exit", this.onExit);
+    process.off("SIGTERM", this.onSignal);
+    process.off("SIGINT", this.onSignal);
     if (!process.env.STX_KEEP_CLUSTER_DIR) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -317,15 +317,25 @@ func (p *kubeProvider) Create(ctx context.Context, req *pulumirpc.CreateRequest)
 		return &pulumirpc.CreateResponse{Properties: req.GetProperties()}, nil
 	}
 	obj := object(news)
-	client, err := p.target(resourceType(req.GetUrn()), obj.GetNamespace())
-	if err != nil {
-		return nil, err
+	var live *unstructured.Unstructured
+	// Like the real provider, retry while the object's namespace or CRD does not exist yet: objects
+	// of one manifest (yaml.ConfigFile) are created in parallel, in no particular order.
+	for attempt := 0; ; attempt++ {
+		var client dynamic.ResourceInterface
+		client, err = p.target(resourceType(req.GetUrn()), obj.GetNamespace())
+		if err == nil {
+			// Like the real provider: refuse to adopt an object that already exists.
+			if _, getErr := client.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil {
+				return nil, fmt.Errorf("%s %q already exists", obj.GetKind(), id(obj))
+			}
+			live, err = p.apply(ctx, client, obj)
+		}
+		if err == nil || attempt >= 60 || !(apierrors.IsNotFound(err) || meta.IsNoMatchError(err)) {
+			break
+		}
+		p.mapper.Reset()
+		time.Sleep(time.Second)
 	}
-	// Like the real provider: refuse to adopt an object that already exists.
-	if _, err := client.Get(ctx, obj.GetName(), metav1.GetOptions{}); err == nil {
-		return nil, fmt.Errorf("%s %q already exists", obj.GetKind(), id(obj))
-	}
-	live, err := p.apply(ctx, client, obj)
 	if err != nil {
 		return nil, err
 	}
