@@ -63,7 +63,6 @@ describe("cluster: pulumi up against a real API server", function () {
       let settings: Settings;
       let plans: TenantPlan[];
       let outputs: Record<string, unknown>;
-      let stateBeforeDestroy: StateResource[] = [];
 
       before(async function () {
         // A copy of the project files, so the tests' config changes never touch the repo.
@@ -206,21 +205,34 @@ describe("cluster: pulumi up against a real API server", function () {
         checkRbacMatrix(cluster, plans);
       });
 
-      it("pulumi destroy removes the stack's namespaces and leaves retained data volumes", async function () {
+      it("pulumi destroy --exclude-protected removes the tenants and leaves protected data volumes", async function () {
         const state = (await stack.exportStack()).deployment as { resources?: StateResource[] };
-        stateBeforeDestroy = state.resources ?? [];
-        // Volumes declared with retainOnDelete (the data of shared services) must outlive destroy.
-        const retained = stateBeforeDestroy.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && r.retainOnDelete);
-        const result = await stack.destroy({ onOutput: progress });
+        // Data volumes are declared protect + retainOnDelete: destroy must not take them.
+        const kept = (state.resources ?? []).filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && (r.protect || r.retainOnDelete));
+        const result = await stack.destroy({ onOutput: progress, excludeProtected: true });
         expect(result.summary.result).to.equal("succeeded");
-        for (const pvc of retained) {
+        for (const pvc of kept) {
           expect(() => cluster.kubectl(["get", "pvc", "-n", pvc.outputs.metadata.namespace, pvc.outputs.metadata.name]), pvc.urn).not.to.throw();
         }
-        for (const ns of [SHARED, ...plans.map((p) => p.namespace)]) {
-          expect(cluster.kubectl(["get", "namespace", ns, "--ignore-not-found", "-o", "name"]), ns).to.equal("");
+        for (const plan of plans) {
+          expect(cluster.kubectl(["get", "namespace", plan.namespace, "--ignore-not-found", "-o", "name"]), plan.namespace).to.equal("");
         }
         const after = (await stack.exportStack()).deployment as { resources?: StateResource[] };
-        expect((after.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack")).to.deep.equal([]);
+        for (const r of after.resources ?? []) {
+          for (const plan of plans) expect(r.urn, "no tenant object left in state").not.to.contain(`::${plan.namespace}`);
+        }
+      });
+
+      it("a full destroy after unprotecting removes everything (the next stack reuses the cluster)", async function () {
+        const exported = await stack.exportStack();
+        const deployment = exported.deployment as { resources?: StateResource[] };
+        for (const r of deployment.resources ?? []) r.protect = false;
+        await stack.importStack(exported);
+        const result = await stack.destroy({ onOutput: progress });
+        expect(result.summary.result).to.equal("succeeded");
+        expect(cluster.kubectl(["get", "namespace", SHARED, "--ignore-not-found", "-o", "name"])).to.equal("");
+        const after = (await stack.exportStack()).deployment as { resources?: StateResource[] };
+        expect((after.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.urn)).to.deep.equal([]);
       });
     });
   }
@@ -230,6 +242,7 @@ interface StateResource {
   urn: string;
   type: string;
   retainOnDelete?: boolean;
+  protect?: boolean;
   outputs: { metadata: { name: string; namespace: string } };
 }
 

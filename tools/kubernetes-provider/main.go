@@ -162,7 +162,23 @@ func gvk(token string) (schema.GroupVersionKind, error) {
 	if gv.Group == "core" {
 		gv.Group = ""
 	}
-	return gv.WithKind(parts[2]), nil
+	return gv.WithKind(strings.TrimSuffix(parts[2], "Patch")), nil
+}
+
+// isPatch tells a <Kind>Patch resource: it owns some fields of an object that exists already.
+func isPatch(urn string) bool { return strings.HasSuffix(resourceType(urn), "Patch") }
+
+// manager is the server-side apply field manager; each patch has its own, so deleting it gives
+// back exactly the fields it set.
+func manager(urn string) string {
+	if !isPatch(urn) {
+		return fieldManager
+	}
+	m := "pulumi-patch-" + resource.URN(urn).Name()
+	if len(m) > 128 {
+		m = m[:128]
+	}
+	return m
 }
 
 // target resolves where an object lives: its REST resource, and the namespaced client for it.
@@ -324,11 +340,11 @@ func (p *kubeProvider) Create(ctx context.Context, req *pulumirpc.CreateRequest)
 		var client dynamic.ResourceInterface
 		client, err = p.target(resourceType(req.GetUrn()), obj.GetNamespace())
 		if err == nil {
-			// Like the real provider: refuse to adopt an object that already exists.
-			if _, getErr := client.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil {
+			// Like the real provider: refuse to adopt an object that already exists (a patch needs one).
+			if _, getErr := client.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil && !isPatch(req.GetUrn()) {
 				return nil, fmt.Errorf("%s %q already exists", obj.GetKind(), id(obj))
 			}
-			live, err = p.apply(ctx, client, obj)
+			live, err = p.apply(ctx, client, obj, manager(req.GetUrn()))
 		}
 		if err == nil || attempt >= 60 || !(apierrors.IsNotFound(err) || meta.IsNoMatchError(err)) {
 			break
@@ -344,8 +360,9 @@ func (p *kubeProvider) Create(ctx context.Context, req *pulumirpc.CreateRequest)
 }
 
 // apply sends the object with server-side apply, then waits for its pulumi.com/waitFor condition.
-func (p *kubeProvider) apply(ctx context.Context, client dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	live, err := client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+func (p *kubeProvider) apply(ctx context.Context, client dynamic.ResourceInterface, obj *unstructured.Unstructured, manager string) (*unstructured.Unstructured, error) {
+	obj.SetKind(strings.TrimSuffix(obj.GetKind(), "Patch"))
+	live, err := client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: manager, Force: true})
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +431,7 @@ func (p *kubeProvider) Update(ctx context.Context, req *pulumirpc.UpdateRequest)
 	if err != nil {
 		return nil, err
 	}
-	live, err := p.apply(ctx, client, obj)
+	live, err := p.apply(ctx, client, obj, manager(req.GetUrn()))
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +445,18 @@ func (p *kubeProvider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest)
 	client, err := p.target(resourceType(req.GetUrn()), ns)
 	if err != nil {
 		return nil, err
+	}
+	if isPatch(req.GetUrn()) {
+		// Give the patched fields back: apply nothing under the patch's own field manager.
+		kind, _ := gvk(resourceType(req.GetUrn()))
+		empty := &unstructured.Unstructured{}
+		empty.SetGroupVersionKind(kind)
+		empty.SetName(name)
+		empty.SetNamespace(ns)
+		if _, err := client.Apply(ctx, name, empty, metav1.ApplyOptions{FieldManager: manager(req.GetUrn()), Force: true}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return &pbempty.Empty{}, nil
 	}
 	policy := metav1.DeletePropagationForeground
 	err = client.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
