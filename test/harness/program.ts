@@ -78,7 +78,7 @@ export async function runProgram(
           provider: args.provider,
           id: args.id || undefined,
         });
-        return { id: args.id || `${args.name}-id`, state };
+        return { id: args.id || kubernetesId(args.type, args.inputs) || `${args.name}-id`, state };
       },
       call(args) {
         // k8s.yaml.ConfigFile asks the provider to decode its manifest; do what the provider does.
@@ -234,4 +234,11 @@ function withQueries(resources: DeclaredResource[], outputs: Record<string, unkn
       return found[0];
     },
   };
+}
+
+/** The id the Kubernetes provider gives an object: "namespace/name", or "name" when cluster-scoped. */
+function kubernetesId(type: string, inputs: Record<string, unknown>): string | undefined {
+  const metadata = inputs.metadata as { name?: string; namespace?: string } | undefined;
+  if (!type.startsWith("kubernetes:") || !metadata?.name) return undefined;
+  return metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
 }
