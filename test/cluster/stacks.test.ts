@@ -19,6 +19,18 @@ import { ControlPlane, KubectlError } from "./controlPlane";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 
+/** Objects a real cluster of the stack's kind already has, which the program reads. */
+const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
+  minikube: [],
+  cengn: [],
+  // StarlingX's platform registry pull secret, copied into tenant namespaces by the program.
+  starlingx: [{
+    apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson",
+    metadata: { name: "default-registry-key", namespace: "kube-system" },
+    stringData: { ".dockerconfigjson": JSON.stringify({ auths: { "registry.local:9001": { auth: Buffer.from("admin:test").toString("base64") } } }) },
+  }],
+};
+
 /**
  * The only config the tests change (besides apiServer): what would need the internet or a real host.
  * See docs/cluster-tests.md, "Overrides".
@@ -78,6 +90,8 @@ describe("cluster: pulumi up against a real API server", function () {
           stack: stackName, workDir, binDir, passphrase: "cluster-tests",
           backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
         });
+        // What the platform itself provides on a real cluster of this kind.
+        for (const obj of PLATFORM[stackName]) cluster.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
         // Otherwise the stack file as committed: the admin kubeconfig (via $KUBECONFIG) has a context
         // named like the stack's kubeContext, so kubeContext and kubeconfig stay as they are.
         for (const [key, value] of Object.entries(OVERRIDES[stackName])) {
