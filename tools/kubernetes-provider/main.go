@@ -5,10 +5,12 @@
 // This plugin speaks the same gRPC protocol to the real Pulumi engine and sends the objects that
 // @pulumi/kubernetes declares to the real API server, so the engine's plans, the program's objects
 // and the cluster's admission, RBAC and controllers are all real. It implements only what the
-// program needs: typed resources (`kubernetes:<group>/<version>:<Kind>`), `.get` reads, the provider
-// options kubeconfig and context, server-side apply, waiting for deletion, and the documented
-// `pulumi.com/waitFor: jsonpath={...}[=value]` annotation. It has none of the real provider's
-// built-in await logic (Deployments, Jobs, ...), Helm or YAML support.
+// program needs: typed resources (`kubernetes:<group>/<version>:<Kind>`) and `<Kind>Patch`
+// resources, `.get` reads, `kubernetes:yaml:decode` (yaml.ConfigFile), the provider options
+// kubeconfig and context, server-side apply, retrying a create while its namespace or CRD is
+// missing, waiting for deletion, and the documented `pulumi.com/waitFor: jsonpath={...}[=value]`
+// annotation. It has none of the real provider's built-in await logic (Deployments, Jobs, ...) and
+// no Helm. Installed a second time as pulumi-resource-random, it is that provider (random.go).
 package main
 
 import (
