@@ -115,15 +115,10 @@ export class Pulp extends pulumi.ComponentResource {
 
     const migrate = new k8s.batch.v1.Job(`${name}-migrate`, {
       metadata: { name: `pulp-migrate-${shortHash(IMAGES.pulp)}`, namespace, labels },
-      spec: {
+      spec: pulpJobSpec({
         backoffLimit: 10,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: "OnFailure",
-            enableServiceLinks: false,
-            securityContext: restrictedPod(PULP_UID),
-            containers: [pod.container("migrate", JOB_RESOURCES, {
+        labels,
+        containers: [pod.container("migrate", JOB_RESOURCES, {
               command: ["/bin/sh", "-ec",
                 [
                   ...(content ? ["mkdir -p /var/lib/pulp/media /var/lib/pulp/assets /var/lib/pulp/tmp"] : []),
@@ -132,10 +127,8 @@ export class Pulp extends pulumi.ComponentResource {
                 ].join("\n")],
               adminPassword: true,
             })],
-            volumes: pod.volumes(true),
-          },
-        },
-      },
+        volumes: pod.volumes(true),
+      }),
     }, { ...child, dependsOn: [database, secret, ...(s3 ? [s3.ready] : [])], customTimeouts: { create: "30m", update: "30m" } });
 
     const after = { ...child, dependsOn: [migrate, redis] };
@@ -315,17 +308,12 @@ export class Pulp extends pulumi.ComponentResource {
     }, child);
     new k8s.batch.v1.Job(`${name}-content-converge`, {
       metadata: { name: `pulp-content-${hash}`, namespace, labels },
-      spec: {
+      spec: pulpJobSpec({
         backoffLimit: 4,
         // The first on-demand sync still downloads every Packages index: allow it time, but not forever.
         activeDeadlineSeconds: 3 * 3600,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: "OnFailure",
-            enableServiceLinks: false,
-            securityContext: restrictedPod(PULP_UID),
-            containers: [{
+        labels,
+        containers: [{
               name: "converge",
               image: IMAGES.pulp,
               command: ["python3", "/opt/stx/pulp_content.py"],
@@ -339,12 +327,34 @@ export class Pulp extends pulumi.ComponentResource {
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [{ name: "spec", mountPath: "/opt/stx", readOnly: true }],
             }],
-            volumes: [{ name: "spec", configMap: { name: config.metadata.name } }],
-          },
-        },
-      },
+        volumes: [{ name: "spec", configMap: { name: config.metadata.name } }],
+      }),
     }, { ...child, dependsOn: [...pulp, config], customTimeouts: { create: "3h", update: "3h" } });
   }
+}
+
+/** A Job that runs as Pulp's user and retries its pod until it succeeds or its budget is spent. */
+function pulpJobSpec(job: {
+  backoffLimit: number;
+  activeDeadlineSeconds?: number;
+  labels: Record<string, string>;
+  containers: k8s.types.input.core.v1.Container[];
+  volumes: k8s.types.input.core.v1.Volume[];
+}): k8s.types.input.batch.v1.JobSpec {
+  return {
+    backoffLimit: job.backoffLimit,
+    activeDeadlineSeconds: job.activeDeadlineSeconds,
+    template: {
+      metadata: { labels: job.labels },
+      spec: {
+        restartPolicy: "OnFailure",
+        enableServiceLinks: false,
+        securityContext: restrictedPod(PULP_UID),
+        containers: job.containers,
+        volumes: job.volumes,
+      },
+    },
+  };
 }
 
 /** The volumes and mounts every Pulp container shares: settings, key, storage. */
