@@ -15,6 +15,7 @@ import {
   ServiceExposure,
   serviceSpec,
   shortHash,
+  singleWriterDeployment,
 } from "./serviceKit";
 
 /** Keys of the credentials Secret: the names every S3 client (aws, mc, boto, distribution) reads. */
@@ -147,38 +148,26 @@ export class ObjectStore extends pulumi.ComponentResource implements ObjectStore
     const data = dataVolume(`${name}-data`, {
       namespace, name: "minio-data", size: settings.size, storageClass: args.storageClass, labels,
     }, child);
-    const deployment = new k8s.apps.v1.Deployment(`${name}-minio`, {
-      metadata: { name: "minio", namespace, labels },
-      spec: {
-        replicas: 1,
-        // One writer per volume: the old pod must be gone before the new one mounts it.
-        strategy: { type: "Recreate" },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: { ...labels, ...selector } },
-          spec: {
-            securityContext: restrictedPod(MINIO_UID),
-            containers: [{
-              name: "minio",
-              image: settings.image ?? IMAGES.minio,
-              args: ["server", "/data", "--address", `:${S3_PORT}`, "--console-address", ":9001"],
-              env: [
-                { name: "MINIO_ROOT_USER", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: ACCESS_KEY_ID } } },
-                { name: "MINIO_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: SECRET_ACCESS_KEY } } },
-                { name: "MINIO_REGION", value: settings.region },
-                { name: "MINIO_BROWSER", value: "off" },
-              ],
-              ports: [{ name: "s3", containerPort: S3_PORT }],
-              readinessProbe: { httpGet: { path: "/minio/health/ready", port: S3_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: "/minio/health/live", port: S3_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
-              resources: resources(settings.resources),
-              securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [{ name: "data", mountPath: "/data" }],
-            }],
-            volumes: [{ name: "data", persistentVolumeClaim: { claimName: data.metadata.name } }],
-          },
-        },
-      },
+    const deployment = singleWriterDeployment(`${name}-minio`, {
+      namespace, name: "minio", labels, selector, uid: MINIO_UID,
+      containers: [{
+        name: "minio",
+        image: settings.image ?? IMAGES.minio,
+        args: ["server", "/data", "--address", `:${S3_PORT}`, "--console-address", ":9001"],
+        env: [
+          { name: "MINIO_ROOT_USER", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: ACCESS_KEY_ID } } },
+          { name: "MINIO_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: SECRET_ACCESS_KEY } } },
+          { name: "MINIO_REGION", value: settings.region },
+          { name: "MINIO_BROWSER", value: "off" },
+        ],
+        ports: [{ name: "s3", containerPort: S3_PORT }],
+        readinessProbe: { httpGet: { path: "/minio/health/ready", port: S3_PORT }, periodSeconds: 10, failureThreshold: 3 },
+        livenessProbe: { httpGet: { path: "/minio/health/live", port: S3_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
+        resources: resources(settings.resources),
+        securityContext: RESTRICTED_CONTAINER,
+        volumeMounts: [{ name: "data", mountPath: "/data" }],
+      }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: data.metadata.name } }],
     }, child);
     new k8s.core.v1.Service(`${name}-minio`, {
       metadata: { name: "minio", namespace, labels },

@@ -18,6 +18,7 @@ import {
   ServiceExposure,
   serviceSpec,
   shortHash,
+  singleWriterDeployment,
 } from "./serviceKit";
 
 const API_PORT = 24817;
@@ -216,39 +217,28 @@ export class Pulp extends pulumi.ComponentResource {
       namespace, name: "pulp-database", size: settings.databaseSize, storageClass: args.storageClass, labels,
     }, child);
     const ready = ["pg_isready", "-U", "pulp", "-d", "pulp", "-h", "127.0.0.1"];
-    const deployment = new k8s.apps.v1.Deployment(`${name}-database`, {
-      metadata: { name: "pulp-database", namespace, labels },
-      spec: {
-        replicas: 1,
-        strategy: { type: "Recreate" },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: { ...labels, ...selector } },
-          spec: {
-            securityContext: restrictedPod(POSTGRES_UID),
-            containers: [{
-              name: "postgres",
-              image: IMAGES.pulpDatabase,
-              envFrom: [{ secretRef: { name: secret.metadata.name } }],
-              // A sub-directory: the volume's root may hold lost+found, which initdb refuses.
-              env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
-              ports: [{ name: "postgres", containerPort: 5432 }],
-              readinessProbe: { exec: { command: ready }, periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { exec: { command: ready }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
-              resources: resources(settings.resources.database),
-              securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [
-                { name: "data", mountPath: "/var/lib/postgresql/data" },
-                { name: "run", mountPath: "/var/run/postgresql" },
-              ],
-            }],
-            volumes: [
-              { name: "data", persistentVolumeClaim: { claimName: volume.metadata.name } },
-              { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
-            ],
-          },
-        },
-      },
+    const deployment = singleWriterDeployment(`${name}-database`, {
+      namespace, name: "pulp-database", labels, selector, uid: POSTGRES_UID,
+      containers: [{
+        name: "postgres",
+        image: IMAGES.pulpDatabase,
+        envFrom: [{ secretRef: { name: secret.metadata.name } }],
+        // A sub-directory: the volume's root may hold lost+found, which initdb refuses.
+        env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
+        ports: [{ name: "postgres", containerPort: 5432 }],
+        readinessProbe: { exec: { command: ready }, periodSeconds: 10, failureThreshold: 3 },
+        livenessProbe: { exec: { command: ready }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+        resources: resources(settings.resources.database),
+        securityContext: RESTRICTED_CONTAINER,
+        volumeMounts: [
+          { name: "data", mountPath: "/var/lib/postgresql/data" },
+          { name: "run", mountPath: "/var/run/postgresql" },
+        ],
+      }],
+      volumes: [
+        { name: "data", persistentVolumeClaim: { claimName: volume.metadata.name } },
+        { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+      ],
     }, child);
     new k8s.core.v1.Service(`${name}-database`, {
       metadata: { name: "pulp-database", namespace, labels },

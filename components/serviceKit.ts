@@ -166,3 +166,34 @@ export function scheduledJobSpec(job: ScheduledJob): k8s.types.input.batch.v1.Cr
     },
   };
 }
+
+export interface SingleWriterArgs {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  /** Labels that select its pods (added to `labels` on the pods). */
+  readonly selector: Record<string, string>;
+  /** The user the server runs and owns its files as. */
+  readonly uid: number;
+  readonly containers: k8s.types.input.core.v1.Container[];
+  readonly volumes: k8s.types.input.core.v1.Volume[];
+}
+
+/**
+ * A one-replica server that owns a ReadWriteOnce data volume (MinIO, PostgreSQL). One writer per
+ * volume: the old pod must be gone before the new one mounts it, hence Recreate.
+ */
+export function singleWriterDeployment(logicalName: string, args: SingleWriterArgs, opts: pulumi.CustomResourceOptions): k8s.apps.v1.Deployment {
+  return new k8s.apps.v1.Deployment(logicalName, {
+    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+    spec: {
+      replicas: 1,
+      strategy: { type: "Recreate" },
+      selector: { matchLabels: args.selector },
+      template: {
+        metadata: { labels: { ...args.labels, ...args.selector } },
+        spec: { securityContext: restrictedPod(args.uid), containers: args.containers, volumes: args.volumes },
+      },
+    },
+  }, opts);
+}
