@@ -14,6 +14,8 @@ import { Pulp } from "./services/pulp";
 import { Registry } from "./services/registry";
 import { ServiceExposure } from "./services/serviceKit";
 import { Retention, retentionArgs } from "./retention/retention";
+import { SharedNetwork } from "./services/sharedNetwork";
+import { ExternalPeers, tenantPorts } from "../src/services/sharedNetwork";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
@@ -56,6 +58,12 @@ export class BuildCluster extends pulumi.ComponentResource {
     // Pulumi does not pass a component's dependsOn to its children: instead, everything beneath the
     // components below that is created in one of our namespaces waits for that namespace.
     const inShared = { ...child, transformations: [waitForNamespace(new Map([[settings.cluster.sharedNamespace, shared]]))] };
+    const sharedPorts = tenantPorts(settings.services);
+    new SharedNetwork(`${name}-shared-network`, {
+      namespace: settings.cluster.sharedNamespace,
+      tenantPorts: sharedPorts,
+      external: externalPeers(settings),
+    }, inShared);
     const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: settings.cluster.sharedNamespace }, inShared);
     const tenants = planTenants(settings).map(
       (plan) =>
@@ -63,6 +71,7 @@ export class BuildCluster extends pulumi.ComponentResource {
           plan,
           network: {
             sharedNamespace: settings.cluster.sharedNamespace,
+            sharedPorts,
             podCidr: settings.cluster.podCidr,
             serviceCidr: settings.cluster.serviceCidr,
           },
@@ -124,7 +133,10 @@ export class BuildCluster extends pulumi.ComponentResource {
     const exposure = (nodePort: number, host?: string): ServiceExposure =>
       services.exposure.kind === "nodePort"
         ? { kind: "nodePort", nodePort }
-        : { kind: "ingress", host: host ?? "", ingressClass: services.exposure.ingressClass, clusterIssuer: services.exposure.clusterIssuer };
+        : {
+          kind: "ingress", host: host ?? "", ingressClass: services.exposure.ingressClass,
+          clusterIssuer: services.exposure.clusterIssuer, tlsSecret: services.exposure.tlsSecret,
+        };
     const objectStore = new ObjectStore(`${name}-object-store`, {
       namespace,
       settings: services.objectStore,
@@ -150,6 +162,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       objectStore,
       exposure: exposure(NODE_PORTS.pulpApi, urls.ingressHosts?.pulp),
       contentNodePort: NODE_PORTS.pulpContent,
+      nodes: cluster.nodes.length,
     }, opts);
     const registry = new Registry(`${name}-registry`, {
       namespace,
@@ -159,6 +172,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
       tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+      nodes: cluster.nodes.length,
     }, opts);
     return { pulp, objectStore, registry };
   }
@@ -175,6 +189,14 @@ export class BuildCluster extends pulumi.ComponentResource {
       credentialsSecret,
     }));
   }
+}
+
+/** Where traffic from outside the cluster enters the shared namespace. */
+function externalPeers(settings: Settings): ExternalPeers {
+  const { exposure } = settings.services;
+  return exposure.kind === "nodePort"
+    ? { kind: "nodePort", podCidr: settings.cluster.podCidr }
+    : { kind: "ingress", controllerNamespace: exposure.ingressControllerNamespace };
 }
 
 /** ObjectStoreInfo with its outputs resolved, as exported by the stack. */

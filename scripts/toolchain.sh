@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the local toolchain (MinIO, Pulumi CLI, control plane, kwok) from Go modules, because no
+# Builds the local toolchain (MinIO, cyclonus, Pulumi CLI, control plane, kwok) from Go modules, because no
 # prebuilt binary can be downloaded here; only the Go module proxy is reachable.
 #
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing
@@ -102,6 +102,10 @@ spec() {
     kwok) echo gobuild kwok sigs.k8s.io/kwok "v$KWOK_VERSION" - \
       "'-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION'" \
       sigs.k8s.io/kwok/cmd/kwok=kwok ;;
+    # NetworkPolicy analyser: the unit tests feed it what each stack declares (no CNI needed).
+    cyclonus) echo gobuild cyclonus github.com/mattfenwick/cyclonus "v$CYCLONUS_VERSION" - \
+      "'-X github.com/mattfenwick/cyclonus/pkg/cli.version=v$CYCLONUS_VERSION'" \
+      github.com/mattfenwick/cyclonus/cmd/cyclonus=cyclonus ;;
     # The real providers' modules are refused by the module proxy here: see tools/kubernetes-provider.
     pulumi-resource-kubernetes|pulumi-resource-random) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
       "'-X main.version=$PULUMI_KUBERNETES_VERSION -X main.randomVersion=$PULUMI_RANDOM_VERSION'" \
@@ -114,7 +118,7 @@ spec() {
   esac
 }
 
-ALL=(minio pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+ALL=(minio cyclonus pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"

@@ -185,6 +185,8 @@ export class Retention extends pulumi.ComponentResource {
       const container = job.runner("backup", ["backup"], env, claim ? [{ name: "backup", mountPath: "/backup" }] : []);
       cron("backup", "stx-release-backup", job.spec(args.backup.schedule, 12 * 3600, [container], {
         volumes: claim ? [{ name: "backup", persistentVolumeClaim: { claimName: claim.metadata.name } }] : [],
+        // Object store to volume or bucket only: no Kubernetes API, so no token.
+        automountServiceAccountToken: false,
         // The copy must live on another machine than the original: pin it to the chosen node.
         nodeSelector: target.kind === "volume" ? { "kubernetes.io/hostname": target.node } : undefined,
       }));
@@ -203,6 +205,8 @@ interface PodExtras {
   readonly nodeSelector?: Record<string, string>;
   readonly affinity?: k8s.types.input.core.v1.Affinity;
   readonly initContainers?: Container[];
+  /** False for a job that never calls the Kubernetes API (the backup): then it gets no token. */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 const RESTRICTED_CONTAINER = {

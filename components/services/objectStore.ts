@@ -231,6 +231,7 @@ function bucketJob(
         metadata: { labels: args.labels },
         spec: {
           restartPolicy: "OnFailure",
+          automountServiceAccountToken: false,
           securityContext: restrictedPod(MINIO_UID),
           containers: [{
             name: "buckets",

@@ -6,6 +6,7 @@ import { standardLabels } from "../../src/labels";
 import { DB_ENCRYPTION_KEY_PATH, renderPulpSettings } from "../../src/services/pulpConfig";
 import { canonicalJson, contentHash, contentSpec, convergeScript } from "../../src/services/pulpContent";
 import { ContainerResources, PulpSettings } from "../../src/settings/services";
+import { POSTGRES_PORT, PULP_BACKEND_CLIENT, REDIS_PORT } from "../../src/services/sharedNetwork";
 import { IMAGES } from "../../src/versions";
 import { ObjectStoreInfo } from "./objectStore";
 import {
@@ -14,6 +15,7 @@ import {
   JOB_RESOURCES,
   resources,
   RESTRICTED_CONTAINER,
+  replicatedPlacement,
   restrictedPod,
   ServiceExposure,
   serviceSpec,
@@ -28,6 +30,9 @@ const POSTGRES_UID = 999;
 const REDIS_UID = 999;
 const REDIS_GID = 1000;
 const SETTINGS_SECRET = "pulp-settings";
+/** True while a pulpcore-worker process runs and is not a zombie; reads /proc only, needs nothing else. */
+const WORKER_ALIVE = ["/bin/sh", "-c", // [w] keeps this script and grep from matching themselves
+  "for p in /proc/[0-9]*; do grep -qa 'pulpcore-[w]orker' $p/cmdline 2>/dev/null && ! grep -q '^State:.*Z' $p/status && exit 0; done; exit 1"];
 
 /** Pulp's admin user, and the key of its password in the admin Secret; jobs that call the API use them. */
 export const PULP_ADMIN_USER = "admin";
@@ -48,6 +53,8 @@ export interface PulpArgs {
   /** Exposure of the API (NodePort: API port; the content app gets `contentNodePort`). */
   readonly exposure: ServiceExposure;
   readonly contentNodePort?: number;
+  /** Nodes of the cluster: replicated Deployments spread over them and get disruption budgets. */
+  readonly nodes: number;
 }
 
 /**
@@ -79,17 +86,18 @@ export class Pulp extends pulumi.ComponentResource {
     // Encrypts credentials stored in the database: lose it and every remote's password is unreadable.
     const fieldsKey = new random.RandomBytes(`${name}-db-fields-key`, { length: 32 }, { ...child, protect: true });
 
+    const redisPassword = new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, child);
     const database = this.database(name, args, dbPassword, labels);
-    const redis = this.redis(name, args, labels);
+    const redis = this.redis(name, args, redisPassword, labels);
     const s3 = settings.storage === "s3" ? args.objectStore : undefined;
     const settingsPy = pulumi
-      .all([secretKey.result, dbPassword.result, s3?.endpoint])
-      .apply(([key, password, endpoint]) =>
+      .all([secretKey.result, dbPassword.result, redisPassword.result, s3?.endpoint])
+      .apply(([key, password, redisPass, endpoint]) =>
         renderPulpSettings({
           secretKey: key,
           contentOrigin: args.contentOrigin,
           database: { host: `pulp-database.${namespace}.svc`, port: 5432, name: "pulp", user: "pulp", password },
-          redis: { host: `pulp-redis.${namespace}.svc`, port: 6379 },
+          redis: { host: `pulp-redis.${namespace}.svc`, port: REDIS_PORT, password: redisPass },
           s3: s3 && endpoint ? { endpoint, region: s3.region, bucket: s3.buckets.pulp } : undefined,
           redirectToObjectStorage: settings.redirectToObjectStorage,
         }),
@@ -118,7 +126,8 @@ export class Pulp extends pulumi.ComponentResource {
       metadata: { name: `pulp-migrate-${shortHash(IMAGES.pulp)}`, namespace, labels },
       spec: pulpJobSpec({
         backoffLimit: 10,
-        labels,
+        // Migrations are the one Job that talks to the database itself.
+        labels: { ...labels, ...PULP_BACKEND_CLIENT },
         containers: [pod.container("migrate", JOB_RESOURCES, {
               command: ["/bin/sh", "-ec",
                 [
@@ -133,33 +142,43 @@ export class Pulp extends pulumi.ComponentResource {
     }, { ...child, dependsOn: [database, secret, ...(s3 ? [s3.ready] : [])], customTimeouts: { create: "30m", update: "30m" } });
 
     const after = { ...child, dependsOn: [migrate, redis] };
-    const deploy = (role: string, replicas: number, r: ContainerResources, c: Partial<k8s.types.input.core.v1.Container>) =>
-      new k8s.apps.v1.Deployment(`${name}-${role}`, {
+    const deploy = (role: string, replicas: number, r: ContainerResources, c: Partial<k8s.types.input.core.v1.Container>) => {
+      const selector = { "app.kubernetes.io/name": `pulp-${role}` };
+      const placement = replicatedPlacement(`${name}-${role}`, {
+        namespace, name: `pulp-${role}`, labels, selector, replicas, nodes: args.nodes,
+      }, child);
+      return new k8s.apps.v1.Deployment(`${name}-${role}`, {
         metadata: { name: `pulp-${role}`, namespace, labels },
         spec: {
           replicas,
-          selector: { matchLabels: { "app.kubernetes.io/name": `pulp-${role}` } },
+          selector: { matchLabels: selector },
           template: {
             metadata: {
-              labels: { ...labels, "app.kubernetes.io/name": `pulp-${role}` },
+              labels: { ...labels, ...PULP_BACKEND_CLIENT, "app.kubernetes.io/name": `pulp-${role}` },
               annotations: { "stx.starlingx.io/settings-hash": settingsHash },
             },
             spec: {
               // Pulp reads every PULP_* variable as a setting; service links (PULP_API_PORT=tcp://...) would be taken for some.
               enableServiceLinks: false,
+              // Pulp never calls the Kubernetes API: no token in its pods.
+              automountServiceAccountToken: false,
               securityContext: restrictedPod(PULP_UID),
+              ...placement,
               containers: [pod.container(role, r, c)],
               volumes: pod.volumes(false),
             },
           },
         },
       }, after);
+    };
 
     const api = deploy("api", settings.apiReplicas, settings.resources.api, {
       command: ["/usr/bin/pulp-api"],
       ports: [{ name: "api", containerPort: API_PORT }],
+      // Ready when its dependencies answer (status checks database and Redis); alive while the
+      // server accepts connections, so a database restart does not restart the API too.
       readinessProbe: { httpGet: { path: "/pulp/api/v3/status/", port: API_PORT }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
-      livenessProbe: { httpGet: { path: "/pulp/api/v3/status/", port: API_PORT }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
+      livenessProbe: { tcpSocket: { port: API_PORT }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
     });
     const contentApp = deploy("content", settings.contentReplicas, settings.resources.content, {
       command: ["/usr/bin/pulp-content"],
@@ -169,9 +188,11 @@ export class Pulp extends pulumi.ComponentResource {
     });
     const worker = deploy("worker", settings.workers, settings.resources.worker, {
       command: ["/usr/bin/pulp-worker"],
-      // A worker serves no port; it is healthy while it can reach the database.
+      // A worker serves no port. Ready while it can reach the database; alive while its process
+      // runs and is not a zombie. A database check as liveness restarted every worker whenever
+      // the single database pod restarted.
       readinessProbe: { exec: { command: ["pulpcore-manager", "check", "--database", "default"] }, periodSeconds: 30, timeoutSeconds: 20, failureThreshold: 3 },
-      livenessProbe: { exec: { command: ["pulpcore-manager", "check", "--database", "default"] }, initialDelaySeconds: 30, periodSeconds: 60, timeoutSeconds: 30, failureThreshold: 5 },
+      livenessProbe: { exec: { command: WORKER_ALIVE }, initialDelaySeconds: 30, periodSeconds: 60, timeoutSeconds: 10, failureThreshold: 5 },
     });
 
     const apiService = new k8s.core.v1.Service(`${name}-api`, {
@@ -217,6 +238,7 @@ export class Pulp extends pulumi.ComponentResource {
       namespace, name: "pulp-database", size: settings.databaseSize, storageClass: args.storageClass, labels,
     }, child);
     const ready = ["pg_isready", "-U", "pulp", "-d", "pulp", "-h", "127.0.0.1"];
+    // pg_isready asks only the server process itself, so it serves as both probes.
     const deployment = singleWriterDeployment(`${name}-database`, {
       namespace, name: "pulp-database", labels, selector, uid: POSTGRES_UID,
       containers: [{
@@ -225,7 +247,7 @@ export class Pulp extends pulumi.ComponentResource {
         envFrom: [{ secretRef: { name: secret.metadata.name } }],
         // A sub-directory: the volume's root may hold lost+found, which initdb refuses.
         env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
-        ports: [{ name: "postgres", containerPort: 5432 }],
+        ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
         readinessProbe: { exec: { command: ready }, periodSeconds: 10, failureThreshold: 3 },
         livenessProbe: { exec: { command: ready }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
         resources: resources(settings.resources.database),
@@ -242,17 +264,27 @@ export class Pulp extends pulumi.ComponentResource {
     }, child);
     new k8s.core.v1.Service(`${name}-database`, {
       metadata: { name: "pulp-database", namespace, labels },
-      spec: { selector, ports: [{ name: "postgres", port: 5432, targetPort: 5432 }] },
+      spec: { selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: POSTGRES_PORT }] },
     }, child);
     return deployment;
   }
 
-  /** Redis only caches content lookups; losing it costs nothing, so it keeps no volume. */
-  private redis(name: string, args: PulpArgs, labels: Record<string, string>): pulumi.Resource {
+  /**
+   * Redis only caches content lookups; losing it costs nothing, so it keeps no volume. It asks
+   * for a generated password (requirepass from a Secret-mounted config file, never in the spec).
+   */
+  private redis(name: string, args: PulpArgs, password: random.RandomPassword, labels: Record<string, string>): pulumi.Resource {
     const { namespace, settings } = args;
     const child = { parent: this };
     const selector = { "app.kubernetes.io/name": "pulp-redis" };
-    const ping = ["redis-cli", "-h", "127.0.0.1", "ping"];
+    const secret = new k8s.core.v1.Secret(`${name}-redis`, {
+      metadata: { name: "pulp-redis", namespace, labels },
+      type: "Opaque",
+      stringData: pulumi.secret({
+        password: password.result,
+        "redis.conf": password.result.apply((p) => `requirepass "${p}"\nsave ""\nappendonly no\n`),
+      }),
+    }, child);
     const deployment = new k8s.apps.v1.Deployment(`${name}-redis`, {
       metadata: { name: "pulp-redis", namespace, labels },
       spec: {
@@ -261,26 +293,35 @@ export class Pulp extends pulumi.ComponentResource {
         template: {
           metadata: { labels: { ...labels, ...selector } },
           spec: {
+            automountServiceAccountToken: false,
             securityContext: restrictedPod(REDIS_UID, REDIS_GID),
             containers: [{
               name: "redis",
               image: IMAGES.pulpRedis,
-              args: ["--save", "", "--appendonly", "no"],
-              ports: [{ name: "redis", containerPort: 6379 }],
-              readinessProbe: { exec: { command: ping }, periodSeconds: 10 },
-              livenessProbe: { exec: { command: ping }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
+              args: ["/etc/redis/redis.conf"],
+              // redis-cli reads the password from REDISCLI_AUTH, so it stays out of the command line.
+              env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } } }],
+              ports: [{ name: "redis", containerPort: REDIS_PORT }],
+              readinessProbe: { exec: { command: ["/bin/sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -qx PONG"] }, periodSeconds: 10 },
+              livenessProbe: { tcpSocket: { port: REDIS_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
               resources: resources(settings.resources.redis),
               securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [{ name: "data", mountPath: "/data" }],
+              volumeMounts: [
+                { name: "data", mountPath: "/data" },
+                { name: "config", mountPath: "/etc/redis", readOnly: true },
+              ],
             }],
-            volumes: [{ name: "data", emptyDir: { sizeLimit: "256Mi" } }],
+            volumes: [
+              { name: "data", emptyDir: { sizeLimit: "256Mi" } },
+              { name: "config", secret: { secretName: secret.metadata.name, items: [{ key: "redis.conf", path: "redis.conf" }] } },
+            ],
           },
         },
       },
     }, child);
     new k8s.core.v1.Service(`${name}-redis`, {
       metadata: { name: "pulp-redis", namespace, labels },
-      spec: { selector, ports: [{ name: "redis", port: 6379, targetPort: 6379 }] },
+      spec: { selector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] },
     }, child);
     return deployment;
   }
@@ -339,6 +380,7 @@ function pulpJobSpec(job: {
       spec: {
         restartPolicy: "OnFailure",
         enableServiceLinks: false,
+        automountServiceAccountToken: false,
         securityContext: restrictedPod(PULP_UID),
         containers: job.containers,
         volumes: job.volumes,

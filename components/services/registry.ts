@@ -14,7 +14,9 @@ import {
 import { RegistrySettings } from "../../src/settings/services";
 import { IMAGES } from "../../src/versions";
 import { ACCESS_KEY_ID, ObjectStoreInfo, SECRET_ACCESS_KEY } from "./objectStore";
-import { dataVolume, hostIngress, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, serviceSpec, shortHash } from "./serviceKit";
+import {
+  dataVolume, hostIngress, replicatedPlacement, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, serviceSpec, shortHash,
+} from "./serviceKit";
 
 export const REGISTRY_USER = "stx-build";
 /** Name of the image pull/push Secret: in the shared namespace (own registry) or in every tenant (platform). */
@@ -45,6 +47,8 @@ export interface RegistryArgs {
   readonly publicHost: string;
   /** Platform mode: namespaces that get a copy of the platform's pull secret (and the resource that creates each). */
   readonly tenantNamespaces: readonly { readonly name: string; readonly resource?: pulumi.Resource }[];
+  /** Nodes of the cluster: with several replicas, they spread over them and get a disruption budget. */
+  readonly nodes: number;
 }
 
 /**
@@ -126,6 +130,9 @@ export class Registry extends pulumi.ComponentResource {
         ]
         : []),
     ];
+    const placement = replicatedPlacement(`${name}-registry`, {
+      namespace, name: "registry", labels, selector, replicas: settings.replicas, nodes: args.nodes,
+    }, child);
     new k8s.apps.v1.Deployment(`${name}-registry`, {
       metadata: { name: "registry", namespace, labels },
       spec: {
@@ -139,7 +146,9 @@ export class Registry extends pulumi.ComponentResource {
             annotations: { "stx.starlingx.io/config-hash": configText.apply((t) => shortHash(t)) },
           },
           spec: {
+            automountServiceAccountToken: false,
             securityContext: restrictedPod(REGISTRY_UID),
+            ...placement,
             containers: [{
               name: "registry",
               image: IMAGES.registry,

@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { ContainerResources } from "../../src/settings/services";
+import { disruptionPlan, spreadConstraint } from "../../src/services/disruption";
 
 /** Every pod in the shared namespace runs as this: non-root, no privileges, default seccomp. */
 export function restrictedPod(uid: number, gid = uid): k8s.types.input.core.v1.PodSecurityContext {
@@ -63,7 +64,14 @@ export function dataVolume(logicalName: string, args: DataVolumeArgs, opts: pulu
 /** How one service is exposed outside the cluster. */
 export type ServiceExposure =
   | { readonly kind: "nodePort"; readonly nodePort: number }
-  | { readonly kind: "ingress"; readonly host: string; readonly ingressClass: string; readonly clusterIssuer?: string }
+  | {
+    readonly kind: "ingress";
+    readonly host: string;
+    readonly ingressClass: string;
+    /** TLS from a cert-manager ClusterIssuer, or from a Secret the site provides (one of them is required by the settings). */
+    readonly clusterIssuer?: string;
+    readonly tlsSecret?: string;
+  }
   | { readonly kind: "internal" };
 
 /** An Ingress for one host whose paths go to services of the namespace. */
@@ -93,7 +101,9 @@ export function hostIngress(
     },
     spec: {
       ingressClassName: exposure.ingressClass,
-      tls: exposure.clusterIssuer ? [{ hosts: [exposure.host], secretName: `${args.name}-tls` }] : undefined,
+      tls: exposure.clusterIssuer || exposure.tlsSecret
+        ? [{ hosts: [exposure.host], secretName: exposure.tlsSecret ?? `${args.name}-tls` }]
+        : undefined,
       rules: [{
         host: exposure.host,
         http: {
@@ -192,8 +202,28 @@ export function singleWriterDeployment(logicalName: string, args: SingleWriterAr
       selector: { matchLabels: args.selector },
       template: {
         metadata: { labels: { ...args.labels, ...args.selector } },
-        spec: { securityContext: restrictedPod(args.uid), containers: args.containers, volumes: args.volumes },
+        // MinIO and PostgreSQL never call the Kubernetes API: no token in their pods.
+        spec: { automountServiceAccountToken: false, securityContext: restrictedPod(args.uid), containers: args.containers, volumes: args.volumes },
       },
     },
   }, opts);
+}
+
+/**
+ * Drain safety for a Deployment of `replicas` on a cluster of `nodes`: the pod spec fields that
+ * spread it over nodes, and (only where it can never block a drain) a PodDisruptionBudget.
+ */
+export function replicatedPlacement(
+  logicalName: string,
+  args: { namespace: string; name: string; labels: Record<string, string>; selector: Record<string, string>; replicas: number; nodes: number },
+  opts: pulumi.CustomResourceOptions,
+): Pick<k8s.types.input.core.v1.PodSpec, "topologySpreadConstraints"> {
+  const plan = disruptionPlan(args.replicas, args.nodes);
+  if (plan.maxUnavailable !== undefined) {
+    new k8s.policy.v1.PodDisruptionBudget(logicalName, {
+      metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+      spec: { maxUnavailable: plan.maxUnavailable, selector: { matchLabels: args.selector } },
+    }, opts);
+  }
+  return plan.spread ? { topologySpreadConstraints: [spreadConstraint(args.selector)] } : {};
 }

@@ -4,11 +4,14 @@ import { standardLabels, TENANT_KIND_LABEL, TENANT_LABEL } from "../../src/label
 import { userNamespace } from "../../src/tenancy/naming";
 import { KUBERNETES_RESOURCE, RESOURCE_NAMES, ResourceTriple } from "../../src/settings/fields";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../../src/tenancy/tenants";
+import { SharedPort, tenantEgressToShared } from "../../src/services/sharedNetwork";
 
 /** Where tenants may send traffic besides their own namespace. */
 export interface TenantNetwork {
-  /** Namespace of the shared services (Pulp, object store, registry); always reachable. */
+  /** Namespace of the shared services (Pulp, object store, registry). */
   readonly sharedNamespace: string;
+  /** The only ports of the shared namespace builds may open (src/services/sharedNetwork.ts). */
+  readonly sharedPorts: readonly SharedPort[];
   /** Pod and Service ranges of the cluster: internet egress excludes them, so other tenants stay unreachable. */
   readonly podCidr: string;
   readonly serviceCidr: string;
@@ -169,7 +172,7 @@ export function egressRules(network: TenantNetwork): k8s.types.input.networking.
       to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
       ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
     },
-    { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": network.sharedNamespace } } }] },
+    ...tenantEgressToShared(network.sharedNamespace, network.sharedPorts),
     // Builds fetch sources and packages from the internet, but never from another tenant's pods.
     { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [network.podCidr, network.serviceCidr] } }] },
   ];

@@ -20,7 +20,8 @@ export interface PulpSettingsInput {
   readonly secretKey: string;
   readonly contentOrigin: string;
   readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly user: string; readonly password: string };
-  readonly redis: { readonly host: string; readonly port: number };
+  /** Redis requires the password (requirepass), so a pod that reaches its port still cannot use it. */
+  readonly redis: { readonly host: string; readonly port: number; readonly password: string };
   /** Undefined: files under MEDIA_ROOT on the shared volume. */
   readonly s3?: PulpS3Storage;
   readonly redirectToObjectStorage: boolean;
@@ -49,6 +50,7 @@ export function renderPulpSettings(input: PulpSettingsInput): string {
     CACHE_ENABLED: true,
     REDIS_HOST: input.redis.host,
     REDIS_PORT: input.redis.port,
+    REDIS_PASSWORD: input.redis.password,
     // Clients authenticate with basic auth; no token server is deployed.
     TOKEN_AUTH_DISABLED: true,
     ANALYTICS: false,

@@ -35,7 +35,7 @@ export function serviceEndpoints(services: ServicesSettings, apiServer: string):
     };
   }
   const domain = ingressDomain(exposure, host);
-  const scheme = exposure.clusterIssuer ? "https" : "http";
+  const scheme = exposure.clusterIssuer || exposure.tlsSecret ? "https" : "http";
   const hosts = { pulp: `pulp.${domain}`, objectStore: `s3.${domain}`, registry: `registry.${domain}` };
   const minioUrl = objectStore.mode === "minio" ? `${scheme}://${hosts.objectStore}` : undefined;
   return {

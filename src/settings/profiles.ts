@@ -121,7 +121,8 @@ const FARM_SERVICES = {
 
 /** One StarlingX host: cephfs lets every Pulp pod share one volume; the platform registry is used. */
 const STARLINGX_SERVICES = {
-  exposure: { kind: "ingress", clusterIssuer: "system-local-ca" },
+  // The platform's ingress controller runs in kube-system.
+  exposure: { kind: "ingress", clusterIssuer: "system-local-ca", ingressControllerNamespace: "kube-system" },
   pulp: {
     storage: "pvc",
     size: "300Gi",

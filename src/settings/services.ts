@@ -36,8 +36,12 @@ export const exposure = z.strictObject({
   domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a DNS name such as build.example.org" }).optional(),
   /** IngressClass of the ingress controller. */
   ingressClass: z.string().min(1).default("nginx"),
-  /** cert-manager ClusterIssuer for the Ingress certificates; plain HTTP when left out. */
+  /** cert-manager ClusterIssuer for the Ingress certificates. */
   clusterIssuer: z.string().min(1).optional(),
+  /** Or a kubernetes.io/tls Secret in the shared namespace whose certificate covers every Ingress host. */
+  tlsSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be the name of a Secret in the shared namespace" }).optional(),
+  /** Namespace of the ingress controller's pods: the only peer outside the cluster's tenants allowed into the services. */
+  ingressControllerNamespace: z.string().refine(isDnsLabel, { message: "must be a namespace name" }).default("ingress-nginx"),
 });
 export type ExposureSettings = z.output<typeof exposure>;
 
@@ -154,6 +158,7 @@ export function servicesProblems(s: ServicesSettings, cluster: { nodes: readonly
   if (s.registry.mode === "own" && s.registry.storage === "pvc" && s.registry.replicas > 1) {
     problems.push({ path: at("registry", "replicas"), message: 'more than 1 replica needs services.registry.storage "s3"' });
   }
+  problems.push(...tlsProblems(s));
   s.pulp.mirrors.forEach((m, i) => {
     if (m.type === "deb" && !m.distributions) {
       problems.push({ path: at("pulp", "mirrors", String(i), "distributions").map(numeric), message: 'is required for a "deb" mirror (e.g. "bullseye")' });
@@ -169,6 +174,24 @@ export function servicesProblems(s: ServicesSettings, cluster: { nodes: readonly
     else problems.push({ path: ["services", "pulp", "mirrors", i, "name"], message: `duplicate mirror "${m.name}" (also at index ${first})` });
   });
   return problems;
+}
+
+/**
+ * Every Ingress carries credentials (Pulp's admin password and the registry's htpasswd as basic
+ * auth, signed S3 requests): on plain HTTP anyone on the path reads them, so there is no plain mode.
+ */
+function tlsProblems(s: ServicesSettings): Problem[] {
+  const { exposure } = s;
+  if (exposure.kind !== "ingress") return [];
+  if (exposure.clusterIssuer && exposure.tlsSecret) {
+    return [{ path: ["services", "exposure", "tlsSecret"], message: "set either services.exposure.clusterIssuer or services.exposure.tlsSecret, not both" }];
+  }
+  if (exposure.clusterIssuer || exposure.tlsSecret) return [];
+  return [{
+    path: ["services", "exposure", "clusterIssuer"],
+    message: "the Ingresses of Pulp, the object store and the registry carry credentials (basic auth, signed S3 requests) and would be plain HTTP; " +
+      "set services.exposure.clusterIssuer (a cert-manager ClusterIssuer) or services.exposure.tlsSecret (a kubernetes.io/tls Secret in the shared namespace for pulp., s3. and registry.<domain>)",
+  }];
 }
 
 function numeric(part: string): string | number {

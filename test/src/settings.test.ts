@@ -7,6 +7,8 @@ const base = () => ({
   apiServer: "https://build.example.org:6443",
   cluster: { nodes: [{ name: "build-01", cpu: "64", memory: "256Gi", ephemeralStorage: "2Ti" }] },
   users: [{ name: "alice" }, { name: "bob" }],
+  // Ingresses carry credentials: the cengn profile refuses them without TLS.
+  services: { exposure: { kind: "ingress", tlsSecret: "build-tls" } },
   projects: [
     {
       name: "starlingx",
@@ -51,7 +53,7 @@ describe("settings", () => {
     expect(settings.tenancy.limits.max.cpu).to.equal("16");
     expect(settings.retention.days.master).to.equal(14);
     expect(settings.retention.days.release).to.equal("forever");
-    const starlingx = parseSettings({ ...base(), profile: "starlingx" });
+    const starlingx = parseSettings({ ...base(), profile: "starlingx", services: {} });
     expect(starlingx.cluster.storageClass).to.equal("general");
     expect(starlingx.cluster.sharedStorageClass).to.equal("cephfs");
   });

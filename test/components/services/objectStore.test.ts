@@ -78,11 +78,14 @@ for (const stack of STACKS) {
   });
 }
 
+/** What Pulumi.cengn.yaml sets under services; a test replacing `services` must keep it. */
+const CENGN_TLS = { exposure: { kind: "ingress", tlsSecret: "build-starlingx-cengn-tls" } };
+
 describe("object store in external S3 mode", () => {
   let run: ProgramRun;
   before(async () => {
     run = await runStack("cengn", {
-      services: { objectStore: { mode: "external", endpoint: "https://s3.example.org", region: "eu-west-1" } },
+      services: { ...CENGN_TLS, objectStore: { mode: "external", endpoint: "https://s3.example.org", region: "eu-west-1" } },
       objectStoreAccessKey: "AKIAEXAMPLE",
       objectStoreSecretKey: "s3cr3t-from-config",
     });
@@ -109,7 +112,7 @@ describe("object store in external S3 mode", () => {
   it("refuses to run without the keys, naming the settings to set", async () => {
     let error: Error | undefined;
     try {
-      await runStack("cengn", { services: { objectStore: { mode: "external", endpoint: "https://s3.example.org" } } });
+      await runStack("cengn", { services: { ...CENGN_TLS, objectStore: { mode: "external", endpoint: "https://s3.example.org" } } });
     } catch (e) {
       error = e as Error;
     }
@@ -178,7 +181,7 @@ for (const stack of ["cengn", "minikube"] as const) {
 describe("object store users in external S3 mode", () => {
   it("copies no keys into tenant namespaces (the site provides them)", async () => {
     const run = await runStack("cengn", {
-      services: { objectStore: { mode: "external", endpoint: "https://s3.example.org", region: "eu-west-1" } },
+      services: { ...CENGN_TLS, objectStore: { mode: "external", endpoint: "https://s3.example.org", region: "eu-west-1" } },
       objectStoreAccessKey: "AKIAEXAMPLE",
       objectStoreSecretKey: "s3cr3t-from-config",
     });

@@ -6,7 +6,7 @@ const BASE: PulpSettingsInput = {
   secretKey: "k".repeat(50),
   contentOrigin: "https://pulp.build.example.org",
   database: { host: "pulp-database.stx-system.svc", port: 5432, name: "pulp", user: "pulp", password: 'p"w\\d' },
-  redis: { host: "pulp-redis.stx-system.svc", port: 6379 },
+  redis: { host: "pulp-redis.stx-system.svc", port: 6379, password: "redis-pw" },
   redirectToObjectStorage: false,
 };
 

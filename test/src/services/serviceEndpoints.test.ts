@@ -20,7 +20,7 @@ describe("service endpoints", () => {
 
   it("puts Ingress hosts under the API server's domain, with https when cert-manager issues", () => {
     const cengn = serviceEndpoints(services("cengn"), "https://build.starlingx.cengn.ca:6443");
-    expect(cengn.pulpContentOrigin).to.equal("http://pulp.build.starlingx.cengn.ca");
+    expect(cengn.pulpContentOrigin).to.equal("https://pulp.build.starlingx.cengn.ca");
     expect(cengn.ingressHosts).to.deep.equal({
       pulp: "pulp.build.starlingx.cengn.ca",
       objectStore: "s3.build.starlingx.cengn.ca",
@@ -34,14 +34,14 @@ describe("service endpoints", () => {
     const urls = serviceEndpoints(
       services("cengn", {
         services: {
-          exposure: { domain: "farm.example.org" },
+          exposure: { domain: "farm.example.org", tlsSecret: "farm-tls" },
           pulp: { contentOrigin: "https://mirror.example.org" },
           objectStore: { publicUrl: "https://downloads.example.org" },
         },
       }),
       "https://build.starlingx.cengn.ca:6443",
     );
-    expect(urls.pulpUrl).to.equal("http://pulp.farm.example.org");
+    expect(urls.pulpUrl).to.equal("https://pulp.farm.example.org");
     expect(urls.pulpContentOrigin).to.equal("https://mirror.example.org");
     expect(urls.objectStorePublicUrl).to.equal("https://downloads.example.org");
   });

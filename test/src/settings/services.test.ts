@@ -5,7 +5,8 @@ import { stackFileConfig } from "../../harness/program";
 /** The problem lines parseSettings reports for the stack file with `services` overrides. */
 function problems(stack: string, services: Record<string, unknown>, extra: Record<string, unknown> = {}): string[] {
   try {
-    parseSettings({ ...stackFileConfig(stack), services, ...extra });
+    const file = stackFileConfig(stack) as { services?: Record<string, unknown> };
+    parseSettings({ ...file, services: { ...file.services, ...services }, ...extra });
   } catch (e) {
     if (e instanceof SettingsError) return [...e.problems];
     throw e;
@@ -68,6 +69,17 @@ describe("services settings", () => {
     ]);
     const typo = problems("minikube", { pulp: { mirrors: [{ ...mirrors[1], sufix: "x" }] } });
     expect(typo[0]).to.match(/^stx-build-cluster:services\.pulp\.mirrors\[0\]\.sufix: unknown setting/);
+  });
+
+  it("refuses Ingresses without TLS, naming the settings that give it, and accepts either one", () => {
+    const plain = problems("minikube", { exposure: { kind: "ingress" } });
+    expect(plain).to.have.length(1);
+    expect(plain[0]).to.match(/^stx-build-cluster:services\.exposure\.clusterIssuer: .*carry credentials.*plain HTTP.*services\.exposure\.tlsSecret/);
+    expect(problems("minikube", { exposure: { kind: "ingress", tlsSecret: "farm-tls" } })).to.deep.equal([]);
+    expect(problems("minikube", { exposure: { kind: "ingress", clusterIssuer: "ca" } })).to.deep.equal([]);
+    expect(problems("minikube", { exposure: { kind: "ingress", clusterIssuer: "ca", tlsSecret: "farm-tls" } })[0]).to.match(/tlsSecret: set either/);
+    // NodePorts stay on the laptop's host-only network to minikube's VM.
+    expect(problems("minikube", {})).to.deep.equal([]);
   });
 
   it("rejects an unpinned MinIO image override and a bad bucket name", () => {
