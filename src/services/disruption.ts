@@ -56,8 +56,9 @@ export interface DrainResult {
 /**
  * Places each service's replicas as the scheduler would (spread: round-robin over the nodes;
  * unspread: worst case, all on the first node), then drains each node in turn, one eviction at a
- * time as `kubectl drain` does: an eviction is allowed while the budget holds, and an evicted
- * replica restarts on another schedulable node (if any) before the next eviction.
+ * time as `kubectl drain` does under a budget: an eviction is allowed while the budget holds, and
+ * an evicted replica restarts on another schedulable node (if any) before the next eviction.
+ * Without a budget every pod of the node goes at once.
  */
 export function simulateDrains(services: readonly DrainService[], nodes: readonly string[]): DrainResult[] {
   const results: DrainResult[] = [];
@@ -71,7 +72,9 @@ export function simulateDrains(services: readonly DrainService[], nodes: readonl
       let down = 0; // evicted and not running again
       let minRunning = s.replicas;
       let completes = true;
-      for (let k = 0; k < onNode; k++) {
+      // Without a budget, drain evicts every pod of the node at once.
+      if (allowedDown === Infinity) minRunning = s.replicas - onNode;
+      else for (let k = 0; k < onNode; k++) {
         if (down + 1 > allowedDown) { completes = false; break; } // the eviction API refuses, for good
         minRunning = Math.min(minRunning, s.replicas - down - 1);
         if (!canRestart) down++;
