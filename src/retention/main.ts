@@ -4,6 +4,8 @@
  *
  *   artifacts    delete expired builds (S3_*, RETENTION_POLICY, DRY_RUN, PULP_*, in-cluster API)
  *   backup       copy builds of the backed-up classes to a second location (S3_*, BACKUP_*)
+ *   restore <release-id>/<distro>/<build-date>
+ *                copy one build back from that location into the store (S3_*, BACKUP_*)
  *   prune-runs   keep the newest KEEP_PIPELINERUNS finished PipelineRuns per namespace (DRY_RUN)
  *   registry-readonly on|off
  *                switch the registry Deployment (REGISTRY_NAMESPACE, REGISTRY_DEPLOYMENT) in or
@@ -13,6 +15,7 @@
  */
 import * as fs from "fs";
 import { BackupTarget, runBackup } from "./backup";
+import { parseBuildArgument, runRestore } from "./restore";
 import { inClusterKube, KubeClient, KubeOptions, runsToPrune } from "./kube";
 import { checkPolicy, PolicyError, RetentionPolicy } from "./policy";
 import { PulpClient } from "./pulp";
@@ -129,6 +132,17 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         const summary = await runBackup({ ...sourceS3(env), target: backupTargetFromEnv(env), classes: classesFromEnv(env), log });
         return summary.failures.length > 0 ? 1 : 0;
       }
+      case "restore": {
+        if (!args[1]) throw new ConfigError("restore needs the build: restore <release-id>/<distro>/<build-date>");
+        let build;
+        try {
+          build = parseBuildArgument(args[1]);
+        } catch (error) {
+          throw new ConfigError((error as Error).message);
+        }
+        const summary = await runRestore({ ...sourceS3(env), source: backupTargetFromEnv(env), build, log });
+        return summary.failures.length > 0 ? 1 : 0;
+      }
       case "prune-runs": {
         const kube = kubeFromEnv(env);
         if (!kube) throw new ConfigError("no Kubernetes API: not in a cluster and KUBE_API_URL is not set");
@@ -163,7 +177,7 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         return 0;
       }
       default:
-        throw new ConfigError(`unknown job "${args[0]}"; use artifacts, backup, prune-runs or registry-readonly`);
+        throw new ConfigError(`unknown job "${args[0]}"; use artifacts, backup, restore, prune-runs or registry-readonly`);
     }
   } catch (error) {
     console.error(`${error instanceof ConfigError || error instanceof PolicyError ? "configuration" : "error"}: ${(error as Error).message}`);
