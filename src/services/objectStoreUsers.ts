@@ -76,6 +76,15 @@ export function storeUsersHash(bucket: string, users: readonly TenantStoreUser[]
   return createHash("sha256").update(text).digest("hex").slice(0, 10);
 }
 
+/** Access keys (and policy names) this program manages: nothing else in the store is ever touched. */
+export const MANAGED_USER = /^stx-[0-9a-f]{16}$/;
+
+/** Managed users or policies present in the store but no longer declared: the ones to remove. */
+export function staleStoreUsers(present: readonly string[], desired: readonly string[]): string[] {
+  const keep = new Set(desired);
+  return [...new Set(present)].filter((name) => MANAGED_USER.test(name) && !keep.has(name)).sort();
+}
+
 /**
  * The `mc` commands that create or update every tenant user from the mounted users Secret
  * (`<dir>/users`: one access key a line; `<dir>/<key>.secret`; `<dir>/<key>.json`, its policy).
@@ -90,5 +99,16 @@ export function storeUsersScript(dir: string): string {
     // attach fails when the policy is attached already; then the user must show it.
     `  mc admin policy attach store "$user" --user "$user" >/dev/null 2>&1 || mc admin user info store "$user" --json | grep -Eq '"policyName": ?"([^"]*,)?'"$user"'(,|")'`,
     `done < "${dir}/users"`,
+    // Reconcile: the mounted list is the whole desired set, so a managed user (MANAGED_USER) or
+    // policy not in it belongs to a removed tenant and goes; users and policies of others stay.
+    `mc admin user list store --json | sed -n 's/.*"accessKey": *"\\([^"]*\\)".*/\\1/p' > /tmp/present-users`,
+    `mc admin policy list store --json | sed -n 's/.*"policy": *"\\([^"]*\\)".*/\\1/p' > /tmp/present-policies`,
+    `for name in $(cat /tmp/present-users); do`,
+    `  echo "$name" | grep -Eq '${MANAGED_USER.source}' && ! grep -qx "$name" "${dir}/users" && mc admin user remove store "$name"`,
+    `done`,
+    `for name in $(cat /tmp/present-policies); do`,
+    `  echo "$name" | grep -Eq '${MANAGED_USER.source}' && ! grep -qx "$name" "${dir}/users" && mc admin policy remove store "$name"`,
+    `done`,
+    `true`,
   ].join("\n");
 }

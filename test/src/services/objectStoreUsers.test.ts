@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { releaseIdForBranch } from "../../../src/artifacts";
-import { PolicyDocument, storeUsersHash, storeUsersScript, tenantPolicy, tenantStoreUsers } from "../../../src/services/objectStoreUsers";
+import { PolicyDocument, staleStoreUsers, storeUsersHash, storeUsersScript, tenantPolicy, tenantStoreUsers } from "../../../src/services/objectStoreUsers";
 
 /** Whether `policy` allows `action` on `resource` (AWS semantics for Allow statements and `*`). */
 function allows(policy: PolicyDocument, action: string, resource: string): boolean {
@@ -106,7 +106,32 @@ esac
       "admin user add store stx-bbbb secret-of-stx-bbbb",
       "admin policy attach store stx-bbbb --user stx-bbbb",
       "admin user info store stx-bbbb --json",
+      "admin user list store --json",
+      "admin policy list store --json",
     ]);
     expect(storeUsersScript(dir)).to.not.contain("secret-of");
+  });
+
+  it("removes the users and policies of removed tenants, and never anyone else's", () => {
+    const [kept, gone] = ["stx-00000000000000aa", "stx-00000000000000bb"];
+    expect(staleStoreUsers([kept, gone, "site-admin", "stx-backup", "readwrite"], [kept])).to.deep.equal([gone]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "users-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(dir, "users"), `${kept}\n`);
+    fs.writeFileSync(path.join(dir, `${kept}.secret`), "s");
+    fs.writeFileSync(path.join(dir, `${kept}.json`), "{}");
+    // What mc prints with --json: one object a line.
+    fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh
+echo "$*" >> "${dir}/calls"
+case "$*" in
+  "admin user list store --json") for u in ${kept} ${gone} site-admin; do echo "{\\"status\\":\\"success\\",\\"accessKey\\":\\"$u\\",\\"userStatus\\":\\"enabled\\"}"; done ;;
+  "admin policy list store --json") for p in readwrite ${kept} ${gone} stx-backup; do echo "{\\"status\\":\\"success\\",\\"policy\\":\\"$p\\"}"; done ;;
+esac
+`, { mode: 0o755 });
+    execFileSync("sh", ["-ec", storeUsersScript(dir)], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    fs.rmSync(dir, { recursive: true });
+    expect(calls.filter((c) => / remove /.test(c))).to.deep.equal([`admin user remove store ${gone}`, `admin policy remove store ${gone}`]);
   });
 });
