@@ -89,7 +89,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
       tektonReady: tekton.ready,
     }, child);
 
-    if (args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
+    if (args.sysboxNodes.length > 0 && args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
       pulumi.log.warn(
         "no SSH credentials for the StarlingX host: set stx-build-cluster:starlingxSshPassword or starlingxSshPrivateKey (pulumi config set --secret) or node labelling will fail",
         this,

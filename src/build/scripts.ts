@@ -18,6 +18,11 @@ cd "\${WORKSPACE}"
 ${fresh ? `rm -rf ${STATE_DIR}\n` : ""}mkdir -p ${STATE_DIR}/logs ${STATE_DIR}/outputs
 exec > >(tee -a "${STATE_DIR}/logs/${stage}.log") 2>&1
 run() { if [ "\${DRY_RUN}" = "true" ]; then echo "+ $*"; else "$@"; fi; }
+# Copies a tool's outputs into the run's outputs; a tool that made none leaves nothing to publish.
+collect() {
+  mkdir -p "$3"
+  if [ -d "$1" ]; then run find "$1" -name "$2" -exec cp -t "$3" {} +; else echo "no outputs: $1 does not exist"; fi
+}
 `;
 
 /** A bounded wait for the stage's Docker daemon sidecar: a missing daemon fails the step, never hangs it. */
@@ -115,15 +120,13 @@ run downloader -b -s -B std,rt
 args=(-a -b "\${BUILD_TYPE}")
 if [ "\${CLEAN_PACKAGES}" = "true" ]; then args+=(--clean); fi
 run build-pkgs "\${args[@]}"
-mkdir -p "${STATE_DIR}/outputs/\${BUILD_TYPE}"
-run find "\${MY_BUILD_PKG_DIR}\${BUILD_TYPE}" -name '*.deb' -exec cp -t "${STATE_DIR}/outputs/\${BUILD_TYPE}" {} +
+collect "\${MY_BUILD_PKG_DIR}\${BUILD_TYPE}" '*.deb' "${STATE_DIR}/outputs/\${BUILD_TYPE}"
 `,
   buildIso: `${PREAMBLE("build-iso")}
 # LAT (the lat sidecar) writes the ISO to <shared disk>/deploy; build-image clears it first itself.
 if [ "\${CLEAN_ISO}" = "true" ]; then run rm -rf "\${WORKSPACE}/deploy" "\${WORKSPACE}/workdir" "\${WORKSPACE}/sub_workdir"; fi
 run build-image
-mkdir -p ${STATE_DIR}/outputs/iso
-run find "\${WORKSPACE}/deploy" -maxdepth 1 -name '*.iso*' -exec cp -t ${STATE_DIR}/outputs/iso {} +
+collect "\${WORKSPACE}/deploy" '*.iso*' "${STATE_DIR}/outputs/iso"
 `,
   buildBaseImage: `${PREAMBLE("build-base-image")}
 ${DOCKER_READY}
@@ -139,21 +142,18 @@ printf '%s' "\${REGISTRY}/starlingx/stx-debian:\${version}-stable" > ${STATE_DIR
   buildWheels: `${PREAMBLE("build-wheels")}
 ${DOCKER_READY}
 run build-wheel-tarball.sh --os debian --stream stable
-mkdir -p ${STATE_DIR}/outputs/wheels
-run find "\${MY_WORKSPACE}std/build-wheels-debian-stable" -maxdepth 1 -name '*.tar' -exec cp -t ${STATE_DIR}/outputs/wheels {} +
+collect "\${MY_WORKSPACE}std/build-wheels-debian-stable" '*.tar' "${STATE_DIR}/outputs/wheels"
 `,
   buildImages: `${PREAMBLE("build-app-images")}
 ${DOCKER_READY}
 # build-stx-images.sh has no cache switch (it builds with --no-cache itself); CLEAN_DOCKER above
 # empties the daemon's cache instead.
 run build-stx-images.sh --os debian --stream stable --base "$(cat ${STATE_DIR}/base-image-ref)" --registry "\${REGISTRY}" --user starlingx --push
-mkdir -p ${STATE_DIR}/outputs/images
-run find "\${MY_WORKSPACE}std/build-images" -maxdepth 1 -name '*.lst' -exec cp -t ${STATE_DIR}/outputs/images {} +
+collect "\${MY_WORKSPACE}std/build-images" '*.lst' "${STATE_DIR}/outputs/images"
 `,
   buildHelmCharts: `${PREAMBLE("build-helm-charts")}
 run build-helm-charts.sh --os debian --verbose
-mkdir -p ${STATE_DIR}/outputs/helm-charts
-run find "\${MY_WORKSPACE}std/build-helm" -name '*.tgz' -exec cp -t ${STATE_DIR}/outputs/helm-charts {} +
+collect "\${MY_WORKSPACE}std/build-helm" '*.tgz' "${STATE_DIR}/outputs/helm-charts"
 `,
   publish: `${STORE_PREAMBLE}
 for type in ${OUTPUT_TYPES.filter((t) => t !== "logs").join(" ")}; do
