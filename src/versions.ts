@@ -21,9 +21,10 @@ export const IMAGES = {
   node: "docker.io/library/node:22.21.1-bookworm-slim",
   /** Distribution; garbage collection must run the registry's own version (the registry component pins the same). */
   registry: "docker.io/library/registry:3.0.0",
-  /** Dockerfile builds without a daemon: the maintained kaniko fork (Google archived the original in 2025). */
-  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.5-debug@sha256:d6d74217dc077acfd3094992e917c357080a2d3fdd1042a49e34e29a7e57c572",
-  /** Installs CRI-O and sysbox on labelled nodes (nestybox/sysbox-pkgr, k8s/). */
+  /**
+   * Installs sysbox on labelled nodes (nestybox/sysbox-pkgr, k8s/). v0.6.7 supports Kubernetes
+   * 1.29-1.32 on Ubuntu hosts and switches the node to CRI-O (its README's support matrix).
+   */
   sysboxDeploy: "registry.nestybox.com/nestybox/sysbox-deploy-k8s:v0.6.7-0",
   /** Docker daemon for builds that need one (under sysbox, or privileged on minikube). */
   dockerDaemon: "docker.io/library/docker:28.5.1-dind",
@@ -31,13 +32,21 @@ export const IMAGES = {
   kubectl: "docker.io/alpine/k8s:1.34.5",
   /** S3 client for publishing artifacts and logs (Alpine-based: busybox sh, grep, sort for the scripts). */
   objectStoreClient: "docker.io/rclone/rclone:1.71.1",
-  /**
-   * StarlingX's Debian build environment (stx-tools/stx/dockerfiles/stx-builder.Dockerfile).
-   * StarlingX publishes no pinned builder image; the farm builds it from stx-tools and pushes it to
-   * its registry under this name (override per stack with build.builderImage).
-   */
-  stxBuilder: "docker.io/starlingx/stx-builder:stx.10.0-debian",
 } as const satisfies Record<string, string>;
+
+/**
+ * StarlingX's own build containers, as its `stx-init-env` pulls them: `${prefix}<image>:${tag}` for
+ * stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (starlingx/tools stx-init-env:
+ * DOCKER_PREFIX=${STX_PREBUILT_BUILDER_IMAGE_PREFIX:-starlingx/}, DOCKER_IMAGES, DOCKER_TAG). The
+ * tools default to the moving tag `master-debian-latest` (starlingx/tools import-stx); published
+ * builds also carry dated tags `master-debian-<YYYYMMDDTHHMMSSZ>`, and this pins one of those.
+ * All four come from one tag because they are built and tested together. A stack overrides
+ * prefix and tag with build.toolsImages (sites that build their own with stx-init-env --rebuild).
+ */
+export const STX_TOOLS = {
+  prefix: "docker.io/starlingx/",
+  tag: "master-debian-20230203T015600Z",
+} as const;
 
 export const CHARTS = {
   jenkins: { chart: "jenkins", version: "5.8.73", repo: "https://charts.jenkins.io" },

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FarmDefaults } from "../../src/build/params";
-import { BranchJob, planBranchJobs, RunOptions } from "../../src/build/runs";
-import { sysboxNodeNames } from "../../src/settings/build";
+import { BranchJob, planBranchJobs, RunOptions, STATE_CLAIM } from "../../src/build/runs";
+import { sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
+import { downloadSettings } from "../../src/build/downloads";
+import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../../src/settings/schema";
 import { PIPELINE_SERVICE_ACCOUNT } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
@@ -27,6 +29,8 @@ export interface SharedServices {
   readonly registry: string;
   /** Where people browse artifacts (links in Jenkins reports). */
   readonly artifactsUrl: string;
+  /** Pulp's third-party mirrors, which the tools download through. */
+  readonly mirrors: Settings["services"]["pulp"]["mirrors"];
 }
 
 /** The shared services as build runs reach them, from the same settings their components use. */
@@ -42,6 +46,7 @@ export function sharedServicesFor(settings: Settings): SharedServices {
     pulpUrl: inCluster.pulpApi,
     registry: inCluster.registry ?? "",
     artifactsUrl: `${publicStore}/${bucket}`,
+    mirrors: services.pulp.mirrors,
   };
 }
 
@@ -84,7 +89,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
       tektonReady: tekton.ready,
     }, child);
 
-    if (args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
+    if (args.sysboxNodes.length > 0 && args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
       pulumi.log.warn(
         "no SSH credentials for the StarlingX host: set stx-build-cluster:starlingxSshPassword or starlingxSshPrivateKey (pulumi config set --secret) or node labelling will fail",
         this,
@@ -94,6 +99,20 @@ export class BuildMachinery extends pulumi.ComponentResource {
       new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling }, { parent: this });
     }
 
+    // Each branch keeps its build state (checkout, aptly, package tree, caches) between builds.
+    for (const job of args.jobs) {
+      new k8s.core.v1.PersistentVolumeClaim(`${name}-state-${job.namespace}`, {
+        metadata: { name: STATE_CLAIM, namespace: job.namespace, labels: { "app.kubernetes.io/part-of": "stx-build-cluster", "app.kubernetes.io/component": "build-state" } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: args.run.workspaceSize } },
+          ...(args.run.storageClass ? { storageClassName: args.run.storageClass } : {}),
+        },
+      }, child);
+    }
+    if (args.imageBuilds === "none") {
+      pulumi.log.warn("build.imageBuilds is \"none\": no runtime for system containers here, so package, ISO and image stages are off by default (BUILD_PACKAGES, BUILD_ISO, BUILD_IMAGES = false)", this);
+    }
     const runnable = args.jobs.filter((job) => job.canBuild);
     for (const job of args.jobs.filter((j) => !j.canBuild && j.schedule)) {
       pulumi.log.warn(`${job.project}/${job.branch} is scheduled but its namespace is not privileged, which docker-in-docker needs; it gets no scheduled build`, this);
@@ -159,7 +178,9 @@ export function buildMachineryArgs(
       objectStoreSecret: services.objectStoreSecret,
       pulpUrl: services.pulpUrl,
       registry: services.registry,
-      builderImage: build.builderImage ?? IMAGES.stxBuilder,
+      toolImages: toolImageRefs(build),
+      dockerImage: IMAGES.dockerDaemon,
+      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace),
       distro: build.distro,
       forcedWeekday: build.forcedBuildWeekday,
     },

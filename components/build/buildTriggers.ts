@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../../src/labels";
-import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../../src/build/runs";
+import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions, STATE_CLAIM } from "../../src/build/runs";
 import { starterScript } from "../../src/build/starter";
 import { IMAGES } from "../../src/versions";
 import { inheritedDependencies } from "../dependencies";
@@ -94,6 +94,7 @@ export function scheduledRun(job: BranchJob, base: BuildTriggersArgs["run"]): Re
     ...base,
     namespace: job.namespace,
     generateName: "scheduled-",
+    stateClaim: STATE_CLAIM,
     params: branchRunParams(job, "scheduled"),
     labels: {
       [RUN_LABELS.project]: labelValue(job.project),

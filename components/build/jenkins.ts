@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as yaml from "js-yaml";
 import { standardLabels } from "../../src/labels";
-import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions } from "../../src/build/runs";
+import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS, RunOptions, STATE_CLAIM } from "../../src/build/runs";
 import { SWITCHES } from "../../src/build/params";
 import { starterScript } from "../../src/build/starter";
 import { CHARTS, IMAGES } from "../../src/versions";
@@ -73,6 +73,7 @@ export class Jenkins extends pulumi.ComponentResource {
         ...args.run,
         namespace: job.namespace,
         generateName: "jenkins-",
+        stateClaim: STATE_CLAIM,
         params: branchRunParams(job, "scheduled"),
         labels: { [RUN_LABELS.project]: labelValue(job.project), [RUN_LABELS.branch]: labelValue(job.branch), [RUN_LABELS.trigger]: "jenkins" },
       });

@@ -78,6 +78,8 @@ export class Sysbox extends pulumi.ComponentResource {
               env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
               // Installs CRI-O and sysbox on the host: this one pod needs full host access.
               securityContext: { privileged: true },
+              // It copies binaries and restarts the runtime, then idles; bounded like every pod.
+              resources: { requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "4Gi" } },
               volumeMounts: HOST_PATHS.map(([volume, , mountPath]) => ({ name: volume, mountPath })),
             }],
             volumes: HOST_PATHS.map(([volume, hostPath]) => ({ name: volume, hostPath: { path: hostPath } })),

@@ -6,14 +6,14 @@
 import { ImageBuildMode } from "../settings/build";
 import { FarmDefaults, pipelineParams, PipelineParam, SwitchName } from "./params";
 import { SCRIPTS } from "./scripts";
+import { builderEnvironment, LOCALDISK } from "./contract";
+import { sidecarsFor } from "./services";
 
 export const PIPELINE_NAME = "stx-build";
 export const WORKSPACE = "source";
 export const TEKTON_API = "tekton.dev/v1";
 
 export interface ImageRefs {
-  readonly kaniko: string;
-  readonly dockerDaemon: string;
   readonly objectStoreClient: string;
   /** kubectl with a POSIX shell: the step that labels the run with its build id. */
   readonly kubectl: string;
@@ -28,18 +28,18 @@ export interface Stage {
   readonly switches: readonly SwitchName[];
   /** Fixed Task parameters of this use (e.g. BUILD_TYPE). */
   readonly fixed?: Readonly<Record<string, string>>;
-  /** Needs a system container (sysbox) or privileges: package builds (chroots) and Docker. */
+  /** Needs a system container (sysbox) or privileges: package builds (schroots), LAT and Docker. */
   readonly system: boolean;
 }
 
 /** The stages in the order StarlingX builds today (stx-tools' build flow, on Kubernetes). */
 export const STAGES: readonly Stage[] = [
   { name: "get-sources", task: "stx-get-sources", runAfter: [], switches: [], system: false },
-  { name: "download-prerequisites", task: "stx-download-prerequisites", runAfter: ["get-sources"], switches: ["BUILD_PACKAGES"], system: true },
+  { name: "download-prerequisites", task: "stx-download-prerequisites", runAfter: ["get-sources"], switches: ["BUILD_PACKAGES"], system: false },
   { name: "build-packages-std", task: "stx-build-packages", runAfter: ["download-prerequisites"], switches: ["BUILD_PACKAGES"], fixed: { BUILD_TYPE: "std" }, system: true },
   { name: "build-packages-rt", task: "stx-build-packages", runAfter: ["build-packages-std"], switches: ["BUILD_PACKAGES", "BUILD_RT"], fixed: { BUILD_TYPE: "rt" }, system: true },
   { name: "build-iso", task: "stx-build-iso", runAfter: ["build-packages-rt"], switches: ["BUILD_ISO"], system: true },
-  { name: "build-base-image", task: "stx-build-base-image", runAfter: ["build-packages-rt"], switches: ["BUILD_IMAGES"], system: false },
+  { name: "build-base-image", task: "stx-build-base-image", runAfter: ["build-packages-rt"], switches: ["BUILD_IMAGES"], system: true },
   { name: "build-wheels", task: "stx-build-wheels", runAfter: ["build-base-image"], switches: ["BUILD_IMAGES"], system: true },
   { name: "build-app-images", task: "stx-build-app-images", runAfter: ["build-wheels"], switches: ["BUILD_IMAGES"], system: true },
   { name: "build-helm-charts", task: "stx-build-helm-charts", runAfter: ["build-app-images", "build-packages-rt"], switches: ["BUILD_HELM_CHARTS"], system: false },
@@ -48,7 +48,9 @@ export const STAGES: readonly Stage[] = [
 /** Runs whatever happened before it: logs, CONTEXT, the result marker and the latest_build alias. */
 export const FINALLY_STAGE = { name: "record-result", task: "stx-record-result" } as const;
 /** Stages whose pods need a Docker daemon. */
-export const DOCKER_STAGES = ["build-wheels", "build-app-images"] as const;
+export const DOCKER_STAGES = ["build-base-image", "build-wheels", "build-app-images"] as const;
+/** Switches of the stages that need a system container: off by default where none can run. */
+export const SYSTEM_SWITCHES = ["BUILD_PACKAGES", "BUILD_ISO", "BUILD_IMAGES"] as const;
 
 type Obj = Record<string, unknown>;
 type Step = Obj;
@@ -59,6 +61,8 @@ const storeCredentials = [
   { name: "SECRET_KEY", valueFrom: { secretKeyRef: { name: "$(params.OBJECT_STORE_SECRET)", key: "AWS_SECRET_ACCESS_KEY" } } },
 ];
 const workspaceEnv = { name: "WORKSPACE", value: `$(workspaces.${WORKSPACE}.path)` };
+/** The run's state volume sits where the tools expect their shared disk (src/build/contract.ts). */
+export const WORKSPACE_MOUNT = LOCALDISK;
 const runNamespace = { name: "RUN_NAMESPACE", value: "$(context.taskRun.namespace)" };
 const STORE_PARAMS = ["OBJECT_STORE_ENDPOINT", "ARTIFACTS_BUCKET", "OBJECT_STORE_SECRET", "DRY_RUN"];
 
@@ -70,9 +74,10 @@ export function buildPipelineObjects(args: {
   imageBuilds: ImageBuildMode;
   labels: Record<string, string>;
 }): { tasks: Obj[]; pipeline: Obj } {
-  // Without sysbox or privileges no Docker daemon can run: image stages are off unless asked for.
+  // Without sysbox or privileges neither schroots, LAT nor a Docker daemon can run: those stages
+  // are off unless a run asks for them (and then fail in their own step, never wait for a node).
   const params = pipelineParams(args.defaults).map((p) =>
-    p.name === "BUILD_IMAGES" && args.imageBuilds === "none" ? { ...p, default: "false" } : p,
+    (SYSTEM_SWITCHES as readonly string[]).includes(p.name) && args.imageBuilds === "none" ? { ...p, default: "false" } : p,
   );
   const tasks = taskSpecs(args.images, args.imageBuilds).map(({ name, description, params: names, spec }) => ({
     apiVersion: TEKTON_API,
@@ -81,7 +86,7 @@ export function buildPipelineObjects(args: {
     spec: {
       description,
       params: [...new Set(names)].map((n) => ({ name: n, type: "string" })),
-      workspaces: [{ name: WORKSPACE, description: "The checkout, build tree and .stx/ bookkeeping of one run." }],
+      workspaces: [{ name: WORKSPACE, mountPath: WORKSPACE_MOUNT, description: "The build state: checkout, aptly, pkgbuilder chroots, LAT output, Docker cache and the run's .stx/ bookkeeping." }],
       ...spec,
     },
   }));
@@ -145,8 +150,18 @@ interface TaskSpec {
   spec: Obj;
 }
 
+/** Parameters every Task with a builder step declares: the builder's environment refers to them. */
+const BUILDER_PARAMS = ["BUILDER_IMAGE", "DRY_RUN", "MY_RELEASE", "MAX_CPUS", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT", "DEBIAN_DISTRIBUTION", "STX_MIRROR_URL"];
+const SERVICE_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  aptly: ["APTLY_IMAGE"],
+  pkgbuilder: ["PKGBUILDER_IMAGE"],
+  lat: ["LAT_IMAGE"],
+  "docker-daemon": ["DOCKER_IMAGE", "DOCKER_MTU", "REGISTRY"],
+};
+
 function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
   const builder = "$(params.BUILDER_IMAGE)";
+  const toolEnv = builderEnvironment((name) => `$(params.${name})`);
   // Only minikube's fallback runs privileged; under sysbox the same steps need no privileges.
   const system: Obj = mode === "docker-in-docker" ? { securityContext: { privileged: true } } : {};
   const step = (name: string, image: string, script: string, envNames: string[], extra: Obj = {}): Step => ({
@@ -156,23 +171,27 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     env: [workspaceEnv, ...env(envNames)],
     ...extra,
   });
-  const buildStep = (name: string, script: string, envNames: string[]) =>
-    step(name, builder, script, [...envNames, "DRY_RUN"], system);
-  const dockerDaemon = {
-    name: "docker-daemon",
-    image: images.dockerDaemon,
-    args: ["--host=tcp://127.0.0.1:2375", "--mtu=$(params.DOCKER_MTU)"],
-    env: [{ name: "DOCKER_TLS_CERTDIR", value: "" }],
-    // The daemon is only reachable on the pod's loopback; sysbox gives it its own user namespace.
-    securityContext: mode === "docker-in-docker" ? { privileged: true } : {},
-    readinessProbe: { tcpSocket: { port: 2375 }, periodSeconds: 2 },
+  // A step of StarlingX's tools: the builder image with everything localrc and buildrc would set.
+  const toolStep = (name: string, script: string, envNames: string[]) => ({
+    ...step(name, builder, script, [...envNames, "DRY_RUN"], system),
+    env: [workspaceEnv, ...toolEnv, ...env([...envNames, "DRY_RUN"])],
+  });
+  // A stage of the tools: its builder steps plus the sidecars its tools need (src/build/services.ts).
+  const toolTask = (name: string, description: string, names: string[], steps: Step[]): TaskSpec => {
+    const sidecars = sidecarsFor(name, mode, toolEnv);
+    const sidecarParams = sidecars.flatMap((s) => SERVICE_PARAMS[s.name as string] ?? []);
+    return {
+      name,
+      description,
+      params: [...BUILDER_PARAMS, ...names, ...sidecarParams],
+      spec: { steps, ...(sidecars.length ? { sidecars } : {}) },
+    };
   };
-  const withBuilder = (names: string[]) => ["BUILDER_IMAGE", "DRY_RUN", ...names];
   return [
     {
       name: "stx-get-sources",
       description: "Check out the manifest's projects at the branch (plus a private patch), write CONTEXT, and decide whether a scheduled build is needed.",
-      params: withBuilder(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS]),
+      params: [...BUILDER_PARAMS, "MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS],
       spec: {
         results: [
           { name: "build-date", description: "UTC start time YYYYMMDDTHHMMSSZ, the build's path segment." },
@@ -187,6 +206,8 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
           // quota, and users start runs with plain kubectl). So the run labels itself, once, for
           // every starter alike (CronJob, Jenkins, users); until it has, the build has no
           // build-date and no step writes anything, so no artifact can exist for an unlabelled run.
+          // Its token comes from the run's podTemplate for this task (runs.ts): the farm's default
+          // pod template mounts none.
           step("label-run", images.kubectl, SCRIPTS.labelRun, [], {
             env: [
               workspaceEnv,
@@ -196,60 +217,29 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
               { name: "HOME", value: "/tmp" },
             ],
           }),
-          step("checkout", builder, SCRIPTS.checkout, ["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]),
+          {
+            ...step("checkout", builder, SCRIPTS.checkout, ["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"]),
+            env: [workspaceEnv, ...toolEnv, ...env(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"])],
+          },
           step("decide", images.objectStoreClient, SCRIPTS.decide, [], {
             env: [workspaceEnv, ...env(["TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS]), ...storeCredentials, { name: "RESULT_BUILD_NEEDED", value: "$(results.build-needed.path)" }],
           }),
         ],
       },
     },
-    {
-      name: "stx-download-prerequisites",
-      description: "Download the 3rd-party packages and sources the build needs into the shared Pulp.",
-      params: withBuilder(["PULP_URL", "CLEAN_DOWNLOADS", "CLEAN_REPOMGR"]),
-      spec: { steps: [buildStep("download", SCRIPTS.download, ["PULP_URL", "CLEAN_DOWNLOADS", "CLEAN_REPOMGR"])] },
-    },
-    {
-      name: "stx-build-packages",
-      description: "Build the Debian packages of one build type (std or rt) with build-pkgs.",
-      params: withBuilder(["BUILD_TYPE", "PULP_URL", "CLEAN_PACKAGES"]),
-      spec: { steps: [buildStep("build-pkgs", SCRIPTS.buildPackages, ["BUILD_TYPE", "PULP_URL", "CLEAN_PACKAGES"])] },
-    },
-    {
-      name: "stx-build-iso",
-      description: "Build the installer ISO with build-image.",
-      params: withBuilder(["PULP_URL", "CLEAN_ISO"]),
-      spec: { steps: [buildStep("build-image", SCRIPTS.buildIso, ["PULP_URL", "CLEAN_ISO"])] },
-    },
-    {
-      name: "stx-build-base-image",
-      description: "Build the stx-debian base image from its Dockerfile with kaniko (no Docker daemon).",
-      params: withBuilder(["REGISTRY", "CLEAN_DOCKER"]),
-      spec: {
-        steps: [
-          step("prepare-context", builder, SCRIPTS.prepareBaseImage, ["REGISTRY", "DRY_RUN"]),
-          step("kaniko", images.kaniko, SCRIPTS.kaniko, ["CLEAN_DOCKER", "DRY_RUN"]),
-        ],
-      },
-    },
-    {
-      name: "stx-build-wheels",
-      description: "Build the Python wheels tarball (needs a Docker daemon).",
-      params: withBuilder(["REGISTRY", "DOCKER_MTU"]),
-      spec: { steps: [buildStep("build-wheels", SCRIPTS.buildWheels, ["REGISTRY"])], sidecars: [dockerDaemon] },
-    },
-    {
-      name: "stx-build-app-images",
-      description: "Build and push the application images (needs a Docker daemon).",
-      params: withBuilder(["REGISTRY", "DOCKER_MTU", "CLEAN_DOCKER"]),
-      spec: { steps: [buildStep("build-images", SCRIPTS.buildImages, ["REGISTRY", "CLEAN_DOCKER"])], sidecars: [dockerDaemon] },
-    },
-    {
-      name: "stx-build-helm-charts",
-      description: "Package the application Helm charts.",
-      params: withBuilder([]),
-      spec: { steps: [step("build-helm-charts", builder, SCRIPTS.buildHelmCharts, ["DRY_RUN"])] },
-    },
+    toolTask("stx-download-prerequisites", "Download the 3rd-party packages and sources the build needs (through the farm's Pulp mirror) into this build state's aptly.",
+      ["CLEAN_DOWNLOADS", "CLEAN_REPOMGR"], [toolStep("download", SCRIPTS.download, ["CLEAN_DOWNLOADS", "CLEAN_REPOMGR"])]),
+    toolTask("stx-build-packages", "Build the Debian packages of one build type (std or rt) with build-pkgs and pkgbuilder.",
+      ["BUILD_TYPE", "CLEAN_PACKAGES"], [toolStep("build-pkgs", SCRIPTS.buildPackages, ["BUILD_TYPE", "CLEAN_PACKAGES"])]),
+    toolTask("stx-build-iso", "Build the installer ISO with build-image and LAT.",
+      ["CLEAN_ISO"], [toolStep("build-image", SCRIPTS.buildIso, ["CLEAN_ISO"])]),
+    toolTask("stx-build-base-image", "Build the stx-<distro> base image with build-stx-base.sh (it renders the Dockerfile's *.in files) and push it.",
+      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-stx-base", SCRIPTS.buildBaseImage, ["REGISTRY", "CLEAN_DOCKER"])]),
+    toolTask("stx-build-wheels", "Build the Python wheels tarball (needs a Docker daemon).",
+      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-wheels", SCRIPTS.buildWheels, ["REGISTRY", "CLEAN_DOCKER"])]),
+    toolTask("stx-build-app-images", "Build and push the application images (needs a Docker daemon).",
+      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-images", SCRIPTS.buildImages, ["REGISTRY", "CLEAN_DOCKER"])]),
+    toolTask("stx-build-helm-charts", "Package the application Helm charts.", [], [toolStep("build-helm-charts", SCRIPTS.buildHelmCharts, [])]),
     {
       name: "stx-publish",
       description: "Upload the outputs and CONTEXT to <release-id>/<distro>/<build-date>/outputs/ in the object store.",
@@ -258,7 +248,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     },
     {
       name: "stx-record-result",
-      description: "Always: upload the logs as plain files, write the success/fail marker, and move latest_build after a success.",
+      description: "Always: upload the logs as plain files, write the success/fail marker and a listing, and move latest_build after a success.",
       params: [...STORE_PARAMS, "AGGREGATE_STATUS"],
       spec: {
         steps: [

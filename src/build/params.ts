@@ -22,8 +22,8 @@ export const SWITCHES = {
   CLEAN_PACKAGES: { default: false, description: "Rebuild every package instead of only changed ones (build-pkgs --clean)." },
   CLEAN_ISO: { default: false, description: "Remove the previous ISO work directory first." },
   CLEAN_DOWNLOADS: { default: false, description: "Download the 3rd-party prerequisites again." },
-  CLEAN_REPOMGR: { default: false, description: "Drop this build's Pulp repositories and create them afresh." },
-  CLEAN_DOCKER: { default: false, description: "Build images without the layer cache." },
+  CLEAN_REPOMGR: { default: false, description: "Empty this build state's aptly repositories (repo_manage.py clean) and load them afresh." },
+  CLEAN_DOCKER: { default: false, description: "Empty this build state's Docker cache before building images." },
   FORCE_BUILD: { default: false, description: "Build even when the sources did not change since the last successful build." },
   DRY_RUN: { default: false, description: "Print every build and publish command instead of running it." },
 } as const;
@@ -37,7 +37,11 @@ export interface FarmDefaults {
   readonly pulpUrl: string;
   /** Registry host[/path] that images are pushed to. */
   readonly registry: string;
-  readonly builderImage: string;
+  /** Images of StarlingX's build containers (src/versions.ts STX_TOOLS, or build.toolsImages). */
+  readonly toolImages: { readonly builder: string; readonly pkgbuilder: string; readonly lat: string; readonly aptly: string };
+  readonly dockerImage: string;
+  /** Where the tools download from: the farm's Pulp mirror where there is one (src/build/downloads.ts). */
+  readonly downloads: { readonly debianSnapshot: string; readonly debianSecuritySnapshot: string; readonly debianDistribution: string; readonly stxMirrorUrl: string };
   readonly distro: string;
   /** Weekday 0-6 of forced scheduled builds, or "never". */
   readonly forcedWeekday: number | "never";
@@ -56,7 +60,17 @@ export function pipelineParams(defaults: FarmDefaults): PipelineParam[] {
     { name: "FORCED_WEEKDAY", description: 'UTC weekday (0 = Sunday) on which scheduled runs build anyway, or "never".', default: String(defaults.forcedWeekday) },
     ...Object.entries(SWITCHES).map(([name, s]) => ({ name, description: s.description, default: String(s.default) })),
     { name: "DISTRO", description: "Distribution built (a path segment of every artifact).", default: defaults.distro },
-    { name: "BUILDER_IMAGE", description: "Image of the StarlingX build environment.", default: defaults.builderImage },
+    { name: "BUILDER_IMAGE", description: "stx-builder: the image the tools run in (repo, downloader, build-pkgs, build-image ...).", default: defaults.toolImages.builder },
+    { name: "PKGBUILDER_IMAGE", description: "stx-pkgbuilder: the package build service build-pkgs calls (BUILDER_URL).", default: defaults.toolImages.pkgbuilder },
+    { name: "LAT_IMAGE", description: "stx-lat-tool: latd, which build-image drives through latc.", default: defaults.toolImages.lat },
+    { name: "APTLY_IMAGE", description: "stx-aptly: the repository manager the tools use (REPOMGR_URL).", default: defaults.toolImages.aptly },
+    { name: "DOCKER_IMAGE", description: "Docker daemon for the image stages.", default: defaults.dockerImage },
+    { name: "DEBIAN_SNAPSHOT", description: "Debian snapshot the tools download from (localrc DEBIAN_SNAPSHOT).", default: defaults.downloads.debianSnapshot },
+    { name: "DEBIAN_SECURITY_SNAPSHOT", description: "Debian security snapshot (localrc DEBIAN_SECURITY_SNAPSHOT).", default: defaults.downloads.debianSecuritySnapshot },
+    { name: "DEBIAN_DISTRIBUTION", description: "Debian codename the branch builds on (localrc DEBIAN_DISTRIBUTION).", default: defaults.downloads.debianDistribution },
+    { name: "STX_MIRROR_URL", description: "StarlingX mirror the tools fall back to for sources (localrc STX_MIRROR_URL).", default: defaults.downloads.stxMirrorUrl },
+    { name: "MY_RELEASE", description: "StarlingX release number written into packages (localrc MY_RELEASE).", default: "10.0" },
+    { name: "MAX_CPUS", description: "Parallel jobs per package build (localrc MAX_CPUS).", default: "4" },
     { name: "OBJECT_STORE_ENDPOINT", description: "S3 endpoint of the artifact store.", default: defaults.objectStoreEndpoint },
     { name: "ARTIFACTS_BUCKET", description: "Bucket of build artifacts.", default: defaults.artifactsBucket },
     { name: "OBJECT_STORE_SECRET", description: "Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the artifact store.", default: defaults.objectStoreSecret },

@@ -10,6 +10,9 @@ import { DOCKER_STAGES, PIPELINE_NAME, STAGES, TEKTON_API, WORKSPACE } from "./d
 import { privateReleaseId, releaseIdForBranch } from "../artifacts";
 
 /** Labels every build run carries, so runs of one project/branch are found (and pruned) together. */
+/** The PersistentVolumeClaim in each build namespace that keeps a branch's build state between builds. */
+export const STATE_CLAIM = "stx-build-state";
+
 export const RUN_LABELS = {
   project: "stx.starlingx.io/project",
   branch: "stx.starlingx.io/branch",
@@ -28,15 +31,17 @@ export interface RunOptions {
   readonly storageClass?: string;
   readonly serviceAccount: string;
   readonly timeoutMinutes: number;
+  /**
+   * The branch's build-state claim (STATE_CLAIM): its checkout, aptly repositories, package build
+   * tree and caches carry over to the next build. Undefined: a fresh volume for this run only.
+   */
+  readonly stateClaim?: string;
 }
 
 /** A PipelineRun of the shared build Pipeline, resolved across namespaces by the cluster resolver. */
 export function pipelineRunManifest(run: RunOptions): Record<string, unknown> {
   const systemStages = STAGES.filter((s) => s.system).map((s) => s.name);
-  const podTemplate =
-    run.imageBuilds === "sysbox"
-      ? { runtimeClassName: "sysbox-runc" }
-      : undefined;
+  const sysbox = run.imageBuilds === "sysbox" ? { runtimeClassName: "sysbox-runc" } : undefined;
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -44,7 +49,8 @@ export function pipelineRunManifest(run: RunOptions): Record<string, unknown> {
       generateName: run.generateName,
       namespace: run.namespace,
       labels: { ...(run.labels ?? {}) },
-      // Tekton deletes the run's workspace volume when it completes (215 orphaned PVCs otherwise).
+      // Tekton deletes a run's own workspace volume when it completes (215 orphaned PVCs otherwise);
+      // a branch's state claim is not the run's and stays.
       annotations: { "tekton.dev/auto-cleanup-pvc": "true" },
     },
     spec: {
@@ -62,22 +68,27 @@ export function pipelineRunManifest(run: RunOptions): Record<string, unknown> {
         serviceAccountName: run.serviceAccount,
         // The run's pods share one RWO volume, so Tekton keeps them (and its affinity assistant) on
         // one node; under sysbox that node must be one where sysbox runs.
-        ...(podTemplate ? { podTemplate: { nodeSelector: { "sysbox-runtime": "running" } } } : {}),
+        ...(sysbox ? { podTemplate: { nodeSelector: { "sysbox-runtime": "running" } } } : {}),
       },
-      ...(podTemplate
-        ? { taskRunSpecs: systemStages.map((pipelineTaskName) => ({ pipelineTaskName, podTemplate })) }
-        : {}),
+      taskRunSpecs: [
+        // label-run patches its own PipelineRun: only get-sources gets an API token (the farm's
+        // default pod template mounts none).
+        { pipelineTaskName: "get-sources", podTemplate: { automountServiceAccountToken: true } },
+        ...(sysbox ? systemStages.map((pipelineTaskName) => ({ pipelineTaskName, podTemplate: sysbox })) : []),
+      ],
       workspaces: [
-        {
-          name: WORKSPACE,
-          volumeClaimTemplate: {
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              resources: { requests: { storage: run.workspaceSize } },
-              ...(run.storageClass ? { storageClassName: run.storageClass } : {}),
+        run.stateClaim
+          ? { name: WORKSPACE, persistentVolumeClaim: { claimName: run.stateClaim } }
+          : {
+              name: WORKSPACE,
+              volumeClaimTemplate: {
+                spec: {
+                  accessModes: ["ReadWriteOnce"],
+                  resources: { requests: { storage: run.workspaceSize } },
+                  ...(run.storageClass ? { storageClassName: run.storageClass } : {}),
+                },
+              },
             },
-          },
-        },
       ],
     },
   };

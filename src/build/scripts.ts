@@ -10,15 +10,30 @@ import { LAYOUT_SHELL } from "./layout";
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
 
-const PREAMBLE = (stage: string) => `#!/bin/bash
+// The workspace is the build state (kept per branch): only .stx/ is this run's, and the first step
+// of a run starts it afresh.
+const PREAMBLE = (stage: string, fresh = false) => `#!/bin/bash
 set -euo pipefail
 cd "\${WORKSPACE}"
-mkdir -p ${STATE_DIR}/logs ${STATE_DIR}/outputs
+${fresh ? `rm -rf ${STATE_DIR}\n` : ""}mkdir -p ${STATE_DIR}/logs ${STATE_DIR}/outputs
 exec > >(tee -a "${STATE_DIR}/logs/${stage}.log") 2>&1
 run() { if [ "\${DRY_RUN}" = "true" ]; then echo "+ $*"; else "$@"; fi; }
-export MY_WORKSPACE="\${WORKSPACE}/work" MY_REPO_ROOT_DIR="\${WORKSPACE}/src"
-mkdir -p "\${MY_WORKSPACE}"
+# Copies a tool's outputs into the run's outputs; a tool that made none leaves nothing to publish.
+collect() {
+  mkdir -p "$3"
+  if [ -d "$1" ]; then run find "$1" -name "$2" -exec cp -t "$3" {} +; else echo "no outputs: $1 does not exist"; fi
+}
 `;
+
+/** A bounded wait for the stage's Docker daemon sidecar: a missing daemon fails the step, never hangs it. */
+const DOCKER_READY = `tries=0
+until docker info >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "\${tries}" -gt 60 ]; then echo "no Docker daemon at \${DOCKER_HOST} after 120 s" >&2; exit 1; fi
+  sleep 2
+done
+# CLEAN_DOCKER empties this build state's daemon cache (no other build shares it).
+if [ "\${CLEAN_DOCKER}" = "true" ]; then run docker system prune --all --force; fi`;
 
 /** POSIX sh for the object-store steps (rclone's image is Alpine: busybox sh, no bash). */
 const STORE_PREAMBLE = `#!/bin/sh
@@ -34,7 +49,7 @@ export RELEASE_ID="$(cat ${STATE_DIR}/release-id)" DISTRO="$(cat ${STATE_DIR}/di
 `;
 
 export const SCRIPTS = {
-  start: `${PREAMBLE("get-sources")}
+  start: `${PREAMBLE("get-sources", true)}
 ${LAYOUT_SHELL}
 BUILD_DATE="$(stx_build_date)"; export BUILD_DATE
 stx_build_prefix >/dev/null
@@ -60,7 +75,8 @@ mv ${STATE_DIR}/build-date.pending ${STATE_DIR}/build-date
 printf '%s' "\${BUILD_DATE}" > "\${RESULT_BUILD_DATE}"
 `,
   checkout: `${PREAMBLE("get-sources")}
-mkdir -p src && cd src
+# The checkout stays in the build state (where buildrc puts it), so a branch's next build syncs only what changed.
+mkdir -p "\${MY_REPO_ROOT_DIR}" && cd "\${MY_REPO_ROOT_DIR}"
 repo init -u "\${MANIFEST_URL}" -b "\${MANIFEST_BRANCH}" -m "\${MANIFEST_FILE}" --depth=1
 repo sync -j4 --force-sync --no-clone-bundle --current-branch
 if [ -n "\${PATCH_PROJECT}" ]; then
@@ -68,10 +84,10 @@ if [ -n "\${PATCH_PROJECT}" ]; then
   cd "\${PATCH_PROJECT}"
   git fetch "\${PATCH_URL:-$(git remote get-url "$(git remote | head -n1)")}" "\${PATCH_REF}"
   git checkout -f FETCH_HEAD
-  cd "\${WORKSPACE}/src"
+  cd "\${MY_REPO_ROOT_DIR}"
 fi
-repo forall -c 'echo "(cd $REPO_PATH && git checkout -f $(git rev-parse HEAD))"' | sort -u > ../${STATE_DIR}/CONTEXT
-echo "checked out $(wc -l < ../${STATE_DIR}/CONTEXT) projects"
+repo forall -c 'echo "(cd $REPO_PATH && git checkout -f $(git rev-parse HEAD))"' | sort -u > "\${WORKSPACE}/${STATE_DIR}/CONTEXT"
+echo "checked out $(wc -l < "\${WORKSPACE}/${STATE_DIR}/CONTEXT") projects"
 `,
   decide: `${STORE_PREAMBLE}
 ${DECIDE_SHELL}
@@ -90,61 +106,54 @@ printf '%s' "\${needed}" > ${STATE_DIR}/build-needed
 printf '%s' "\${needed}" > "\${RESULT_BUILD_NEEDED}"
 `,
   download: `${PREAMBLE("download-prerequisites")}
-# Prerequisites go into the shared Pulp, so each 3rd-party package is downloaded once for the farm.
-export REPOMGR_TYPE=pulp REPOMGR_URL="\${PULP_URL}" REPOMGR_DEPLOY_URL="\${PULP_URL}"
-if [ "\${CLEAN_DOWNLOADS}" = "true" ]; then run rm -rf "\${MY_WORKSPACE}/downloads"; fi
+# downloader fetches through the URLs in DEBIAN_SNAPSHOT / STX_MIRROR_URL (the farm's Pulp mirror),
+# keeps the files in STX_MIRROR on this build state and loads them into this state's aptly.
+if [ "\${CLEAN_DOWNLOADS}" = "true" ]; then run rm -rf "\${STX_MIRROR}"; fi
+mkdir -p "\${STX_MIRROR}"
+# repo_manage.py clean empties the aptly it talks to: this build state's own sidecar, nobody else's.
 if [ "\${CLEAN_REPOMGR}" = "true" ]; then run repo_manage.py clean; fi
-run downloader -b -s
+run downloader -b -s -B std,rt
 `,
   buildPackages: `${PREAMBLE("build-packages-${BUILD_TYPE}")}
+# Without --clean, build-pkgs skips packages whose sources it already built (its dsc cache and
+# deb-local-build live in this build state), so a forced build of unchanged sources reuses them.
 args=(-a -b "\${BUILD_TYPE}")
 if [ "\${CLEAN_PACKAGES}" = "true" ]; then args+=(--clean); fi
 run build-pkgs "\${args[@]}"
-mkdir -p "${STATE_DIR}/outputs/\${BUILD_TYPE}"
-run find "\${MY_WORKSPACE}/\${BUILD_TYPE}" -name '*.deb' -exec cp -t "${STATE_DIR}/outputs/\${BUILD_TYPE}" {} +
+collect "\${MY_BUILD_PKG_DIR}\${BUILD_TYPE}" '*.deb' "${STATE_DIR}/outputs/\${BUILD_TYPE}"
 `,
   buildIso: `${PREAMBLE("build-iso")}
-if [ "\${CLEAN_ISO}" = "true" ]; then run rm -rf "\${MY_WORKSPACE}/std/build-image"; fi
+# LAT (the lat sidecar) writes the ISO to <shared disk>/deploy; build-image clears it first itself.
+if [ "\${CLEAN_ISO}" = "true" ]; then run rm -rf "\${WORKSPACE}/deploy" "\${WORKSPACE}/workdir" "\${WORKSPACE}/sub_workdir"; fi
 run build-image
-mkdir -p ${STATE_DIR}/outputs/iso
-run find "\${MY_WORKSPACE}/std/build-image" -maxdepth 1 -name '*.iso*' -exec cp -t ${STATE_DIR}/outputs/iso {} +
+collect "\${WORKSPACE}/deploy" '*.iso*' "${STATE_DIR}/outputs/iso"
 `,
-  prepareBaseImage: `${PREAMBLE("build-base-image")}
-# kaniko builds from a plain directory: copy the stx-debian Dockerfile and its files there.
-context="\${WORKSPACE}/${STATE_DIR}/base-image"
-rm -rf "\${context}" && mkdir -p "\${context}"
-cp -a "\${MY_REPO_ROOT_DIR}/cgcs-root/build-tools/build-docker-images/stx-debian/." "\${context}/"
-printf '%s' "\${REGISTRY}/starlingx/stx-debian:$(cat ${STATE_DIR}/build-date)" > ${STATE_DIR}/base-image-ref
-`,
-  kaniko: `#!/busybox/sh
-set -eu
-cd "\${WORKSPACE}"
-exec >> ${STATE_DIR}/logs/build-base-image.log 2>&1
-set -- --context "dir://\${WORKSPACE}/${STATE_DIR}/base-image" --dockerfile Dockerfile.stable --destination "$(cat ${STATE_DIR}/base-image-ref)"
-if [ "\${CLEAN_DOCKER}" = "true" ]; then set -- "$@" --cache=false; else set -- "$@" --cache=true; fi
-if [ "\${DRY_RUN}" = "true" ]; then set -- "$@" --no-push; fi
-/kaniko/executor "$@"
+  buildBaseImage: `${PREAMBLE("build-base-image")}
+${DOCKER_READY}
+# build-stx-base.sh renders the Dockerfile's *.in files itself, so it, not a copy of the
+# directory, builds the image. Build containers reach this pod's aptly by the pod's address.
+pod_ip="$(hostname -i | cut -d' ' -f1)"
+version="$(cat ${STATE_DIR}/build-date)"
+repo="deb [trusted=yes] http://\${pod_ip}:80"
+run build-stx-base.sh --os debian --stream stable --version "\${version}" --registry "\${REGISTRY}" --user starlingx --push \\
+  --repo "\${repo}/deb-local-build \${DEBIAN_DISTRIBUTION} main" --repo "\${repo}/deb-local-binary \${DEBIAN_DISTRIBUTION} main"
+printf '%s' "\${REGISTRY}/starlingx/stx-debian:\${version}-stable" > ${STATE_DIR}/base-image-ref
 `,
   buildWheels: `${PREAMBLE("build-wheels")}
-export DOCKER_HOST=tcp://127.0.0.1:2375
-until docker info >/dev/null 2>&1; do sleep 2; done
+${DOCKER_READY}
 run build-wheel-tarball.sh --os debian --stream stable
-mkdir -p ${STATE_DIR}/outputs/wheels
-run find "\${MY_WORKSPACE}/std/build-wheels-debian-stable" -maxdepth 1 -name '*.tar' -exec cp -t ${STATE_DIR}/outputs/wheels {} +
+collect "\${MY_WORKSPACE}std/build-wheels-debian-stable" '*.tar' "${STATE_DIR}/outputs/wheels"
 `,
   buildImages: `${PREAMBLE("build-app-images")}
-export DOCKER_HOST=tcp://127.0.0.1:2375
-until docker info >/dev/null 2>&1; do sleep 2; done
-args=(--os debian --stream stable --base "$(cat ${STATE_DIR}/base-image-ref)" --registry "\${REGISTRY}" --push)
-if [ "\${CLEAN_DOCKER}" = "true" ]; then args+=(--no-cache); fi
-run build-stx-images.sh "\${args[@]}"
-mkdir -p ${STATE_DIR}/outputs/images
-run find "\${MY_WORKSPACE}/std/build-images" -maxdepth 1 -name '*.lst' -exec cp -t ${STATE_DIR}/outputs/images {} +
+${DOCKER_READY}
+# build-stx-images.sh has no cache switch (it builds with --no-cache itself); CLEAN_DOCKER above
+# empties the daemon's cache instead.
+run build-stx-images.sh --os debian --stream stable --base "$(cat ${STATE_DIR}/base-image-ref)" --registry "\${REGISTRY}" --user starlingx --push
+collect "\${MY_WORKSPACE}std/build-images" '*.lst' "${STATE_DIR}/outputs/images"
 `,
   buildHelmCharts: `${PREAMBLE("build-helm-charts")}
 run build-helm-charts.sh --os debian --verbose
-mkdir -p ${STATE_DIR}/outputs/helm-charts
-run find "\${MY_WORKSPACE}/std/build-helm" -name '*.tgz' -exec cp -t ${STATE_DIR}/outputs/helm-charts {} +
+collect "\${MY_WORKSPACE}std/build-helm" '*.tgz' "${STATE_DIR}/outputs/helm-charts"
 `,
   publish: `${STORE_PREAMBLE}
 for type in ${OUTPUT_TYPES.filter((t) => t !== "logs").join(" ")}; do
@@ -171,6 +180,16 @@ if [ "\${result}" = "success" ]; then
   # The alias moves only after the marker, so it never points at a build without one.
   printf '%s\\n' "\${BUILD_DATE}" | run rclone rcat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)"
 fi
+# S3 prefixes have no listing a browser can show: each build gets a plain index.html of its files.
+outputs="$(stx_outputs_key "")"
+{
+  printf '<!DOCTYPE html>\\n<html><head><meta charset="utf-8"><title>%s</title></head><body>\\n<h1>%s</h1>\\n<ul>\\n' "\${outputs}" "\${outputs}"
+  rclone lsf -R --files-only "store:\${ARTIFACTS_BUCKET}/\${outputs}" 2>/dev/null | grep -v '^index.html$' | sort | while read -r file; do
+    printf '<li><a href="%s">%s</a></li>\\n' "\${file}" "\${file}"
+  done
+  printf '</ul>\\n</body></html>\\n'
+} > ${STATE_DIR}/index.html
+run rclone copyto --header-upload "Content-Type: text/html" ${STATE_DIR}/index.html "store:\${ARTIFACTS_BUCKET}/\${outputs}index.html"
 echo "build \${result}: \${OBJECT_STORE_ENDPOINT}/\${ARTIFACTS_BUCKET}/$(stx_build_prefix)"
 `,
 } as const;

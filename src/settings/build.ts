@@ -6,6 +6,15 @@ import { z } from "zod";
 import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
+import { STX_TOOLS } from "../versions";
+
+/** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
+const toolsImages = z.strictObject({
+  /** Registry and path the four images sit under, ending in "/" (the tools' STX_PREBUILT_BUILDER_IMAGE_PREFIX). */
+  prefix: z.string().regex(/^([a-z0-9.-]+(:\d+)?\/)?([a-z0-9._-]+\/)*$/, { message: 'must be a registry path ending in "/", e.g. "docker.io/starlingx/"' }).default(STX_TOOLS.prefix),
+  /** One tag for stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (STX_PREBUILT_BUILDER_IMAGE_TAG). */
+  tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker tag" }).default(STX_TOOLS.tag),
+});
 
 export const IMAGE_BUILD_MODES = ["sysbox", "docker-in-docker", "none"] as const;
 export type ImageBuildMode = (typeof IMAGE_BUILD_MODES)[number];
@@ -47,8 +56,8 @@ export const build = z.strictObject({
   workspaceSize: positiveQuantity.default("150Gi"),
   /** How application images that need a Docker daemon are built. */
   imageBuilds: z.enum(IMAGE_BUILD_MODES),
-  /** Image of the StarlingX build environment (stx-builder) the build stages run in. */
-  builderImage: z.string().min(1).optional(),
+  /** StarlingX's build containers (builder, pkgbuilder, LAT, aptly). */
+  toolsImages: toolsImages.prefault({}),
   tekton: tekton.prefault({}),
   jenkins: jenkins.prefault({}),
   /**
@@ -83,6 +92,12 @@ export function buildProblems(
       message: '"sysbox" is not supported on minikube; use "docker-in-docker" (privileged namespaces only) or "none"',
     });
   }
+  if (settings.imageBuilds === "sysbox" && profile === "starlingx") {
+    problems.push({
+      path: [...path, "imageBuilds"],
+      message: '"sysbox" cannot be installed on a StarlingX host (sysbox-deploy-k8s supports Ubuntu-based nodes only, and switches the node to CRI-O); use "none"',
+    });
+  }
   if (settings.imageBuilds === "docker-in-docker" && profile !== "minikube") {
     problems.push({
       path: [...path, "imageBuilds"],
@@ -115,10 +130,10 @@ export function buildProblems(
       });
     }
   });
-  if (settings.builderImage !== undefined && /:latest$|^[^:@]+$/.test(settings.builderImage.split("/").pop() ?? "")) {
+  if (/(^|-)latest$/.test(settings.toolsImages.tag)) {
     problems.push({
-      path: [...path, "builderImage"],
-      message: `"${settings.builderImage}" must be pinned by a tag other than "latest" (or a digest)`,
+      path: [...path, "toolsImages", "tag"],
+      message: `"${settings.toolsImages.tag}" moves with every publication; pin a dated tag such as "master-debian-<YYYYMMDDTHHMMSSZ>"`,
     });
   }
   const workspace = tryParseQuantity(settings.workspaceSize);
@@ -142,6 +157,12 @@ function isValidTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The four images of StarlingX's build containers, as stx-init-env names them. */
+export function toolImageRefs(settings: BuildSettings): { builder: string; pkgbuilder: string; lat: string; aptly: string } {
+  const ref = (image: string) => `${settings.toolsImages.prefix}${image}:${settings.toolsImages.tag}`;
+  return { builder: ref("stx-builder"), pkgbuilder: ref("stx-pkgbuilder"), lat: ref("stx-lat-tool"), aptly: ref("stx-aptly") };
 }
 
 /** The nodes that get sysbox: the configured list, or every known node. */

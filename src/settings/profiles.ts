@@ -17,6 +17,7 @@ const LAPTOP_TENANCY = {
     requests: { cpu: "6", memory: "12Gi", ephemeralStorage: "80Gi" },
     persistentVolumeClaims: 10,
     storage: "200Gi",
+    // Finished runs count against this: schedules and the pruner keep 3, so a 4th can always start.
     pipelineRuns: 4,
   },
 };
@@ -31,7 +32,8 @@ const FARM_TENANCY = {
     requests: { cpu: "32", memory: "128Gi", ephemeralStorage: "500Gi" },
     persistentVolumeClaims: 20,
     storage: "1Ti",
-    pipelineRuns: 10,
+    // Finished runs count against this: schedules and the pruner keep 20, plus one to start.
+    pipelineRuns: 21,
   },
 };
 
@@ -53,6 +55,25 @@ const BUCKETS = { artifacts: "stx-artifacts", pulp: "stx-pulp", registry: "stx-r
 
 /** The Debian release StarlingX builds on, mirrored once for every build (on demand: only what is asked for). */
 const MIRRORS = [
+  // master builds on trixie: the builder's DEBIAN_SNAPSHOT points at this distribution (src/build/downloads.ts).
+  {
+    name: "debian-trixie",
+    type: "deb",
+    url: "http://deb.debian.org/debian",
+    distributions: "trixie trixie-updates trixie-backports",
+    components: "main contrib non-free non-free-firmware",
+    architectures: "amd64",
+    basePath: "debian/trixie",
+  },
+  {
+    name: "debian-trixie-security",
+    type: "deb",
+    url: "http://security.debian.org/debian-security",
+    distributions: "trixie-security",
+    components: "main contrib non-free non-free-firmware",
+    architectures: "amd64",
+    basePath: "debian-security/trixie",
+  },
   {
     name: "debian-bullseye",
     type: "deb",
@@ -153,11 +174,11 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       nodes: [{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }],
     },
     tenancy: LAPTOP_TENANCY,
-    retention: RETENTION,
+    retention: { ...RETENTION, pipelineRuns: { ...RETENTION.pipelineRuns, keep: 3 } },
     services: LAPTOP_SERVICES,
     // One disk on one laptop: a second copy there protects nothing.
     backup: { enabled: false },
-    build: { imageBuilds: "docker-in-docker", jenkins: { enabled: false } },
+    build: { imageBuilds: "docker-in-docker", jenkins: { enabled: false }, tekton: { keepRuns: 3 } },
   },
   cengn: {
     cluster: {
@@ -185,7 +206,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     // An All-in-One host has no second machine; set backup.target to an S3 endpoint elsewhere.
     backup: { enabled: false },
     services: STARLINGX_SERVICES,
-    build: { imageBuilds: "sysbox", jenkins: { enabled: false } },
+    // sysbox-deploy-k8s installs only on Ubuntu (and a few other) hosts, which a StarlingX host is
+    // not, and the platform offers no other runtime for unprivileged system containers: stages
+    // that need one are off (BUILD_PACKAGES, BUILD_ISO, BUILD_IMAGES default to false).
+    build: { imageBuilds: "none", jenkins: { enabled: false } },
   },
 };
 

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { isDnsLabel } from "../tenancy/naming";
 import { build, buildProblems } from "./build";
+import { releaseIdProblems, runHistoryProblems } from "./runs";
 import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
 import { backup, backupProblems, retention } from "./retention";
@@ -150,6 +151,14 @@ function crossFieldProblems(settings: Settings): Problem[] {
       nodes: settings.cluster.nodes.map((n) => n.name),
       quotaStorage: settings.tenancy.quota.storage,
     }),
+    ...runHistoryProblems({
+      quota: settings.tenancy.quota.pipelineRuns,
+      keepRuns: settings.build.tekton.keepRuns,
+      prunerKeep: settings.retention.pipelineRuns.keep,
+      users: settings.users,
+      projects: settings.projects,
+    }),
+    ...releaseIdProblems(settings.projects),
   ];
 }
 

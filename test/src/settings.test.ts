@@ -59,8 +59,8 @@ describe("settings", () => {
   });
 
   it("lets a stack override one field of a default without restating the rest", () => {
-    const settings = parseSettings({ ...base(), tenancy: { quota: { pipelineRuns: 3 } } });
-    expect(settings.tenancy.quota.pipelineRuns).to.equal(3);
+    const settings = parseSettings({ ...base(), tenancy: { quota: { pipelineRuns: 30 } } });
+    expect(settings.tenancy.quota.pipelineRuns).to.equal(30);
     expect(settings.tenancy.quota.storage).to.equal("1Ti");
   });
 

@@ -5,17 +5,9 @@ import { FarmDefaults, pipelineParams, runParams, SWITCHES } from "../../../src/
 import { pipelineRunManifest, planBranchJobs } from "../../../src/build/runs";
 import { SCRIPTS } from "../../../src/build/scripts";
 import { IMAGES } from "../../../src/versions";
+import { FARM_DEFAULTS } from "./fixtures";
 
-const defaults: FarmDefaults = {
-  objectStoreEndpoint: "http://minio.stx-system.svc:9000",
-  artifactsBucket: "stx-artifacts",
-  objectStoreSecret: "object-store-credentials",
-  pulpUrl: "http://pulp-api.stx-system.svc:24817",
-  registry: "registry.local:9001",
-  builderImage: IMAGES.stxBuilder,
-  distro: "debian",
-  forcedWeekday: 0,
-};
+const defaults: FarmDefaults = FARM_DEFAULTS;
 const build = (imageBuilds: "sysbox" | "docker-in-docker" | "none") =>
   buildPipelineObjects({ namespace: "stx-system", defaults, images: IMAGES, imageBuilds, labels: {} });
 
@@ -84,14 +76,13 @@ describe("the StarlingX build pipeline definition", () => {
     expect(iso.when).to.deep.include({ input: "$(params.BUILD_ISO)", operator: "in", values: ["true"] });
   });
 
-  it("builds the base image with the pinned kaniko fork and runs Docker only as a loopback sidecar", () => {
-    const base = tasks.find((t: any) => t.metadata.name === "stx-build-base-image") as any;
-    expect(base.spec.steps.map((s: any) => s.image)).to.include(IMAGES.kaniko);
-    expect(IMAGES.kaniko).to.match(/osscontainertools\/kaniko:v[\d.]+-debug@sha256:/);
-    for (const name of ["stx-build-wheels", "stx-build-app-images"]) {
+  it("runs Docker only as a loopback sidecar that trusts the plain-HTTP build registry", () => {
+    for (const name of ["stx-build-base-image", "stx-build-wheels", "stx-build-app-images"]) {
       const task = tasks.find((t: any) => t.metadata.name === name) as any;
-      expect(task.spec.sidecars[0].args).to.include("--host=tcp://127.0.0.1:2375");
-      expect(task.spec.sidecars[0].securityContext).to.deep.equal({});
+      const daemon = task.spec.sidecars.find((s: any) => s.name === "docker-daemon");
+      expect(daemon.args).to.include("--host=tcp://127.0.0.1:2375");
+      expect(daemon.args).to.include("--insecure-registry=$(params.REGISTRY)");
+      expect(daemon.securityContext).to.equal(undefined);
     }
   });
 
@@ -154,10 +145,12 @@ describe("PipelineRuns of the build", () => {
     const run = pipelineRunManifest({ ...base, imageBuilds: "sysbox" }) as any;
     expect(run.metadata.annotations["tekton.dev/auto-cleanup-pvc"]).to.equal("true");
     expect(run.spec.pipelineRef.params).to.deep.include({ name: "name", value: PIPELINE_NAME });
-    const sysboxed = run.spec.taskRunSpecs.map((s: any) => s.pipelineTaskName);
-    expect(sysboxed).to.include.members([...DOCKER_STAGES, "build-packages-std"]);
+    const sysbox = run.spec.taskRunSpecs.filter((s: any) => s.podTemplate.runtimeClassName === "sysbox-runc");
+    const sysboxed = sysbox.map((s: any) => s.pipelineTaskName);
+    expect(sysboxed).to.include.members([...DOCKER_STAGES, "build-packages-std", "build-iso"]);
     expect(sysboxed).to.not.include("publish");
-    for (const s of run.spec.taskRunSpecs) expect(s.podTemplate.runtimeClassName).to.equal("sysbox-runc");
+    // label-run needs a token to label its run; only get-sources gets one.
+    expect(run.spec.taskRunSpecs[0]).to.deep.equal({ pipelineTaskName: "get-sources", podTemplate: { automountServiceAccountToken: true } });
     // The run's pods (and Tekton's affinity assistant) stay on a node where sysbox runs.
     expect(run.spec.taskRunTemplate.podTemplate.nodeSelector).to.deep.equal({ "sysbox-runtime": "running" });
     expect(run.spec.workspaces[0].volumeClaimTemplate.spec.resources.requests.storage).to.equal("150Gi");
@@ -165,7 +158,7 @@ describe("PipelineRuns of the build", () => {
 
   it("asks for no runtime class without sysbox", () => {
     const run = pipelineRunManifest({ ...base, imageBuilds: "docker-in-docker" }) as any;
-    expect(run.spec).to.not.have.property("taskRunSpecs");
+    expect(run.spec.taskRunSpecs).to.deep.equal([{ pipelineTaskName: "get-sources", podTemplate: { automountServiceAccountToken: true } }]);
     expect(run.spec.taskRunTemplate).to.deep.equal({ serviceAccountName: "pipeline" });
   });
 

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { FARM_DEFAULTS } from "./fixtures";
 import { execFile, execFileSync } from "child_process";
 import fc from "fast-check";
 import * as fs from "fs";
@@ -120,7 +121,7 @@ describe("the pipeline honours the retention contract", () => {
   it("labels the run before anything can be written: build-date exists only after label-run", () => {
     const { tasks } = buildPipelineObjects({
       namespace: "stx-system",
-      defaults: { objectStoreEndpoint: "http://s3", artifactsBucket: "a", objectStoreSecret: "s", pulpUrl: "http://p", registry: "r", builderImage: "b", distro: "debian", forcedWeekday: 0 },
+      defaults: FARM_DEFAULTS,
       images: IMAGES,
       imageBuilds: "sysbox",
       labels: {},

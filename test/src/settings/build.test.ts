@@ -22,7 +22,7 @@ describe("build settings", () => {
     expect(cengn.jenkins.enabled).to.equal(true);
     expect(cengn.tekton.dashboard).to.equal(true);
     const starlingx = parseSettings(stackFileConfig("starlingx")).build;
-    expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["sysbox", false]);
+    expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["none", false]);
   });
 
   const bad: [string, string, Record<string, unknown>, RegExp][] = [
@@ -32,8 +32,10 @@ describe("build settings", () => {
     ["an unknown image build mode", "cengn", { build: { imageBuilds: "podman" } }, /^stx-build-cluster:build\.imageBuilds: is "podman"; it must be one of "sysbox"/],
     ["a sysbox node that is not configured", "cengn", { build: { sysboxNodes: ["build-09"] } }, /^stx-build-cluster:build\.sysboxNodes\[0\]: "build-09" is not in cluster\.nodes/],
     ["a weekday out of range", "cengn", { build: { forcedBuildWeekday: 7 } }, /^stx-build-cluster:build\.forcedBuildWeekday: must be a day of the week/],
-    ["an unpinned builder image", "cengn", { build: { builderImage: "starlingx/stx-builder:latest" } }, /^stx-build-cluster:build\.builderImage: .* must be pinned/],
-    ["an untagged builder image", "cengn", { build: { builderImage: "registry.local:9001/stx-builder" } }, /^stx-build-cluster:build\.builderImage: .* must be pinned/],
+    ["the tools' moving tag", "cengn", { build: { toolsImages: { tag: "master-debian-latest" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-latest" moves/],
+    ["a tools prefix without its slash", "cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx" } } }, /^stx-build-cluster:build\.toolsImages\.prefix: must be a registry path/],
+    ["sysbox on a StarlingX host", "starlingx", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" cannot be installed on a StarlingX host/],
+    ["a PipelineRun quota that finished runs fill", "cengn", { tenancy: { quota: { pipelineRuns: 20 } } }, /^stx-build-cluster:tenancy\.quota\.pipelineRuns: 20 is too small: .* at least 21/],
     ["a made-up time zone", "cengn", { build: { timeZone: "Mars/Olympus" } }, /^stx-build-cluster:build\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
     ["SSH settings off StarlingX", "cengn", { build: { starlingxHost: { address: "10.0.0.1" } } }, /^stx-build-cluster:build\.starlingxHost: is only used on the starlingx profile/],
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
@@ -48,9 +50,8 @@ describe("build settings", () => {
     });
   }
 
-  it("accepts a pinned builder image in a private registry with a port", () => {
-    expect(problems("cengn", { build: { builderImage: "registry.local:9001/starlingx/stx-builder:stx.10.0" } })).to.deep.equal([]);
-    expect(problems("cengn", { build: { builderImage: "registry.local:9001/stx-builder@sha256:" + "a".repeat(64) } })).to.deep.equal([]);
+  it("accepts a site's own tools images in a private registry with a port", () => {
+    expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-20260301" } } })).to.deep.equal([]);
   });
 
   it("keeps the settings a profile does not need out of it", () => {

@@ -1,0 +1,185 @@
+/**
+ * What StarlingX's own build tools need around them, read from the tools' code (starlingx/root
+ * build-tools/stx/ and starlingx/tools stx/), in one place: the variables each tool reads, the
+ * services it talks to and the paths it shares with them. The Tasks (definition.ts, services.ts)
+ * are built from this, and test/src/build/contract.test.ts runs every Task script against stand-in
+ * tools that refuse to run when anything listed here is missing.
+ *
+ * Upstream runs the same containers as one Helm release per user (starlingx/tools
+ * stx/stx-build-tools-chart/stx-builder/ and its dependency_chart/s), all on one hostPath mounted
+ * at /localdisk; here the run's state volume is mounted at /localdisk in every container of a pod.
+ */
+
+/** Every container mounts the state volume here (starlingx/tools stx/stx-build-tools-chart/stx-builder/values.yaml: volumeMounts.workspace). */
+export const LOCALDISK = "/localdisk";
+/** buildrc's defaults; one project per state volume, so they never need to differ. */
+export const MYUNAME = "builder";
+export const PROJECT = "stx";
+
+/** The paths buildrc derives (starlingx/tools stx/debian/trixie/toCOPY/builder/buildrc). */
+export const PATHS = {
+  buildPkgDir: `${LOCALDISK}/loadbuild/${MYUNAME}/${PROJECT}/`,
+  workspace: `${LOCALDISK}/loadbuild/${MYUNAME}/${PROJECT}/`,
+  repoRoot: `${LOCALDISK}/designer/${MYUNAME}/${PROJECT}`,
+  repo: `${LOCALDISK}/designer/${MYUNAME}/${PROJECT}/cgcs-root`,
+  tools: `${LOCALDISK}/designer/${MYUNAME}/${PROJECT}/cgcs-root/build-tools/stx`,
+  /** build-pkgs' PKGBUILDER_ROOT, written by pkgbuilder and read by build-pkgs (starlingx/root build-tools/stx/build-pkgs). */
+  pkgbuilder: `${LOCALDISK}/pkgbuilder`,
+  /** latc and latd talk through files here (starlingx/tools stx/debian/trixie/toCOPY/lat-tool/lat/volume.py). */
+  channel: `${LOCALDISK}/channel`,
+  /** LAT writes the ISO here (starlingx/root build-tools/stx/build-image: deploy_dir = LAT_ROOT/deploy). */
+  deploy: `${LOCALDISK}/deploy`,
+  /** aptly's rootDir, kept on the state volume so repositories survive between stages and runs. */
+  aptly: `${LOCALDISK}/aptly`,
+  /** downloader's STX_MIRROR: sources/ and binaries/ (starlingx/root build-tools/stx/downloader). */
+  mirror: `${LOCALDISK}/mirrors/starlingx`,
+  /** The Docker daemon's data (layer cache), per state volume. */
+  docker: `${LOCALDISK}/docker`,
+} as const;
+
+/** The services of one build; all are sidecars on the pod's loopback (see docs/build.md for why). */
+export const SERVICES = {
+  /** aptly REST API (starlingx/tools stx/debian/common/toCOPY/aptly/supervisord.aptly.conf: --listen=":8080"). */
+  aptlyApi: { port: 8080, url: "http://127.0.0.1:8080" },
+  /** aptly's published repositories, served by nginx on port 80 (starlingx/tools localrc.sample: REPOMGR_DEPLOY_URL ...:80/). */
+  aptlyDeploy: { port: 80, url: "http://127.0.0.1:80/" },
+  /**
+   * pkgbuilder's Flask app. Upstream binds port 80 (starlingx/tools stx/debian/trixie/toCOPY/pkgbuilder/app.py)
+   * behind a Service on 8080; in one pod with aptly's nginx on 80 it listens on 8081 instead, and
+   * build-pkgs only ever reads the address from BUILDER_URL.
+   */
+  pkgbuilder: { port: 8081, url: "http://127.0.0.1:8081/pkgbuilder/" },
+  /** Docker daemon (starlingx/tools stx/stx-build-tools-chart/stx-builder/dependency_chart/stx-docker/values.yaml: port 2375). */
+  docker: { port: 2375, url: "tcp://127.0.0.1:2375" },
+  /** latd has no port: it watches PATHS.channel. */
+  lat: { port: 0, url: "" },
+} as const;
+export type ServiceName = keyof typeof SERVICES;
+
+export interface ToolContract {
+  /** The command as the pipeline calls it. */
+  readonly tool: string;
+  /** Where the requirement comes from: repository and path upstream. */
+  readonly source: string;
+  /** Variables the tool reads that must be set and not empty. */
+  readonly env: readonly string[];
+  readonly services: readonly ServiceName[];
+  /** Paths (under LOCALDISK) the tool shares with a service, so they must be on the shared volume. */
+  readonly mounts: readonly string[];
+}
+
+const ROOT = "starlingx/root build-tools/stx";
+const REPOMGR = ["REPOMGR_URL", "REPOMGR_DEPLOY_URL", "REPOMGR_ORIGIN"];
+
+/** Each tool the pipeline runs and what it needs; derived from the tools' code, not from our scripts. */
+export const TOOLS: readonly ToolContract[] = [
+  {
+    tool: "repo_manage.py",
+    source: `${ROOT}/repo_manage.py (RepoMgr('aptly', REPOMGR_URL, ...); REPOMGR_DEPLOY_URL)`,
+    env: REPOMGR,
+    services: ["aptlyApi", "aptlyDeploy"],
+    mounts: [],
+  },
+  {
+    tool: "downloader",
+    source: `${ROOT}/downloader (STX_MIRROR, MY_REPO, MY_REPO_ROOT_DIR, REPOMGR_URL, REPOMGR_ORIGIN; apt cache of the builder)`,
+    env: ["STX_MIRROR", "MY_REPO", "MY_REPO_ROOT_DIR", ...REPOMGR, "DEBIAN_SNAPSHOT", "DEBIAN_DISTRIBUTION"],
+    services: ["aptlyApi", "aptlyDeploy"],
+    mounts: [PATHS.mirror],
+  },
+  {
+    tool: "build-pkgs",
+    source: `${ROOT}/build-pkgs (BUILDER_URL, REPOMGR_URL, MY_BUILD_PKG_DIR, MY_REPO_ROOT_DIR, MYUNAME, PROJECT, MAX_CPUS; PKGBUILDER_ROOT /localdisk/pkgbuilder); debrepack.py (PROJECT, MY_RELEASE, STX_DIST); utils.py (STX_MIRROR_URL)`,
+    env: ["BUILDER_URL", ...REPOMGR, "MY_BUILD_PKG_DIR", "MY_REPO_ROOT_DIR", "MYUNAME", "PROJECT", "MAX_CPUS", "MY_RELEASE", "STX_DIST", "STX_MIRROR_URL", "DEBIAN_SNAPSHOT", "DEBIAN_DISTRIBUTION"],
+    services: ["pkgbuilder", "aptlyApi", "aptlyDeploy"],
+    mounts: [PATHS.pkgbuilder, PATHS.buildPkgDir],
+  },
+  {
+    tool: "build-image",
+    source: `${ROOT}/build-image (MY_REPO_ROOT_DIR, REPOMGR_URL, REPOMGR_DEPLOY_URL, REPOMGR_ORIGIN, DEBIAN_SNAPSHOT; latc; LAT_ROOT /localdisk, deploy/)`,
+    env: ["MY_REPO_ROOT_DIR", ...REPOMGR, "DEBIAN_SNAPSHOT", "OSTREE_OSNAME"],
+    services: ["lat", "aptlyApi", "aptlyDeploy"],
+    mounts: [PATHS.channel, PATHS.deploy],
+  },
+  {
+    tool: "build-stx-base.sh",
+    source: "starlingx/root build-tools/build-docker-images/build-stx-base.sh (requires MY_WORKSPACE, MY_REPO; docker)",
+    env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST"],
+    services: ["docker", "aptlyDeploy"],
+    mounts: [],
+  },
+  {
+    tool: "build-wheel-tarball.sh",
+    source: "starlingx/root build-tools/build-wheels/build-wheel-tarball.sh (requires MY_WORKSPACE, MY_REPO; docker)",
+    env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST"],
+    services: ["docker"],
+    mounts: [],
+  },
+  {
+    tool: "build-stx-images.sh",
+    source: "starlingx/root build-tools/build-docker-images/build-stx-images.sh (requires MY_WORKSPACE, MY_REPO; docker)",
+    env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST"],
+    services: ["docker"],
+    mounts: [],
+  },
+  {
+    tool: "build-helm-charts.sh",
+    source: "starlingx/root build-tools/build-helm-charts.sh (requires MY_WORKSPACE, MY_REPO)",
+    env: ["MY_WORKSPACE", "MY_REPO"],
+    services: [],
+    mounts: [],
+  },
+];
+
+/** Per-run download settings, as pipeline parameters (the builder's localrc has them from stx.conf). */
+export interface DownloadSettings {
+  readonly debianSnapshot: string;
+  readonly debianSecuritySnapshot: string;
+  readonly debianDistribution: string;
+  readonly stxMirrorUrl: string;
+}
+
+/**
+ * The builder's environment: what localrc.sample and buildrc export in the upstream builder
+ * (starlingx/tools stx/stx-build-tools-chart/stx-builder/configmap/localrc.sample,
+ * stx/debian/trixie/toCOPY/builder/buildrc), set explicitly because a Tekton step is no
+ * interactive shell and never sources them. `param` gives the Tekton reference of a run parameter.
+ */
+export function builderEnvironment(param: (name: string) => string): { name: string; value: string }[] {
+  const fixed: Record<string, string> = {
+    PROJECT,
+    MYUNAME,
+    MY_RELEASE: param("MY_RELEASE"),
+    DIST: param("DEBIAN_DISTRIBUTION"),
+    STX_DIST: ".stx",
+    MY_BUILD_PKG_DIR: PATHS.buildPkgDir,
+    MY_WORKSPACE: PATHS.workspace,
+    MY_LOCAL_DISK: `${LOCALDISK}/designer/${MYUNAME}`,
+    MY_REPO_ROOT_DIR: PATHS.repoRoot,
+    MY_REPO: PATHS.repo,
+    MY_BUILD_TOOLS_DIR: `${PATHS.repo}/build-tools`,
+    STX_CONFIG_DIR: `${PATHS.repoRoot}/stx-tools`,
+    // The tools by name: buildrc adds these in an interactive shell only.
+    PATH: `${PATHS.tools}:${PATHS.repo}/build-tools:${PATHS.repo}/build-tools/build-docker-images:${PATHS.repo}/build-tools/build-wheels:/opt/LAT/lat:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    PYTHONPATH: PATHS.tools,
+    STX_MIRROR: PATHS.mirror,
+    OS_MIRROR: PATHS.mirror,
+    // Only aptly is implemented by the tools today (repo_manage.py raises for anything else).
+    REPOMGR_TYPE: "aptly",
+    REPOMGR_URL: SERVICES.aptlyApi.url,
+    REPOMGR_DEPLOY_URL: SERVICES.aptlyDeploy.url,
+    REPOMGR_ORIGIN: "starlingx",
+    BUILDER_URL: SERVICES.pkgbuilder.url,
+    DEBIAN_SNAPSHOT: param("DEBIAN_SNAPSHOT"),
+    DEBIAN_SECURITY_SNAPSHOT: param("DEBIAN_SECURITY_SNAPSHOT"),
+    DEBIAN_DISTRIBUTION: param("DEBIAN_DISTRIBUTION"),
+    STX_MIRROR_URL: param("STX_MIRROR_URL"),
+    CENGNURL: param("STX_MIRROR_URL"),
+    STX_MIRROR_STRATEGY: "stx_mirror_first",
+    CENGN_STRATEGY: "cengn_first",
+    OSTREE_OSNAME: "debian",
+    MAX_CPUS: param("MAX_CPUS"),
+    DOCKER_HOST: SERVICES.docker.url,
+  };
+  return Object.entries(fixed).map(([name, value]) => ({ name, value }));
+}
