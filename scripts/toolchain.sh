@@ -106,15 +106,20 @@ spec() {
     pulumi-resource-kubernetes|pulumi-resource-random) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
       "'-X main.version=$PULUMI_KUBERNETES_VERSION -X main.randomVersion=$PULUMI_RANDOM_VERSION'" \
       "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" pulumi-resource-random ;;
-    pulumi-resource-command|pulumi-language-nodejs)
+    # The real language host's module is refused too: a stand-in that runs @pulumi/pulumi's own
+    # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
+    pulumi-language-nodejs) echo localbuild pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
+      "'-X main.version=$PULUMI_VERSION'" \
+      "$(cat "$repo"/tools/test-doubles/pulumi-language-nodejs/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
+    pulumi-resource-command)
       log "$1: its Go module is refused by the module proxy at every version, so it cannot be built here"
-      log "  (see docs/cluster-tests.md: programs run inline; command is used only by the starlingx stack's sysbox node labels)"
+      log "  (see docs/cluster-tests.md: command is used only by the starlingx stack's sysbox node labels)"
       exit 3 ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; exit 2 ;;
   esac
 }
 
-ALL=(minio pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+ALL=(minio pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
