@@ -2,7 +2,8 @@
 # Builds the local toolchain (MinIO, Pulumi CLI, control plane, kwok) from Go modules, because no
 # prebuilt binary can be downloaded here; only the Go module proxy is reachable.
 #
-#   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing
+#   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
+#                                               `cluster` names all but minio
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
 #
 # Versions live in scripts/toolchain.versions. Each component has a stamp recording what it was
@@ -124,6 +125,16 @@ ALL=(minio pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd kube-ap
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
 (($#)) || set -- "${ALL[@]}"
+# `cluster`: what a deployment to the loopback control plane needs (everything but MinIO).
+args=()
+for comp in "$@"; do
+  if [[ $comp == cluster ]]; then
+    for c in "${ALL[@]}"; do [[ $c == minio ]] || args+=("$c"); done
+  else
+    args+=("$comp")
+  fi
+done
+set -- "${args[@]}"
 start=$SECONDS
 for comp in "$@"; do
   want=$(spec "$comp")
