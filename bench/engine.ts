@@ -111,7 +111,17 @@ async function declaredObjects(opts: CliOptions): Promise<object[]> {
   const state = JSON.parse((await pulumiOk(["stack", "export", "--show-secrets"], opts)).stdout) as { deployment: { resources?: StateResource[] } };
   return (state.deployment.resources ?? [])
     .filter((r) => /^kubernetes:[^:]+:[A-Za-z]+$/.test(r.type) && !r.type.endsWith("Patch") && !r.type.startsWith("kubernetes:yaml") && r.inputs?.kind)
-    .map((r) => Object.fromEntries(Object.entries(r.inputs!).filter(([k]) => !k.startsWith("__"))));
+    .map((r) => Object.fromEntries(Object.entries(plain(r.inputs) as object).filter(([k]) => !k.startsWith("__"))));
+}
+
+/** Pulumi's exported secrets ({<sig>: <secret sig>, plaintext: "<json>"}) as their plain values. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value === null || typeof value !== "object") return value;
+  const o = value as Record<string, unknown>;
+  if (SECRET_SIG in o) return typeof o.plaintext === "string" ? plain(JSON.parse(o.plaintext)) : plain(o.value);
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plain(v)]));
 }
 
 async function kubectlDryRun(binDir: string, kubeconfig: string, file: string): Promise<number> {
