@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
       await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
     }
     await pulumiOk(["up", "--yes", "--skip-preview"], opts);
-    const outputs = JSON.parse((await pulumiOk(["stack", "output", "--json"], opts)).stdout) as Record<string, unknown>;
+    const outputs = JSON.parse((await pulumiOk(["stack", "output", "--json"], { ...opts, echo: false })).stdout) as Record<string, unknown>;
     report(cluster, opts, outputs, Date.now() - t0);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
