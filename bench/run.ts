@@ -1,12 +1,15 @@
 /**
- * `npm run bench`: how the program's cost grows with the farm, and what each stack's shared
- * services ask of its nodes. Prints tables and writes the figures to bench/results.json, so a
- * change that slows the program or grows the footprint shows up in review.
+ * `npm run bench`: how the program's cost grows with the farm, what each stack's shared services
+ * ask of its nodes, and the real engine's cost on a loopback control plane (bench/engine.ts).
+ * Prints tables and writes the figures to bench/results.json, so a change that slows the program
+ * or grows the footprint shows up in review. `--mocks-only` / `--engine-only` run one part (the
+ * other part's figures in results.json are kept).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { engineBench, engineTable } from "./engine";
 import { footprint, Footprint } from "./footprint";
 import { REPO_ROOT, runStack } from "../test/harness/program";
 
@@ -95,7 +98,27 @@ function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(2)}Gi`;
 }
 
-async function main(): Promise<void> {
+/** Sizes of the engine benchmark (users = branches); STX_BENCH_ENGINE_SIZES overrides, e.g. "50,200" (200 grows the same stack; slow on 2 cores). */
+const ENGINE_SIZES = (process.env.STX_BENCH_ENGINE_SIZES ?? "50").split(",").map(Number);
+
+async function main(argv: string[]): Promise<void> {
+  const mocks = !argv.includes("--engine-only");
+  const engine = !argv.includes("--mocks-only");
+  const previous = fs.existsSync(RESULTS) ? (JSON.parse(fs.readFileSync(RESULTS, "utf8")) as Record<string, unknown>) : {};
+  let results: Record<string, unknown> = { ...previous, node: process.version, cpus: os.cpus().length };
+  if (mocks) results = { ...results, ...(await mocksBench()) };
+  if (engine) {
+    console.log(`\nThe real engine on a loopback control plane (Pulumi CLI, language host, provider, kube-apiserver); sizes ${ENGINE_SIZES.join(", ")}`);
+    const runs = await engineBench(ENGINE_SIZES, (line) => console.log(line));
+    console.log(engineTable(runs).join("\n"));
+    console.log("  ratio = no-op pulumi preview / kubectl apply --server-side --dry-run=server of the same objects (target <= 2x)");
+    results = { ...results, engine: runs };
+  }
+  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), RESULTS)}`);
+}
+
+async function mocksBench(): Promise<{ costs: Cost[]; footprints: Footprint[] }> {
   const costs = STACKS.flatMap((stack) => SIZES.map((size) => measure(stack, size)));
   const prints: Footprint[] = [];
   for (const stack of STACKS) prints.push(footprint(stack, await runStack(stack)));
@@ -109,12 +132,10 @@ async function main(): Promise<void> {
   }
   console.log("\nChange against the last recorded run (bench/results.json)");
   console.log(comparison(costs).join("\n"));
-  const results = { node: process.version, cpus: os.cpus().length, costs, footprints: prints };
-  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(process.cwd(), RESULTS)}`);
+  return { costs, footprints: prints };
 }
 
-main().catch((error) => {
+main(process.argv.slice(2)).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -2,7 +2,8 @@
 # Builds the local toolchain (MinIO, cyclonus, Pulumi CLI, control plane, kwok) from Go modules, because no
 # prebuilt binary can be downloaded here; only the Go module proxy is reachable.
 #
-#   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing
+#   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
+#                                               `cluster` names all but minio
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
 #
 # Versions live in scripts/toolchain.versions. Each component has a stamp recording what it was
@@ -110,19 +111,34 @@ spec() {
     pulumi-resource-kubernetes|pulumi-resource-random) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
       "'-X main.version=$PULUMI_KUBERNETES_VERSION -X main.randomVersion=$PULUMI_RANDOM_VERSION'" \
       "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" pulumi-resource-random ;;
-    pulumi-resource-command|pulumi-language-nodejs)
+    # The real language host's module is refused too: a stand-in that runs @pulumi/pulumi's own
+    # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
+    pulumi-language-nodejs) echo localbuild pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
+      "'-X main.version=$PULUMI_VERSION'" \
+      "$(cat "$repo"/tools/test-doubles/pulumi-language-nodejs/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
+    pulumi-resource-command)
       log "$1: its Go module is refused by the module proxy at every version, so it cannot be built here"
-      log "  (see docs/cluster-tests.md: programs run inline; command is used only by the starlingx stack's sysbox node labels)"
+      log "  (see docs/cluster-tests.md: command is used only by the starlingx stack's sysbox node labels)"
       exit 3 ;;
     *) log "unknown component: $1 (known: ${ALL[*]})"; exit 2 ;;
   esac
 }
 
-ALL=(minio cyclonus pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
 (($#)) || set -- "${ALL[@]}"
+# `cluster`: what a deployment to the loopback control plane needs (all but MinIO and cyclonus, which the unit tests use).
+args=()
+for comp in "$@"; do
+  if [[ $comp == cluster ]]; then
+    for c in "${ALL[@]}"; do [[ $c == minio || $c == cyclonus ]] || args+=("$c"); done
+  else
+    args+=("$comp")
+  fi
+done
+set -- "${args[@]}"
 start=$SECONDS
 for comp in "$@"; do
   want=$(spec "$comp")

@@ -1,0 +1,113 @@
+/**
+ * The plain Pulumi CLI path: `pulumi preview | up | destroy | refresh` run as a user runs them, from
+ * a directory with Pulumi.yaml, so the CLI starts the Node.js language host, which runs the program
+ * with @pulumi/pulumi's own runner (tsconfig.json and package.json `main` resolved by the SDK).
+ * Local file backend, passphrase secrets, binaries from the toolchain (scripts/toolchain.sh).
+ *
+ * Used by scripts/up.sh, `npm start` (tools/start.ts), the cluster tests and the benchmark.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+export interface CliOptions {
+  /** Directory holding Pulumi.yaml (the project root). */
+  readonly projectDir: string;
+  /** Directory of the file:// backend. */
+  readonly backendDir: string;
+  /** Directory with pulumi, pulumi-language-nodejs and the resource plugins. */
+  readonly binDir: string;
+  readonly passphrase: string;
+  /** PULUMI_HOME; the user's own (~/.pulumi) when unset. */
+  readonly pulumiHome?: string;
+  /** Extra environment (e.g. KUBECONFIG). */
+  readonly env?: Record<string, string>;
+  /** Stream the CLI's output to this process's stdout/stderr as well. */
+  readonly echo?: boolean;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunningCli {
+  readonly pid: number;
+  readonly done: Promise<CliResult>;
+}
+
+export function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
+  fs.mkdirSync(opts.backendDir, { recursive: true });
+  return {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${opts.backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: opts.passphrase,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    // Offline: never download a plugin; the toolchain's are found beside pulumi and on PATH.
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    ...(opts.pulumiHome ? { PULUMI_HOME: opts.pulumiHome } : {}),
+    PATH: `${opts.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    ...opts.env,
+  };
+}
+
+/** Starts `pulumi <args>` in the project directory; `done` resolves with its exit code and output. */
+export function startPulumi(args: readonly string[], opts: CliOptions): RunningCli {
+  const child = spawn(path.join(opts.binDir, "pulumi"), ["--non-interactive", ...args], {
+    cwd: opts.projectDir, env: cliEnv(opts), stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+    if (opts.echo) process.stdout.write(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+    if (opts.echo) process.stderr.write(chunk);
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+  return { pid: child.pid ?? -1, done };
+}
+
+export async function pulumi(args: readonly string[], opts: CliOptions): Promise<CliResult> {
+  return startPulumi(args, opts).done;
+}
+
+/** Like `pulumi`, but throws with the CLI's output when it fails. */
+export async function pulumiOk(args: readonly string[], opts: CliOptions): Promise<CliResult> {
+  const result = await pulumi(args, opts);
+  if (result.code !== 0) {
+    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result;
+}
+
+/** Selects the stack, creating it in the backend on first use. */
+export async function selectStack(stack: string, opts: CliOptions): Promise<void> {
+  await pulumiOk(["stack", "select", "--create", stack], opts);
+}
+
+/**
+ * A throwaway project directory that is this repo as the CLI sees it: Pulumi.yaml (given, so a test
+ * can try a broken one) and a copy of the stack file (so config changes never touch the repo), with
+ * everything else linked to the repo.
+ */
+export function projectCopy(dir: string, stack: string, pulumiYaml?: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), pulumiYaml ?? fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+  // Without the salt of a passphrase someone used locally.
+  fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`),
+    fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8").replace(/^encryptionsalt:.*$/m, ""));
+  for (const entry of ["package.json", "tsconfig.json", "src", "components", "node_modules"]) {
+    fs.symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
+  }
+  return dir;
+}

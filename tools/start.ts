@@ -1,0 +1,122 @@
+/**
+ * `npm start`: the main job with an embedded default. If the minikube stack's kubeconfig context
+ * answers, the stack is deployed there (as `npm run up:minikube` does). Otherwise a throwaway
+ * Kubernetes control plane starts on loopback (etcd, kube-apiserver, controller-manager, scheduler,
+ * and kwok simulating the node), the minikube stack is deployed to it through the Pulumi CLI, what
+ * was created is printed, and it keeps running until SIGINT/SIGTERM, which tears it all down.
+ *
+ *   node bin/tools/start.js [--loopback]    --loopback: never use an existing cluster
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ControlPlane } from "../test/cluster/controlPlane";
+import { loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopbackCluster";
+import { CliOptions, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
+
+const STACK = "minikube";
+const PROJECT = "stx-build-cluster";
+const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local";
+
+/** True when `context` in the user's kubeconfig reaches a ready API server within a few seconds. */
+function reachable(binDir: string, context: string): boolean {
+  const probe = spawnSync(path.join(binDir, "kubectl"), ["--context", context, "--request-timeout=5s", "get", "--raw", "/readyz"], {
+    encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15_000,
+  });
+  return probe.status === 0 && probe.stdout.trim() === "ok";
+}
+
+async function main(argv: string[]): Promise<void> {
+  const binDir = toolchainBinDir();
+  requireTools(binDir);
+  const context = stackFileValue(STACK, "kubeContext") ?? STACK;
+  if (!argv.includes("--loopback") && reachable(binDir, context)) {
+    console.log(`start: kubeconfig context '${context}' answers: deploying the ${STACK} stack there (npm run up:minikube)`);
+    const up = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "up.sh"), STACK, "up"], { stdio: "inherit" });
+    process.exit(up.status ?? 1);
+  }
+  console.log(`start: no reachable kubeconfig context '${context}': starting a throwaway control plane on loopback`);
+  const t0 = Date.now();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-start-"));
+  let cluster: ControlPlane | undefined;
+  let stopping = false;
+  const teardown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nstart: ${why}: stopping the control plane and removing ${work}`);
+    await cluster?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+    process.exit(why === "failed" ? 1 : 0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void teardown(signal));
+
+  try {
+    cluster = await startLoopbackCluster(binDir, [context]);
+    await cluster.addNodes([{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }]);
+    console.log(`start: control plane ready in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${cluster.server}`);
+    const opts: CliOptions = {
+      projectDir: projectCopy(path.join(work, "project"), STACK),
+      backendDir: path.join(work, "state"),
+      pulumiHome: path.join(work, "pulumi-home"),
+      binDir,
+      passphrase: PASSPHRASE,
+      env: { KUBECONFIG: cluster.kubeconfig },
+      echo: true,
+    };
+    await selectStack(STACK, opts);
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK), apiServer: cluster.server })) {
+      await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
+    }
+    await pulumiOk(["up", "--yes", "--skip-preview"], opts);
+    const outputs = JSON.parse((await pulumiOk(["stack", "output", "--json"], { ...opts, echo: false })).stdout) as Record<string, unknown>;
+    report(cluster, opts, outputs, Date.now() - t0);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    await teardown("failed");
+  }
+  // Keep running until stopped; the signal handlers tear everything down.
+  setInterval(() => undefined, 1 << 30);
+}
+
+function report(cluster: ControlPlane, opts: CliOptions, outputs: Record<string, unknown>, ms: number): void {
+  const kubectl = (...args: string[]) => cluster.kubectl(args);
+  const shared = String(outputs.sharedNamespace);
+  const tenants = Object.values((outputs.tenantNamespaces ?? {}) as Record<string, string>);
+  const env = `PULUMI_BACKEND_URL=file://${opts.backendDir} PULUMI_CONFIG_PASSPHRASE=${opts.passphrase} PULUMI_HOME=${opts.pulumiHome}`;
+  const lines = [
+    "",
+    `=== stx-build-cluster: the ${STACK} stack is up on a throwaway control plane (${(ms / 1000).toFixed(0)} s) ===`,
+    "",
+    `API server:  ${cluster.server}`,
+    `kubeconfig:  export KUBECONFIG=${cluster.kubeconfig}     (cluster admin; contexts stx-test and minikube)`,
+    `shared services namespace: ${shared}`,
+    `tenant namespaces: ${tenants.join(", ")}`,
+    "",
+    "namespaces:",
+    kubectl("get", "namespaces", "-l", "stx.starlingx.io/tenant", "-L", "pod-security.kubernetes.io/enforce"),
+    "",
+    `services in ${shared}:`,
+    kubectl("get", "services", "-n", shared, "-o", "wide"),
+    "",
+    "How to reach them: inside the cluster at <service>.<namespace>.svc (e.g. the names above in",
+    `${shared}); the API objects are real (admission, RBAC, quotas, Pod Security), but the pods run on`,
+    "a node simulated by kwok with no container runtime, so nothing answers on those ports here. For",
+    "services that run, deploy to a real minikube: minikube start ... && npm run up:minikube (README).",
+    "",
+    "Try:",
+    `  KUBECONFIG=${cluster.kubeconfig} kubectl get all -n ${shared}`,
+    `  KUBECONFIG=${cluster.kubeconfig} kubectl auth can-i create pods -n ${tenants[0] ?? shared} --as system:serviceaccount:${tenants[0] ?? shared}:owner`,
+    `  (cd ${opts.projectDir} && ${env} ${path.join(opts.binDir, "pulumi")} stack output kubeconfigs --show-secrets)   # each user's kubeconfig`,
+    "",
+    "Running until stopped: Ctrl-C (SIGINT) or SIGTERM tears the control plane down.",
+  ];
+  console.log(lines.join("\n"));
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
