@@ -7,7 +7,7 @@ import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./build/b
 import { TenantNamespace } from "./tenancy/tenantNamespace";
 import { TenantRoles } from "./tenancy/tenantRoles";
 import { waitForNamespace } from "./dependencies";
-import { serviceEndpoints, NODE_PORTS } from "../src/services/serviceEndpoints";
+import { inClusterEndpoints, serviceEndpoints, NODE_PORTS } from "../src/services/serviceEndpoints";
 import { tenantStoreUsers } from "../src/services/objectStoreUsers";
 import { ObjectStore, ObjectStoreInfo } from "./services/objectStore";
 import { Pulp } from "./services/pulp";
@@ -171,6 +171,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       objectStore,
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
+      inClusterHost: inClusterEndpoints(services, namespace).registry,
       tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
       nodes: cluster.nodes.length,
     }, opts);

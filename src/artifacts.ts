@@ -3,12 +3,18 @@
  * functions. Every program that writes or deletes build artifacts goes through this module, so the
  * pipeline that publishes a build and the retention job that removes it agree on every key.
  *
- *     <release-id>/<distro>/<build-date>/outputs/<type>...   packages per phase (std, rt), iso/,
- *                                                            installer/, wheels/, helm-charts/,
- *                                                            logs/, CONTEXT, and the result marker
- *     <release-id>/<distro>/<build-date>/inputs/<type>...    what the build consumed
- *     <release-id>/<distro>/latest_build                     alias: a small object holding the
- *                                                            build-date of the last successful build
+ *     <root><release-id>/<distro>/<build-date>/outputs/<type>...   packages per phase (std, rt), iso/,
+ *                                                                  installer/, wheels/, helm-charts/,
+ *                                                                  logs/, aptly/, CONTEXT, index.html
+ *                                                                  and the result marker
+ *     <root><release-id>/<distro>/<build-date>/inputs/<type>...    what the build consumed
+ *     <root><release-id>/<distro>/latest_build                     alias: a small object holding the
+ *                                                                  build-date of the last successful build
+ *
+ * - root: `published/` (PUBLISHED_ROOT) for every release-id but private ones, so a person can open
+ *   a published build's files, logs and listing in a browser (the object store allows anonymous
+ *   download of exactly that prefix); empty for `private/<user>/...`, which stays readable only
+ *   with credentials (seed 003 publishes to a mirror anyone can read; private builds are not on it);
  *
  * - release-id: `master`, `feature/<name>`, `release/<name>`, `milestone/<tag>`, or
  *   `private/<user>/<name>` for an individual's private builds;
@@ -33,6 +39,15 @@ export type BuildResult = (typeof BUILD_RESULTS)[number];
 /** The two halves of a build prefix. */
 export const BUILD_SECTIONS = ["outputs", "inputs"] as const;
 export type BuildSection = (typeof BUILD_SECTIONS)[number];
+
+/**
+ * Prefix of the artifacts bucket under which published (non-private) builds live; the object
+ * store's bucket Job opens exactly this prefix to anonymous download (services.objectStore.publishedPrefix
+ * must equal it).
+ */
+export const PUBLISHED_ROOT = "published/";
+/** Name of the listing the pipeline writes under a build's `outputs/` (object stores have no directory pages). */
+export const LISTING_FILE = "index.html";
 
 /** File name of the alias object under `<release-id>/<distro>/`. */
 export const LATEST_BUILD = "latest_build";
@@ -156,10 +171,20 @@ export function checkBuildRef(build: BuildRef): BuildRef {
   return build;
 }
 
-/** `<release-id>/<distro>/<build-date>/`: every object of the build starts with it. */
+/** True for release-ids whose builds anyone may read (everything but `private/...`). */
+export function isPublished(releaseId: string): boolean {
+  return releaseClass(releaseId) !== "private";
+}
+
+/** Where a release-id's objects start: `published/<release-id>/`, or `private/<user>/<name>/` for private builds. */
+export function releaseRoot(releaseId: string): string {
+  return `${isPublished(releaseId) ? PUBLISHED_ROOT : ""}${releaseId}/`;
+}
+
+/** `<root><release-id>/<distro>/<build-date>/`: every object of the build starts with it. */
 export function buildPrefix(build: BuildRef): string {
   checkBuildRef(build);
-  return `${build.releaseId}/${build.distro}/${build.buildDate}/`;
+  return `${releaseRoot(build.releaseId)}${build.distro}/${build.buildDate}/`;
 }
 
 /** `<release-id>/<distro>/<build-date>/outputs/` or `.../inputs/`. */
@@ -181,7 +206,7 @@ export function contextKey(build: BuildRef): string {
 export function latestBuildKey(releaseId: string, distro: string): string {
   releaseClass(releaseId);
   if (!isDistro(distro)) throw new Error(`"${distro}" is not a distro name`);
-  return `${releaseId}/${distro}/${LATEST_BUILD}`;
+  return `${releaseRoot(releaseId)}${distro}/${LATEST_BUILD}`;
 }
 
 /** The build-date held by an alias object's body (whitespace around it is ignored). */
@@ -200,11 +225,13 @@ export type ParsedKey =
  * undefined for anything outside the layout, which callers must leave alone.
  */
 export function parseKey(key: string): ParsedKey | undefined {
-  const parts = key.split("/");
+  // Published builds only under PUBLISHED_ROOT, private ones only outside it.
+  const published = key.startsWith(PUBLISHED_ROOT);
+  const parts = (published ? key.slice(PUBLISHED_ROOT.length) : key).split("/");
   // release-ids have one, two or three segments; try each split that leaves distro and the rest.
   for (const length of [1, 2, 3]) {
     const releaseId = parts.slice(0, length).join("/");
-    if (!isReleaseId(releaseId)) continue;
+    if (!isReleaseId(releaseId) || isPublished(releaseId) !== published) continue;
     const [distro, third, section, ...rest] = parts.slice(length);
     if (distro === undefined || !isDistro(distro)) continue;
     if (third === LATEST_BUILD && section === undefined) return { kind: "alias", releaseId, distro };

@@ -14,10 +14,16 @@ import { NodeLabelling, Sysbox } from "./sysbox";
 import { Tekton } from "./tekton";
 import { inheritedDependencies } from "../dependencies";
 import { CREDENTIALS_SECRET } from "../services/objectStore";
-import { inClusterEndpoints, serviceEndpoints } from "../../src/services/serviceEndpoints";
+import { REGISTRY_SECRET } from "../services/registry";
+import { inClusterEndpoints, NODE_PORTS, serviceEndpoints } from "../../src/services/serviceEndpoints";
+import { hostIngress, ServiceExposure } from "../services/serviceKit";
+import { standardLabels } from "../../src/labels";
 
-/** The Dashboard as seen from inside the cluster (`kubectl port-forward` or an Ingress for people). */
-const DASHBOARD_URL = "http://tekton-dashboard.tekton-dashboard.svc:9097";
+/** The upstream Dashboard's Service (tekton-dashboard release.yaml). */
+const DASHBOARD = { namespace: "tekton-dashboard", service: "tekton-dashboard", port: 9097 } as const;
+
+/** How people reach the Dashboard: the stack's NodePort on the node, or an Ingress host. */
+export type DashboardExposure = ServiceExposure;
 
 /** Where the shared services are; BuildCluster passes the real ones once those components exist. */
 export interface SharedServices {
@@ -27,8 +33,11 @@ export interface SharedServices {
   readonly objectStoreSecret: string;
   readonly pulpUrl: string;
   readonly registry: string;
-  /** Where people browse artifacts (links in Jenkins reports). */
+  /** Where people browse artifacts (links in Jenkins reports): the public object-store URL and bucket. */
   readonly artifactsUrl: string;
+  /** The Tekton Dashboard as people open it, and how it is exposed. */
+  readonly dashboardUrl: string;
+  readonly dashboardExposure: DashboardExposure;
   /** Pulp's third-party mirrors, which the tools download through. */
   readonly mirrors: Settings["services"]["pulp"]["mirrors"];
 }
@@ -38,7 +47,9 @@ export function sharedServicesFor(settings: Settings): SharedServices {
   const { services, cluster } = settings;
   const inCluster = inClusterEndpoints(services, cluster.sharedNamespace);
   const bucket = services.objectStore.buckets.artifacts;
-  const publicStore = serviceEndpoints(services, settings.apiServer).objectStorePublicUrl ?? inCluster.objectStore;
+  const urls = serviceEndpoints(services, settings.apiServer);
+  const publicStore = urls.objectStorePublicUrl ?? inCluster.objectStore;
+  const exposure = services.exposure;
   return {
     objectStoreEndpoint: inCluster.objectStore,
     artifactsBucket: bucket,
@@ -46,6 +57,13 @@ export function sharedServicesFor(settings: Settings): SharedServices {
     pulpUrl: inCluster.pulpApi,
     registry: inCluster.registry ?? "",
     artifactsUrl: `${publicStore}/${bucket}`,
+    dashboardUrl: urls.dashboardUrl,
+    dashboardExposure: exposure.kind === "nodePort"
+      ? { kind: "nodePort", nodePort: NODE_PORTS.dashboard }
+      : {
+        kind: "ingress", host: urls.ingressHosts!.dashboard, ingressClass: exposure.ingressClass,
+        clusterIssuer: exposure.clusterIssuer, tlsSecret: exposure.tlsSecret,
+      },
     mirrors: services.pulp.mirrors,
   };
 }
@@ -79,7 +97,9 @@ export class BuildMachinery extends pulumi.ComponentResource {
       defaultTimeoutMinutes: args.tekton.defaultTimeoutMinutes,
       defaultServiceAccount: PIPELINE_SERVICE_ACCOUNT,
       dashboard: args.tekton.dashboard,
-    }, child);
+    }, { ...child, transformations: args.tekton.dashboard ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
+    if (args.tekton.dashboard) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
+    const dashboardUrl = args.tekton.dashboard ? args.services.dashboardUrl : "";
 
     new BuildPipeline(`${name}-pipeline`, {
       namespace: args.sharedNamespace,
@@ -124,7 +144,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
         run: args.run,
         storageClass: args.jenkins.storageClass,
         storage: args.jenkins.storage,
-        dashboardUrl: DASHBOARD_URL,
+        dashboardUrl,
         artifactsUrl: args.services.artifactsUrl,
         distro: args.defaults.distro,
         keepRuns: args.tekton.keepRuns,
@@ -136,12 +156,42 @@ export class BuildMachinery extends pulumi.ComponentResource {
         timeZone: args.timeZone,
         keepRuns: args.tekton.keepRuns,
         distro: args.defaults.distro,
-        dashboardUrl: DASHBOARD_URL,
+        dashboardUrl,
         artifactsUrl: args.services.artifactsUrl,
       }, { ...child, dependsOn: [...child.dependsOn, ...tekton.ready] });
     }
     this.registerOutputs({});
   }
+
+  /**
+   * Ingress stacks: the Dashboard under its own host. The Ingress sits in the shared namespace
+   * (where the TLS Secret and the Ingress rules of the other services are) and reaches the
+   * Dashboard through an ExternalName Service.
+   */
+  private dashboardIngress(name: string, namespace: string, exposure: DashboardExposure): void {
+    if (exposure.kind !== "ingress") return;
+    const labels = standardLabels("tekton-dashboard");
+    const child = { parent: this };
+    const service = new k8s.core.v1.Service(`${name}-dashboard`, {
+      metadata: { name: "tekton-dashboard", namespace, labels },
+      spec: { type: "ExternalName", externalName: `${DASHBOARD.service}.${DASHBOARD.namespace}.svc.cluster.local`, ports: [{ name: "http", port: DASHBOARD.port }] },
+    }, child);
+    hostIngress(`${name}-dashboard`, {
+      namespace, name: "tekton-dashboard", exposure, labels,
+      paths: [{ path: "/", service: service.metadata.name, port: DASHBOARD.port }],
+    }, child);
+  }
+}
+
+/** NodePort stacks: the Dashboard's own Service gets the stack's fixed NodePort, so its link works from a browser. */
+function dashboardNodePort(exposure: DashboardExposure): pulumi.ResourceTransformation {
+  return (args) => {
+    const props = args.props as { metadata?: { name?: string; namespace?: string }; spec?: Record<string, unknown> };
+    if (exposure.kind !== "nodePort" || args.type !== "kubernetes:core/v1:Service") return undefined;
+    if (props.metadata?.name !== DASHBOARD.service || props.metadata?.namespace !== DASHBOARD.namespace) return undefined;
+    const ports = ((props.spec?.ports as Record<string, unknown>[] | undefined) ?? []).map((p, i) => (i === 0 ? { ...p, nodePort: exposure.nodePort } : p));
+    return { props: { ...props, spec: { ...props.spec, type: "NodePort", ports } }, opts: args.opts };
+  };
 }
 
 /** The machinery's arguments from the stack settings (pure apart from the secrets passed in). */
@@ -175,9 +225,13 @@ export function buildMachineryArgs(
     defaults: {
       objectStoreEndpoint: services.objectStoreEndpoint,
       artifactsBucket: services.artifactsBucket,
+      artifactsUrl: services.artifactsUrl,
       objectStoreSecret: services.objectStoreSecret,
       pulpUrl: services.pulpUrl,
       registry: services.registry,
+      // Our own registry's Service speaks plain HTTP inside the cluster; the platform's is TLS.
+      registryInsecure: settings.services.registry.mode === "own",
+      registrySecret: REGISTRY_SECRET,
       toolImages: toolImageRefs(build),
       dockerImage: IMAGES.dockerDaemon,
       downloads: downloadSettings(services.mirrors, cluster.sharedNamespace),

@@ -45,7 +45,13 @@ export interface RegistryArgs {
   readonly exposure: ServiceExposure;
   /** host[:port] clients push to (own mode). */
   readonly publicHost: string;
-  /** Platform mode: namespaces that get a copy of the platform's pull secret (and the resource that creates each). */
+  /** host:port build pods push to (own mode: the registry Service in the shared namespace). */
+  readonly inClusterHost?: string;
+  /**
+   * Tenant namespaces (and the resource that creates each): each gets the dockerconfigjson Secret
+   * REGISTRY_SECRET that its build runs use, with its own htpasswd user in own mode, or a copy of
+   * the platform's pull secret in platform mode.
+   */
   readonly tenantNamespaces: readonly { readonly name: string; readonly resource?: pulumi.Resource }[];
   /** Nodes of the cluster: with several replicas, they spread over them and get a disruption budget. */
   readonly nodes: number;
@@ -93,19 +99,36 @@ export class Registry extends pulumi.ComponentResource {
     // bcryptHash is computed once by the provider and kept in state, so htpasswd does not churn.
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, child);
+    // One htpasswd user per tenant namespace, so each namespace's builds push and pull with their
+    // own credentials (dropped with the tenant). Distribution's htpasswd auth has no per-repository
+    // rules: every user may push and pull every repository.
+    const hosts = [...new Set([args.publicHost, ...(args.inClusterHost ? [args.inClusterHost] : [])])];
+    const tenantLines = args.tenantNamespaces.map((tenant) => {
+      const user = tenantRegistryUser(tenant.name);
+      const tenantPassword = new random.RandomPassword(`${name}-${tenant.name}-password`, { length: 32, special: false }, child);
+      new k8s.core.v1.Secret(`${name}-${tenant.name}-credentials`, {
+        metadata: { name: REGISTRY_SECRET, namespace: tenant.name, labels },
+        type: "kubernetes.io/dockerconfigjson",
+        stringData: pulumi.secret({ ".dockerconfigjson": tenantPassword.result.apply((p) => dockerConfigJson(hosts, user, p)) }),
+      }, { ...child, dependsOn: tenant.resource ? [tenant.resource] : [] });
+      return tenantPassword.bcryptHash.apply((hash) => htpasswdLine(user, hash));
+    });
+    const htpasswd = pulumi.all([password.bcryptHash.apply((hash) => htpasswdLine(REGISTRY_USER, hash)), ...tenantLines]).apply((lines) => lines.join(""));
     const auth = new k8s.core.v1.Secret(`${name}-auth`, {
       metadata: { name: "registry-auth", namespace, labels },
       type: "Opaque",
       stringData: pulumi.secret({
-        htpasswd: password.bcryptHash.apply((hash) => htpasswdLine(REGISTRY_USER, hash)),
+        htpasswd,
         REGISTRY_HTTP_SECRET: httpSecret.result,
       }),
     }, child);
+    // htpasswd is mounted by subPath, which never refreshes: a changed user set rolls the pods.
+    const usersHash = shortHash(REGISTRY_USER, ...args.tenantNamespaces.map((t) => tenantRegistryUser(t.name)));
     const pushSecret = new k8s.core.v1.Secret(`${name}-credentials`, {
       metadata: { name: REGISTRY_SECRET, namespace, labels },
       type: "kubernetes.io/dockerconfigjson",
       stringData: pulumi.secret({
-        ".dockerconfigjson": password.result.apply((p) => dockerConfigJson(args.publicHost, REGISTRY_USER, p)),
+        ".dockerconfigjson": password.result.apply((p) => dockerConfigJson(hosts, REGISTRY_USER, p)),
       }),
     }, child);
 
@@ -143,7 +166,7 @@ export class Registry extends pulumi.ComponentResource {
         template: {
           metadata: {
             labels: { ...labels, ...selector },
-            annotations: { "stx.starlingx.io/config-hash": configText.apply((t) => shortHash(t)) },
+            annotations: { "stx.starlingx.io/config-hash": configText.apply((t) => shortHash(t)), "stx.starlingx.io/users-hash": usersHash },
           },
           spec: {
             automountServiceAccountToken: false,
@@ -213,8 +236,14 @@ export class Registry extends pulumi.ComponentResource {
   }
 }
 
-/** The .dockerconfigjson document for one registry and user. */
-export function dockerConfigJson(server: string, user: string, password: string): string {
+/** The .dockerconfigjson document for one user of a registry reached under one or more host names. */
+export function dockerConfigJson(servers: string | readonly string[], user: string, password: string): string {
   const auth = Buffer.from(`${user}:${password}`).toString("base64");
-  return JSON.stringify({ auths: { [server]: { username: user, password, auth } } });
+  const list = typeof servers === "string" ? [servers] : servers;
+  return JSON.stringify({ auths: Object.fromEntries(list.map((server) => [server, { username: user, password, auth }])) });
+}
+
+/** The htpasswd user of a tenant namespace (namespace names are DNS labels, which htpasswd accepts). */
+export function tenantRegistryUser(namespace: string): string {
+  return `tenant-${namespace}`;
 }

@@ -37,6 +37,9 @@ export const PATHS = {
   docker: `${LOCALDISK}/docker`,
 } as const;
 
+/** Where the image steps find the namespace's registry Secret, and the docker CLI's own config directory (DOCKER_CONFIG). */
+export const REGISTRY_AUTH = { secretDir: "/run/registry-secret", dockerConfig: "/run/docker-config" } as const;
+
 /** The services of one build; all are sidecars on the pod's loopback (see docs/build.md for why). */
 export const SERVICES = {
   /** aptly REST API (starlingx/tools stx/debian/common/toCOPY/aptly/supervisord.aptly.conf: --listen=":8080"). */

@@ -6,7 +6,7 @@
 import { ImageBuildMode } from "../settings/build";
 import { FarmDefaults, pipelineParams, PipelineParam, SwitchName } from "./params";
 import { SCRIPTS } from "./scripts";
-import { builderEnvironment, LOCALDISK } from "./contract";
+import { builderEnvironment, LOCALDISK, REGISTRY_AUTH } from "./contract";
 import { sidecarsFor } from "./services";
 
 export const PIPELINE_NAME = "stx-build";
@@ -143,6 +143,26 @@ function pipelineObject(namespace: string, params: PipelineParam[], tasks: Obj[]
   };
 }
 
+/**
+ * Registry credentials of the image steps: the namespace's dockerconfigjson Secret (REGISTRY_SECRET,
+ * optional so a stack without a registry still runs) is mounted read-only and copied by the step
+ * into DOCKER_CONFIG, an emptyDir, because the docker CLI also writes there (buildx state).
+ */
+const REGISTRY_AUTH_VOLUMES = [
+  { name: "registry-secret", secret: { secretName: "$(params.REGISTRY_SECRET)", optional: true } },
+  { name: "docker-config", emptyDir: { sizeLimit: "16Mi" } },
+];
+function withRegistryAuth(step: Step): Step {
+  return {
+    ...step,
+    env: [...(step.env as Obj[]), { name: "DOCKER_CONFIG", value: REGISTRY_AUTH.dockerConfig }],
+    volumeMounts: [
+      { name: "registry-secret", mountPath: REGISTRY_AUTH.secretDir, readOnly: true },
+      { name: "docker-config", mountPath: REGISTRY_AUTH.dockerConfig },
+    ],
+  };
+}
+
 interface TaskSpec {
   name: string;
   description: string;
@@ -156,7 +176,7 @@ const SERVICE_PARAMS: Readonly<Record<string, readonly string[]>> = {
   aptly: ["APTLY_IMAGE"],
   pkgbuilder: ["PKGBUILDER_IMAGE"],
   lat: ["LAT_IMAGE"],
-  "docker-daemon": ["DOCKER_IMAGE", "DOCKER_MTU", "REGISTRY"],
+  "docker-daemon": ["DOCKER_IMAGE", "DOCKER_MTU", "REGISTRY", "REGISTRY_INSECURE", "REGISTRY_SECRET"],
 };
 
 function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
@@ -180,11 +200,16 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
   const toolTask = (name: string, description: string, names: string[], steps: Step[]): TaskSpec => {
     const sidecars = sidecarsFor(name, mode, toolEnv);
     const sidecarParams = sidecars.flatMap((s) => SERVICE_PARAMS[s.name as string] ?? []);
+    const docker = sidecars.some((s) => s.name === "docker-daemon");
     return {
       name,
       description,
       params: [...BUILDER_PARAMS, ...names, ...sidecarParams],
-      spec: { steps, ...(sidecars.length ? { sidecars } : {}) },
+      spec: {
+        steps: docker ? steps.map(withRegistryAuth) : steps,
+        ...(sidecars.length ? { sidecars } : {}),
+        ...(docker ? { volumes: REGISTRY_AUTH_VOLUMES } : {}),
+      },
     };
   };
   return [
@@ -249,11 +274,11 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     {
       name: "stx-record-result",
       description: "Always: upload the logs as plain files, write the success/fail marker and a listing, and move latest_build after a success.",
-      params: [...STORE_PARAMS, "AGGREGATE_STATUS"],
+      params: [...STORE_PARAMS, "ARTIFACTS_URL", "AGGREGATE_STATUS"],
       spec: {
         steps: [
           step("record", images.objectStoreClient, SCRIPTS.finish, [], {
-            env: [workspaceEnv, ...env([...STORE_PARAMS, "AGGREGATE_STATUS"]), ...storeCredentials],
+            env: [workspaceEnv, ...env([...STORE_PARAMS, "ARTIFACTS_URL", "AGGREGATE_STATUS"]), ...storeCredentials],
           }),
         ],
       },

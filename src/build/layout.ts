@@ -7,7 +7,7 @@
  * Inputs are environment variables RELEASE_ID, DISTRO and BUILD_DATE; BUILD_DATE comes from
  * `stx_build_date` (optionally from BUILD_EPOCH, seconds, for reproducible tests).
  */
-import { BUILD_ID_SHAPE, LATEST_BUILD, LAYOUT_PATTERNS } from "../artifacts";
+import { BUILD_ID_SHAPE, LATEST_BUILD, LAYOUT_PATTERNS, PUBLISHED_ROOT } from "../artifacts";
 
 export const LAYOUT_SHELL = `
 stx_build_date() { if [ -n "\${BUILD_EPOCH:-}" ]; then date -u -d "@\${BUILD_EPOCH}" +%Y%m%dT%H%M%SZ; else date -u +%Y%m%dT%H%M%SZ; fi; }
@@ -17,10 +17,13 @@ stx_check_location() {
   echo "\${DISTRO}" | grep -Eq '${LAYOUT_PATTERNS.distro}' || { echo "bad DISTRO '\${DISTRO}'" >&2; return 1; }
   echo "\${BUILD_DATE}" | grep -Eq '${LAYOUT_PATTERNS.buildDate}' || { echo "bad BUILD_DATE '\${BUILD_DATE}'" >&2; return 1; }
 }
-stx_build_prefix() { stx_check_location && printf '%s/%s/%s/' "\${RELEASE_ID}" "\${DISTRO}" "\${BUILD_DATE}"; }
+# Published builds live under ${PUBLISHED_ROOT} (anonymously readable); private ones outside it.
+stx_release_root() { case "\${RELEASE_ID}" in private/*) printf '%s/' "\${RELEASE_ID}";; *) printf '${PUBLISHED_ROOT}%s/' "\${RELEASE_ID}";; esac; }
+stx_is_published() { case "\${RELEASE_ID}" in private/*) return 1;; *) return 0;; esac; }
+stx_build_prefix() { stx_check_location && printf '%s%s/%s/' "$(stx_release_root)" "\${DISTRO}" "\${BUILD_DATE}"; }
 stx_outputs_key() { stx_prefix_="$(stx_build_prefix)" && printf '%soutputs/%s' "\${stx_prefix_}" "$1"; }
 stx_marker_key() { stx_outputs_key "$1"; }
-stx_latest_build_key() { printf '%s/%s/${LATEST_BUILD}' "\${RELEASE_ID}" "\${DISTRO}"; }
+stx_latest_build_key() { printf '%s%s/${LATEST_BUILD}' "$(stx_release_root)" "\${DISTRO}"; }
 stx_build_id() {
   stx_check_location || return 1
   stx_id_="$(printf '%s' "\${RELEASE_ID}" | tr / .)_\${DISTRO}_\${BUILD_DATE}"

@@ -32,11 +32,17 @@ export type SwitchName = keyof typeof SWITCHES;
 export interface FarmDefaults {
   readonly objectStoreEndpoint: string;
   readonly artifactsBucket: string;
+  /** `<public object-store URL>/<bucket>`, for the links a run prints (published builds are readable there). */
+  readonly artifactsUrl: string;
   /** Secret (in the run's namespace) with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as the object store writes it. */
   readonly objectStoreSecret: string;
   readonly pulpUrl: string;
   /** Registry host[/path] that images are pushed to. */
   readonly registry: string;
+  /** True where that registry speaks plain HTTP (our own in-cluster registry); the Docker daemon then allows it as insecure. */
+  readonly registryInsecure: boolean;
+  /** dockerconfigjson Secret in every tenant namespace with the registry credentials (components/services/registry.ts REGISTRY_SECRET). */
+  readonly registrySecret: string;
   /** Images of StarlingX's build containers (src/versions.ts STX_TOOLS, or build.toolsImages). */
   readonly toolImages: { readonly builder: string; readonly pkgbuilder: string; readonly lat: string; readonly aptly: string };
   readonly dockerImage: string;
@@ -73,9 +79,12 @@ export function pipelineParams(defaults: FarmDefaults): PipelineParam[] {
     { name: "MAX_CPUS", description: "Parallel jobs per package build (localrc MAX_CPUS).", default: "4" },
     { name: "OBJECT_STORE_ENDPOINT", description: "S3 endpoint of the artifact store.", default: defaults.objectStoreEndpoint },
     { name: "ARTIFACTS_BUCKET", description: "Bucket of build artifacts.", default: defaults.artifactsBucket },
+    { name: "ARTIFACTS_URL", description: "Public URL of the artifacts bucket, for the links a run prints (published builds are anonymously readable there).", default: defaults.artifactsUrl },
     { name: "OBJECT_STORE_SECRET", description: "Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the artifact store.", default: defaults.objectStoreSecret },
     { name: "PULP_URL", description: "Pulp API base URL (prerequisites and package repositories).", default: defaults.pulpUrl },
     { name: "REGISTRY", description: "Registry that images are pushed to.", default: defaults.registry },
+    { name: "REGISTRY_INSECURE", description: '"true" where REGISTRY speaks plain HTTP: the Docker daemon allows it as an insecure registry.', default: String(defaults.registryInsecure) },
+    { name: "REGISTRY_SECRET", description: "dockerconfigjson Secret in the run's namespace with the registry credentials (DOCKER_CONFIG of the image steps).", default: defaults.registrySecret },
     { name: "DOCKER_MTU", description: "MTU of the build's Docker daemon (docker-in-docker needed 1410 on CENGN).", default: "1410" },
   ];
 }

@@ -4,8 +4,9 @@
  * `.stx/logs/` of the workspace, and DRY_RUN turns every build or upload command into an echo.
  */
 import { DECIDE_SHELL } from "./changes";
-import { BUILD_ID_LABEL, CONTEXT_FILE, OUTPUT_TYPES } from "../artifacts";
+import { BUILD_ID_LABEL, CONTEXT_FILE, LISTING_FILE, OUTPUT_TYPES } from "../artifacts";
 import { LAYOUT_SHELL } from "./layout";
+import { REGISTRY_AUTH } from "./contract";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
@@ -32,6 +33,12 @@ until docker info >/dev/null 2>&1; do
   if [ "\${tries}" -gt 60 ]; then echo "no Docker daemon at \${DOCKER_HOST} after 120 s" >&2; exit 1; fi
   sleep 2
 done
+# The namespace's registry credentials (REGISTRY_SECRET) become the docker CLI's config.
+if [ -f "${REGISTRY_AUTH.secretDir}/.dockerconfigjson" ]; then
+  mkdir -p "\${DOCKER_CONFIG}" && cp "${REGISTRY_AUTH.secretDir}/.dockerconfigjson" "\${DOCKER_CONFIG}/config.json"
+else
+  echo "no registry credentials in this namespace (Secret REGISTRY_SECRET): pushes to \${REGISTRY} may be refused"
+fi
 # CLEAN_DOCKER empties this build state's daemon cache (no other build shares it).
 if [ "\${CLEAN_DOCKER}" = "true" ]; then run docker system prune --all --force; fi`;
 
@@ -173,7 +180,7 @@ fi
 ${STORE_PREAMBLE.split("\n").slice(3).join("\n")}
 case "\${AGGREGATE_STATUS}" in Succeeded|Completed) result=success ;; *) result=fail ;; esac
 # Logs are plain files, readable in a browser, for failed builds too.
-run rclone copy ${STATE_DIR}/logs "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key logs)"
+run rclone copy --header-upload "Content-Type: text/plain; charset=utf-8" ${STATE_DIR}/logs "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key logs)"
 if [ -s ${STATE_DIR}/CONTEXT ]; then run rclone copyto ${STATE_DIR}/CONTEXT "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"; fi
 printf '' | run rclone rcat "store:\${ARTIFACTS_BUCKET}/$(stx_marker_key "\${result}")"
 if [ "\${result}" = "success" ]; then
@@ -184,12 +191,18 @@ fi
 outputs="$(stx_outputs_key "")"
 {
   printf '<!DOCTYPE html>\\n<html><head><meta charset="utf-8"><title>%s</title></head><body>\\n<h1>%s</h1>\\n<ul>\\n' "\${outputs}" "\${outputs}"
-  rclone lsf -R --files-only "store:\${ARTIFACTS_BUCKET}/\${outputs}" 2>/dev/null | grep -v '^index.html$' | sort | while read -r file; do
+  rclone lsf -R --files-only "store:\${ARTIFACTS_BUCKET}/\${outputs}" 2>/dev/null | grep -v '^${LISTING_FILE}$' | sort | while read -r file; do
     printf '<li><a href="%s">%s</a></li>\\n' "\${file}" "\${file}"
   done
   printf '</ul>\\n</body></html>\\n'
 } > ${STATE_DIR}/index.html
-run rclone copyto --header-upload "Content-Type: text/html" ${STATE_DIR}/index.html "store:\${ARTIFACTS_BUCKET}/\${outputs}index.html"
-echo "build \${result}: \${OBJECT_STORE_ENDPOINT}/\${ARTIFACTS_BUCKET}/$(stx_build_prefix)"
+run rclone copyto --header-upload "Content-Type: text/html" ${STATE_DIR}/index.html "store:\${ARTIFACTS_BUCKET}/\${outputs}${LISTING_FILE}"
+# Links a person can open: published builds are anonymously readable at the public store URL.
+if stx_is_published; then
+  echo "build \${result}: \${ARTIFACTS_URL}/\${outputs}${LISTING_FILE}"
+  echo "logs: \${ARTIFACTS_URL}/\${outputs}logs/"
+else
+  echo "build \${result} (private: readable with this namespace's object-store credentials only): s3://\${ARTIFACTS_BUCKET}/\${outputs}"
+fi
 `,
 } as const;

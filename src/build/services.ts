@@ -86,19 +86,27 @@ function lat(env: Obj[]): Obj {
   return { name: "lat", image: "$(params.LAT_IMAGE)", env: [...env, { name: "WORKSPACE_DIR", value: LOCALDISK }] };
 }
 
-/** The Docker daemon, reachable only on the pod's loopback; the build's registry may be plain HTTP. */
+/**
+ * The Docker daemon, reachable only on the pod's loopback. `--insecure-registry` only where the
+ * build's registry speaks plain HTTP (REGISTRY_INSECURE: our own in-cluster registry; the stx-docker
+ * chart's insecureRegistries is the same switch upstream), never for a TLS registry.
+ */
 function docker(): Obj {
   return {
     name: "docker-daemon",
     image: "$(params.DOCKER_IMAGE)",
-    args: [
-      `--host=${SERVICES.docker.url}`,
-      "--mtu=$(params.DOCKER_MTU)",
-      // The in-cluster registry speaks plain HTTP (stx-docker chart: insecureRegistries).
-      "--insecure-registry=$(params.REGISTRY)",
-      `--data-root=${PATHS.docker}`,
+    env: [
+      { name: "DOCKER_TLS_CERTDIR", value: "" },
+      { name: "DOCKER_MTU", value: "$(params.DOCKER_MTU)" },
+      { name: "REGISTRY", value: "$(params.REGISTRY)" },
+      { name: "REGISTRY_INSECURE", value: "$(params.REGISTRY_INSECURE)" },
     ],
-    env: [{ name: "DOCKER_TLS_CERTDIR", value: "" }],
+    script: `#!/bin/sh
+set -eu
+set -- --host=${SERVICES.docker.url} --mtu="\${DOCKER_MTU}" --data-root=${PATHS.docker}
+if [ "\${REGISTRY_INSECURE}" = "true" ] && [ -n "\${REGISTRY}" ]; then set -- "$@" --insecure-registry="\${REGISTRY}"; fi
+exec dockerd-entrypoint.sh dockerd "$@"
+`,
     ...tcpReady(SERVICES.docker.port),
   };
 }

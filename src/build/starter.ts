@@ -6,6 +6,7 @@
  */
 import { SWITCHES } from "./params";
 import { labelValue, RUN_LABELS } from "./runs";
+import { LISTING_FILE, releaseRoot } from "../artifacts";
 
 /** Where the PipelineRun template (JSON) is mounted next to the script. */
 export const RUN_TEMPLATE = "/run/build/pipelinerun.json";
@@ -18,8 +19,15 @@ export interface StarterOptions {
   readonly distro: string;
   /** Finished runs kept for this branch. */
   readonly keepRuns: number;
+  /** The Tekton Dashboard as people reach it (NodePort or Ingress), not the in-cluster Service. */
   readonly dashboardUrl: string;
+  /** `<public object-store URL>/<bucket>`: the published/ prefix below it is anonymously readable. */
   readonly artifactsUrl: string;
+  /**
+   * How long a manual start waits for a running build of the branch before it gives up: runs of a
+   * branch share its ReadWriteOnce state volume (STATE_CLAIM), which has one writer at a time.
+   */
+  readonly waitMinutes?: number;
   /** Seconds between status checks. */
   readonly pollSeconds?: number;
 }
@@ -41,11 +49,25 @@ kubectl get pipelineruns -n "$ns" -l "$selector" -o json \\
   | while read -r old; do kubectl delete pipelinerun -n "$ns" "$old"; done
 
 trigger="\${TRIGGER:-scheduled}"
-running="$(kubectl get pipelineruns -n "$ns" -l "$selector" -o json | jq -r '[.items[] | select(.status.completionTime == null)] | length')"
+# Runs of this branch share its state volume (ReadWriteOnce, one writer): never two at once. A
+# scheduled start is skipped; a manual one waits for the running build, and gives up after a while.
+running_runs() { kubectl get pipelineruns -n "$ns" -l "$selector" -o json | jq -r '[.items[] | select(.status.completionTime == null)] | length'; }
+running="$(running_runs)"
 if [ "$trigger" = "scheduled" ] && [ "$running" != "0" ]; then
   echo "a build of ${o.project} ${o.branch} is still running; this scheduled start is skipped"
   exit 0
 fi
+waited=0
+while [ "$running" != "0" ]; do
+  if [ "$waited" -ge ${(o.waitMinutes ?? 600) * 60} ]; then
+    echo "a build of ${o.project} ${o.branch} is still running after ${o.waitMinutes ?? 600} minutes; not starting another on its state volume" >&2
+    exit 3
+  fi
+  echo "a build of ${o.project} ${o.branch} is running; waiting for it to finish (its state volume has one writer)"
+  sleep ${o.pollSeconds ?? 60}
+  waited=$((waited + ${Math.max(o.pollSeconds ?? 60, 1)}))
+  running="$(running_runs)"
+done
 
 cp "$template" "$work/run.json"
 set_param() {
@@ -74,8 +96,8 @@ needed="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.results
 if [ "$needed" = "false" ]; then
   echo "skipped: sources unchanged since the last successful build (set FORCE_BUILD=true to build anyway)"
 elif [ -n "$date" ]; then
-  echo "Artifacts: ${o.artifactsUrl}/${o.releaseId}/${o.distro}/$date/outputs/"
-  echo "Logs: ${o.artifactsUrl}/${o.releaseId}/${o.distro}/$date/outputs/logs/"
+  echo "Artifacts: ${o.artifactsUrl}/${releaseRoot(o.releaseId)}${o.distro}/$date/outputs/${LISTING_FILE}"
+  echo "Logs: ${o.artifactsUrl}/${releaseRoot(o.releaseId)}${o.distro}/$date/outputs/logs/"
 fi
 rm -rf "$work"
 if [ "$status" = "True" ]; then echo "build succeeded"; else echo "build failed" >&2; exit 1; fi

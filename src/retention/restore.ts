@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
-import { BuildRef, buildPrefix, checkBuildRef, latestBuildKey, parseLatestBuild } from "../artifacts";
+import { BuildRef, buildPrefix, checkBuildRef, latestBuildKey, parseLatestBuild, PUBLISHED_ROOT } from "../artifacts";
 import { BackupTarget } from "./backup";
 import { listObjects } from "./store";
 
@@ -31,9 +31,12 @@ export interface RestoreSummary {
   readonly failures: { readonly key: string; readonly error: string }[];
 }
 
-/** "<release-id>/<distro>/<build-date>", as the backup log and `buildPrefix` print it. */
+/**
+ * "<release-id>/<distro>/<build-date>", or the build's prefix as the backup log and `buildPrefix`
+ * print it (`published/<release-id>/...` for published builds).
+ */
 export function parseBuildArgument(text: string): BuildRef {
-  const m = /^(.+)\/([^/]+)\/([^/]+?)\/?$/.exec(text);
+  const m = /^(.+)\/([^/]+)\/([^/]+?)\/?$/.exec(text.startsWith(PUBLISHED_ROOT) ? text.slice(PUBLISHED_ROOT.length) : text);
   if (!m) throw new Error(`"${text}" is not <release-id>/<distro>/<build-date>, e.g. release/stx.10.0/debian/20250601T010000Z`);
   return checkBuildRef({ releaseId: m[1], distro: m[2], buildDate: m[3] });
 }

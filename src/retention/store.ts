@@ -32,7 +32,7 @@ export interface BucketInventory {
 /** Lists every object of `bucket` and groups the layout's objects by build. */
 export async function inventory(s3: S3Client, bucket: string): Promise<BucketInventory> {
   const builds = new Map<string, FoundBuildKeys & { markers: Set<BuildResult> }>();
-  const aliasKeys: string[] = [];
+  const aliasKeys: { key: string; series: string }[] = [];
   let foreignObjects = 0;
   for await (const object of listObjects(s3, bucket)) {
     const parsed = parseKey(object.key);
@@ -41,7 +41,7 @@ export async function inventory(s3: S3Client, bucket: string): Promise<BucketInv
       continue;
     }
     if (parsed.kind === "alias") {
-      aliasKeys.push(object.key);
+      aliasKeys.push({ key: object.key, series: seriesKey(parsed) });
       continue;
     }
     const id = `${seriesKey(parsed.build)}/${parsed.build.buildDate}`;
@@ -56,9 +56,9 @@ export async function inventory(s3: S3Client, bucket: string): Promise<BucketInv
     if (result) entry.markers.add(result);
   }
   const aliases = new Map<string, string>();
-  for (const key of aliasKeys) {
+  for (const { key, series } of aliasKeys) {
     const target = parseLatestBuild(await readText(s3, bucket, key));
-    if (target) aliases.set(key.slice(0, -"/latest_build".length), target);
+    if (target) aliases.set(series, target);
   }
   return {
     builds: [...builds.values()].map(({ markers, ...build }) => ({

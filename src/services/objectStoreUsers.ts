@@ -5,7 +5,7 @@
  * Secrets and the bucket Job's `mc admin` commands.
  */
 import { createHash } from "crypto";
-import { privateReleaseId, releaseIdForBranch } from "../artifacts";
+import { privateReleaseId, releaseIdForBranch, releaseRoot } from "../artifacts";
 import { buildNamespace, userNamespace } from "../tenancy/naming";
 import { Settings } from "../settings/schema";
 
@@ -22,7 +22,7 @@ export interface TenantStoreUser {
 export function tenantStoreUsers(settings: Pick<Settings, "users" | "projects">): TenantStoreUser[] {
   const users = settings.users.map((u) => storeUser(userNamespace(u.name), privatePrefix(u.name)));
   const branches = settings.projects.flatMap((p) =>
-    p.branches.map((b) => storeUser(buildNamespace(p.name, b.name), `${b.releaseId ?? releaseIdForBranch(b.name)}/`)),
+    p.branches.map((b) => storeUser(buildNamespace(p.name, b.name), releaseRoot(b.releaseId ?? releaseIdForBranch(b.name)))),
   );
   return [...users, ...branches];
 }

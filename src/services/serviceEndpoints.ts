@@ -6,7 +6,7 @@ import { isIP } from "net";
 import { ExposureSettings, ServicesSettings } from "../settings/services";
 
 /** Fixed NodePorts (inside the default 30000-32767 range), so URLs survive a redeploy. */
-export const NODE_PORTS = { pulpApi: 30817, pulpContent: 30816, objectStore: 30900, registry: 30500 } as const;
+export const NODE_PORTS = { pulpApi: 30817, pulpContent: 30816, objectStore: 30900, registry: 30500, dashboard: 30097 } as const;
 
 export interface ServiceEndpoints {
   /** Pulp's base URL for the REST API (…/pulp/api/v3/ lives under it). */
@@ -17,8 +17,10 @@ export interface ServiceEndpoints {
   readonly objectStorePublicUrl?: string;
   /** host[:port] of the registry for `docker login`. */
   readonly registryHost: string;
+  /** The Tekton Dashboard as people open it (links in Jenkins and the schedule's logs). */
+  readonly dashboardUrl: string;
   /** Ingress host names, when exposure is "ingress". */
-  readonly ingressHosts?: { readonly pulp: string; readonly objectStore: string; readonly registry: string };
+  readonly ingressHosts?: { readonly pulp: string; readonly objectStore: string; readonly registry: string; readonly dashboard: string };
 }
 
 export function serviceEndpoints(services: ServicesSettings, apiServer: string): ServiceEndpoints {
@@ -32,17 +34,19 @@ export function serviceEndpoints(services: ServicesSettings, apiServer: string):
       pulpContentOrigin: pulp.contentOrigin ?? `http://${node}:${NODE_PORTS.pulpContent}`,
       objectStorePublicUrl: objectStore.publicUrl ?? minioUrl,
       registryHost: `${node}:${NODE_PORTS.registry}`,
+      dashboardUrl: `http://${node}:${NODE_PORTS.dashboard}`,
     };
   }
   const domain = ingressDomain(exposure, host);
   const scheme = exposure.clusterIssuer || exposure.tlsSecret ? "https" : "http";
-  const hosts = { pulp: `pulp.${domain}`, objectStore: `s3.${domain}`, registry: `registry.${domain}` };
+  const hosts = { pulp: `pulp.${domain}`, objectStore: `s3.${domain}`, registry: `registry.${domain}`, dashboard: `tekton.${domain}` };
   const minioUrl = objectStore.mode === "minio" ? `${scheme}://${hosts.objectStore}` : undefined;
   return {
     pulpUrl: `${scheme}://${hosts.pulp}`,
     pulpContentOrigin: pulp.contentOrigin ?? `${scheme}://${hosts.pulp}`,
     objectStorePublicUrl: objectStore.publicUrl ?? minioUrl,
     registryHost: hosts.registry,
+    dashboardUrl: `${scheme}://${hosts.dashboard}`,
     ingressHosts: hosts,
   };
 }

@@ -4,6 +4,7 @@
  * per kind of cluster (src/settings/profiles.ts); docs/services.md is the reference.
  */
 import { z } from "zod";
+import { PUBLISHED_ROOT } from "../artifacts";
 import { isDnsLabel } from "../tenancy/naming";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
@@ -102,8 +103,12 @@ export const objectStore = z.strictObject({
     registry: bucketName,
     backups: bucketName,
   }),
-  /** Key prefix of published builds in the artifacts bucket; the only anonymously readable data. */
-  publishedPrefix: z.string().regex(/^[a-z0-9][a-z0-9_-]*\/$/, { message: 'must be a prefix ending in "/", e.g. "published/"' }).default("published/"),
+  /**
+   * Key prefix of published builds in the artifacts bucket; the only anonymously readable data.
+   * The artifact layout (src/artifacts.ts PUBLISHED_ROOT) puts every non-private build there, so
+   * it is fixed: another value would open nothing the pipeline publishes.
+   */
+  publishedPrefix: z.literal(PUBLISHED_ROOT, { message: `must be "${PUBLISHED_ROOT}": the artifact layout (src/artifacts.ts) publishes builds there` }).default(PUBLISHED_ROOT),
   /** MinIO mode: data volume size, resources and (optionally) an image built from the archived sources. */
   size: positiveQuantity,
   resources: containerResources,

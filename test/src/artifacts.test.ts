@@ -42,11 +42,12 @@ describe("artifact layout", () => {
   const build: BuildRef = { releaseId: "release/stx.9.0", distro: "debian", buildDate: "20260301T020304Z" };
 
   it("formats the prefix, marker, CONTEXT and alias keys of the seed's layout", () => {
-    expect(buildPrefix(build)).to.equal("release/stx.9.0/debian/20260301T020304Z/");
-    expect(markerKey(build, "success")).to.equal("release/stx.9.0/debian/20260301T020304Z/outputs/success");
-    expect(markerKey(build, "fail")).to.equal("release/stx.9.0/debian/20260301T020304Z/outputs/fail");
-    expect(contextKey(build)).to.equal("release/stx.9.0/debian/20260301T020304Z/outputs/CONTEXT");
-    expect(latestBuildKey("release/stx.9.0", "debian")).to.equal("release/stx.9.0/debian/latest_build");
+    // Published (non-private) builds live under the anonymously readable published/ prefix.
+    expect(buildPrefix(build)).to.equal("published/release/stx.9.0/debian/20260301T020304Z/");
+    expect(markerKey(build, "success")).to.equal("published/release/stx.9.0/debian/20260301T020304Z/outputs/success");
+    expect(markerKey(build, "fail")).to.equal("published/release/stx.9.0/debian/20260301T020304Z/outputs/fail");
+    expect(contextKey(build)).to.equal("published/release/stx.9.0/debian/20260301T020304Z/outputs/CONTEXT");
+    expect(latestBuildKey("release/stx.9.0", "debian")).to.equal("published/release/stx.9.0/debian/latest_build");
   });
 
   it("formats and parses UTC build-dates and rejects impossible ones", () => {
@@ -129,16 +130,22 @@ describe("artifact layout", () => {
   it("parses markers and aliases, and leaves keys outside the layout undefined", () => {
     expect(markerResult(parseKey(markerKey(build, "fail"))!)).to.equal("fail");
     expect(markerResult(parseKey(contextKey(build))!)).to.equal(undefined);
-    expect(parseKey("master/debian/latest_build")).to.deep.equal({ kind: "alias", releaseId: "master", distro: "debian" });
+    expect(parseKey("published/master/debian/latest_build")).to.deep.equal({ kind: "alias", releaseId: "master", distro: "debian" });
+    expect(parseKey("private/alice/x/debian/latest_build")).to.deep.equal({ kind: "alias", releaseId: "private/alice/x", distro: "debian" });
     for (const outside of [
+      // A published release-id outside published/, or a private one inside it, is not the layout.
+      "master/debian/latest_build",
+      "master/debian/20260301T020304Z/outputs/success",
+      "published/private/alice/x/debian/20260301T020304Z/outputs/success",
+      "published/published/master/debian/latest_build",
       "mirror/debian/pool/main/a/apt/apt_2.6.deb",
       "3rdparty/tarballs/foo.tar.gz",
-      "master/debian/20260301T020304Z/",
-      "master/debian/20260301T020304Z/other/file",
-      "master/debian/notadate/outputs/iso/x.iso",
-      "master/debian/20260301T020304Z/outputs/",
-      "master/debian/latest_build/x",
-      "release/stx.9.0/debian",
+      "published/master/debian/20260301T020304Z/",
+      "published/master/debian/20260301T020304Z/other/file",
+      "published/master/debian/notadate/outputs/iso/x.iso",
+      "published/master/debian/20260301T020304Z/outputs/",
+      "published/master/debian/latest_build/x",
+      "published/release/stx.9.0/debian",
     ]) {
       expect(parseKey(outside), outside).to.equal(undefined);
     }

@@ -28,12 +28,25 @@ for (const stack of ["minikube", "cengn"] as const) {
 
     it("authenticates with an htpasswd bcrypt entry from a generated password, kept secret", () => {
       const auth = secretValue(run.object(SECRET, "registry-auth", SHARED).inputs.stringData);
-      expect(auth.htpasswd).to.match(/^stx-build:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}\n$/);
+      const lines = (auth.htpasswd as string).split("\n").filter(Boolean);
+      expect(lines[0]).to.match(/^stx-build:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
+      for (const line of lines) expect(line).to.match(/^[a-z0-9.-]+:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
+      // One user per tenant namespace besides the farm's own.
+      const tenants = planTenants(parseSettings(stackFileConfig(stack))).map((t) => t.namespace);
+      expect(lines.map((l) => l.split(":")[0]).sort()).to.deep.equal(["stx-build", ...tenants.map((ns) => `tenant-${ns}`)].sort());
       const push = run.object(SECRET, "registry-credentials", SHARED);
       expect(push.inputs.type).to.equal("kubernetes.io/dockerconfigjson");
       const config = JSON.parse(secretValue(push.inputs.stringData)[".dockerconfigjson"]);
       expect(config.auths[run.outputs.registryHost as string].password).to.equal("random-stx-registry-password");
       const configMap = run.object("kubernetes:core/v1:ConfigMap", "registry-config", SHARED).inputs.data["config.yml"];
+      for (const ns of tenants) {
+        // Each tenant's builds push and pull with their own user, at the in-cluster and the public host.
+        const tenantSecret = run.object(SECRET, "registry-credentials", ns);
+        expect(tenantSecret.inputs.type).to.equal("kubernetes.io/dockerconfigjson");
+        const tenantConfig = JSON.parse(secretValue(tenantSecret.inputs.stringData)[".dockerconfigjson"]);
+        expect(Object.keys(tenantConfig.auths).sort()).to.deep.equal([run.outputs.registryHost as string, "registry.stx-system.svc:5000"].sort());
+        expect(tenantConfig.auths["registry.stx-system.svc:5000"].username).to.equal(`tenant-${ns}`);
+      }
       expect(configMap).not.to.contain("random-");
     });
 

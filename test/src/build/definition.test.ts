@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { buildPipelineObjects, DOCKER_STAGES, FINALLY_STAGE, PIPELINE_NAME, STAGES } from "../../../src/build/definition";
 import { FarmDefaults, pipelineParams, runParams, SWITCHES } from "../../../src/build/params";
 import { pipelineRunManifest, planBranchJobs } from "../../../src/build/runs";
@@ -76,14 +79,39 @@ describe("the StarlingX build pipeline definition", () => {
     expect(iso.when).to.deep.include({ input: "$(params.BUILD_ISO)", operator: "in", values: ["true"] });
   });
 
-  it("runs Docker only as a loopback sidecar that trusts the plain-HTTP build registry", () => {
+  it("runs Docker only as a loopback sidecar, insecure only for a plain-HTTP registry, with the namespace's registry credentials", () => {
     for (const name of ["stx-build-base-image", "stx-build-wheels", "stx-build-app-images"]) {
       const task = tasks.find((t: any) => t.metadata.name === name) as any;
       const daemon = task.spec.sidecars.find((s: any) => s.name === "docker-daemon");
-      expect(daemon.args).to.include("--host=tcp://127.0.0.1:2375");
-      expect(daemon.args).to.include("--insecure-registry=$(params.REGISTRY)");
+      expect(daemon.script).to.contain("--host=tcp://127.0.0.1:2375");
+      expect(daemon.env).to.deep.include({ name: "REGISTRY_INSECURE", value: "$(params.REGISTRY_INSECURE)" });
       expect(daemon.securityContext).to.equal(undefined);
+      expect(task.spec.volumes).to.deep.include({ name: "registry-secret", secret: { secretName: "$(params.REGISTRY_SECRET)", optional: true } });
+      for (const step of task.spec.steps) {
+        expect(step.env).to.deep.include({ name: "DOCKER_CONFIG", value: "/run/docker-config" });
+        expect(step.volumeMounts).to.deep.include({ name: "registry-secret", mountPath: "/run/registry-secret", readOnly: true });
+      }
     }
+    const params = (pipeline.spec as any).params;
+    // The fixture's registry (the platform's registry.local:9001) speaks TLS: no insecure registry.
+    expect(params.find((p: any) => p.name === "REGISTRY_INSECURE").default).to.equal("false");
+  });
+
+  it("passes --insecure-registry to the daemon only when REGISTRY_INSECURE is true", () => {
+    const task = tasks.find((t: any) => t.metadata.name === "stx-build-wheels") as any;
+    const daemon = task.spec.sidecars.find((s: any) => s.name === "docker-daemon");
+    const argsFor = (insecure: string) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockerd-"));
+      fs.writeFileSync(path.join(dir, "dockerd-entrypoint.sh"), `#!/bin/sh\necho "$@"\n`, { mode: 0o755 });
+      const out = execFileSync("sh", ["-c", daemon.script], {
+        env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_MTU: "1410", REGISTRY: "registry.stx-system.svc:5000", REGISTRY_INSECURE: insecure },
+        encoding: "utf8",
+      });
+      fs.rmSync(dir, { recursive: true });
+      return out;
+    };
+    expect(argsFor("true")).to.contain("--insecure-registry=registry.stx-system.svc:5000");
+    expect(argsFor("false")).to.not.contain("--insecure-registry");
   });
 
   it("turns image builds off by default where no Docker daemon can run", () => {

@@ -33,7 +33,7 @@ function recordResult(status: string): string[] {
   }
   fs.writeFileSync(path.join(bin, "rclone"), `#!/bin/sh\necho "$*" >> "${dir}/calls"\ncat > /dev/null 2>&1 || true\n`, { mode: 0o755 });
   execFileSync("sh", ["-c", SCRIPTS.finish], {
-    env: { PATH: `${bin}:${process.env.PATH}`, WORKSPACE: dir, DRY_RUN: "false", AGGREGATE_STATUS: status, OBJECT_STORE_ENDPOINT: "http://s3", ARTIFACTS_BUCKET: "b", ACCESS_KEY: "a", SECRET_KEY: "s" },
+    env: { PATH: `${bin}:${process.env.PATH}`, WORKSPACE: dir, DRY_RUN: "false", AGGREGATE_STATUS: status, OBJECT_STORE_ENDPOINT: "http://s3", ARTIFACTS_BUCKET: "b", ARTIFACTS_URL: "https://s3.example.org/b", ACCESS_KEY: "a", SECRET_KEY: "s" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");

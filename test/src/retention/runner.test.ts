@@ -72,8 +72,11 @@ const FOREIGN = [
   "mirror/debian/pool/main/a/apt/apt_2.6.1_amd64.deb",
   "3rdparty/downloads/qemu-8.2.tar.xz",
   "master/README",
-  "release/stx.9.0/debian/notes.txt",
-  "master/debian/19990101T000000Z/unexpected/file",
+  "published/master/README",
+  "published/release/stx.9.0/debian/notes.txt",
+  "published/master/debian/19990101T000000Z/unexpected/file",
+  // the old, pre-published/ layout is outside the layout now: never touched
+  "master/debian/19990101T000000Z/outputs/success",
 ];
 
 async function seed(s3: S3Client, now: number): Promise<{ bytes: Map<string, number> }> {
@@ -115,7 +118,8 @@ async function keys(s3: S3Client, bucket = BUCKET): Promise<string[]> {
 function remainingBuilds(allKeys: string[]): Record<string, string[]> {
   const builds: Record<string, Set<string>> = {};
   for (const key of allKeys) {
-    const m = /^(.*)\/debian\/(\d{8}T\d{6}Z)\/(outputs|inputs)\//.exec(key);
+    // The layout's own grammar: published builds under published/, private ones outside it.
+    const m = /^(?:published\/(?!private\/)|(?=private\/))(.*)\/debian\/(\d{8}T\d{6}Z)\/(outputs|inputs)\//.exec(key);
     if (m) (builds[m[1]] ??= new Set()).add(m[2]);
   }
   return Object.fromEntries(Object.entries(builds).map(([id, dates]) => [id, [...dates].sort()]));
@@ -288,7 +292,7 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     stops.push(broken.stop);
     const lines: string[] = [];
     expect(await runMain(["artifacts"], env({ PULP_URL: broken.url, DELETE_PIPELINERUNS: "false", RETENTION_POLICY: JSON.stringify(POLICY) }), lines)).to.equal(1);
-    expect(lines.join("\n")).to.match(/error {2}feature\/bar\/debian\/\d{8}T\d{6}Z\/: Pulp GET .* answered 500/);
+    expect(lines.join("\n")).to.match(/error {2}published\/feature\/bar\/debian\/\d{8}T\d{6}Z\/: Pulp GET .* answered 500/);
     expect(await keys(s3)).to.include.members(lateKeys);
 
     const healthy = await startFake(fakePulp({ distributions: [], repositories: [] }).handler);
@@ -306,7 +310,7 @@ describe("retention runner against a real S3 server (MinIO)", function () {
     const first = await runBackup({ s3, bucket: BUCKET, target, classes: ["release"], log: () => undefined });
     const backedUp = await keys(s3, "backup");
     const releases = [60, 45].map((d) => buildPrefix(ref(now, { releaseId: "release/stx.9.0", days: d })));
-    expect(remainingBuilds(backedUp)).to.deep.equal({ "release/stx.9.0": releases.map((p) => p.split("/")[3]).sort() });
+    expect(remainingBuilds(backedUp)).to.deep.equal({ "release/stx.9.0": releases.map((p) => p.split("/")[4]).sort() });
     expect(backedUp).to.include(latestBuildKey("release/stx.9.0", "debian"));
     expect(first.copied).to.equal(2 * 7 + 1);
     const second = await runBackup({ s3, bucket: BUCKET, target, classes: ["release"], log: () => undefined });

@@ -25,11 +25,12 @@ describe("object store users of the tenant namespaces", () => {
     expect(users.map((u) => [u.namespace, u.writePrefix])).to.deep.equal([
       ["user-alice", "private/alice/"],
       ["user-bob", "private/bob/"],
-      ["build-starlingx-master", "master/"],
-      [users[3].namespace, "release/stx.10.0/"],
-      ["build-starlingx-wip", "milestone/m1/"],
+      // Branch builds are published: their prefix sits under the anonymously readable published/.
+      ["build-starlingx-master", "published/master/"],
+      [users[3].namespace, "published/release/stx.10.0/"],
+      ["build-starlingx-wip", "published/milestone/m1/"],
     ]);
-    expect(users[3].writePrefix).to.equal(`${releaseIdForBranch("r/stx.10.0")}/`);
+    expect(users[3].writePrefix).to.equal(`published/${releaseIdForBranch("r/stx.10.0")}/`);
     expect(new Set(users.map((u) => u.accessKey)).size).to.equal(users.length);
     for (const u of users) expect(u.accessKey).to.match(/^stx-[0-9a-f]{16}$/);
   });

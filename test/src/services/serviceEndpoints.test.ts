@@ -14,6 +14,8 @@ describe("service endpoints", () => {
       pulpContentOrigin: "http://192.168.49.2:30816",
       objectStorePublicUrl: "http://192.168.49.2:30900",
       registryHost: "192.168.49.2:30500",
+      // People open the Dashboard on the node, not at the in-cluster Service name.
+      dashboardUrl: "http://192.168.49.2:30097",
     });
     expect(urls.ingressHosts).to.equal(undefined);
   });
@@ -25,7 +27,9 @@ describe("service endpoints", () => {
       pulp: "pulp.build.starlingx.cengn.ca",
       objectStore: "s3.build.starlingx.cengn.ca",
       registry: "registry.build.starlingx.cengn.ca",
+      dashboard: "tekton.build.starlingx.cengn.ca",
     });
+    expect(cengn.dashboardUrl).to.equal("https://tekton.build.starlingx.cengn.ca");
     const stx = serviceEndpoints(services("starlingx"), "https://10.10.10.2:6443");
     expect(stx.pulpUrl).to.equal("https://pulp.10.10.10.2.nip.io");
   });
