@@ -22,10 +22,12 @@ export const IMAGES = {
   /** Distribution; garbage collection must run the registry's own version (the registry component pins the same). */
   registry: "docker.io/library/registry:3.0.0",
   /**
-   * Installs sysbox on labelled nodes (nestybox/sysbox-pkgr, k8s/). v0.6.7 supports Kubernetes
-   * 1.29-1.32 on Ubuntu hosts and switches the node to CRI-O (its README's support matrix).
+   * Installs sysbox on labelled nodes (nestybox/sysbox-pkgr, k8s/). v0.6.5 is the newest tag shown
+   * in nestybox/sysbox's own sysbox-k8s-manifests/sysbox-install.yaml as stored for us; its
+   * CHANGELOG gives Kubernetes 1.27-1.30 and it switches the node to CRI-O. Which Kubernetes
+   * versions get it: src/build/sysboxSupport.ts.
    */
-  sysboxDeploy: "registry.nestybox.com/nestybox/sysbox-deploy-k8s:v0.6.7-0",
+  sysboxDeploy: "registry.nestybox.com/nestybox/sysbox-deploy-k8s:v0.6.5",
   /** Docker daemon for builds that need one (under sysbox, or privileged on minikube). */
   dockerDaemon: "docker.io/library/docker:28.5.1-dind",
   /** kubectl with a shell, for the schedule starter and the pipeline's own bookkeeping. */

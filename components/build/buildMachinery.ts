@@ -11,6 +11,7 @@ import { BuildPipeline } from "./buildPipeline";
 import { BuildTriggers } from "./buildTriggers";
 import { Jenkins } from "./jenkins";
 import { NodeLabelling, Sysbox } from "./sysbox";
+import { sysboxFor } from "../../src/build/sysboxSupport";
 import { Tekton } from "./tekton";
 import { inheritedDependencies } from "../dependencies";
 import { CREDENTIALS_SECRET } from "../services/objectStore";
@@ -79,6 +80,8 @@ export interface BuildMachineryArgs {
   readonly run: Omit<RunOptions, "namespace" | "generateName" | "params" | "labels">;
   readonly timeZone: string;
   readonly sysboxNodes: readonly string[];
+  /** The installer image for the nodes' Kubernetes version; set whenever sysboxNodes is not empty. */
+  readonly sysboxImage?: string;
   readonly labelling?: NodeLabelling;
   readonly jenkins?: { readonly storage: string; readonly storageClass: string };
 }
@@ -116,7 +119,8 @@ export class BuildMachinery extends pulumi.ComponentResource {
       );
     }
     if (args.sysboxNodes.length > 0 && args.labelling) {
-      new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling }, { parent: this });
+      if (args.sysboxImage === undefined) throw new Error("sysbox nodes without an installer image for the cluster's Kubernetes version");
+      new Sysbox(`${name}-sysbox`, { nodes: args.sysboxNodes, labelling: args.labelling, image: args.sysboxImage }, { parent: this });
     }
 
     // Each branch keeps its build state (checkout, aptly, package tree, caches) between builds.
@@ -250,7 +254,14 @@ export function buildMachineryArgs(
     },
     timeZone: build.timeZone,
     sysboxNodes: sysboxNodeNames(build, nodes),
+    sysboxImage: sysboxImage(cluster.kubernetesVersion),
     labelling,
     jenkins: build.jenkins.enabled ? { storage: build.jenkins.storage, storageClass: cluster.storageClass } : undefined,
   };
+}
+
+/** The installer image for a Kubernetes version, when one is pinned (the settings refuse the rest). */
+function sysboxImage(kubernetesVersion: string): string | undefined {
+  const choice = sysboxFor(kubernetesVersion);
+  return choice.ok ? choice.image : undefined;
 }

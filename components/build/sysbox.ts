@@ -2,7 +2,6 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../../src/labels";
-import { IMAGES } from "../../src/versions";
 
 /** How nodes get the `sysbox-install=yes` label the installer DaemonSet selects. */
 export type NodeLabelling =
@@ -22,6 +21,8 @@ export interface SysboxArgs {
   /** Nodes that get sysbox. */
   readonly nodes: readonly string[];
   readonly labelling: NodeLabelling;
+  /** The sysbox-deploy-k8s image for the nodes' Kubernetes version (src/build/sysboxSupport.ts). */
+  readonly image: string;
 }
 
 export const SYSBOX_RUNTIME_CLASS = "sysbox-runc";
@@ -73,7 +74,7 @@ export class Sysbox extends pulumi.ComponentResource {
             tolerations: [{ key: "sysbox-runtime", operator: "Equal", value: "not-running", effect: "NoSchedule" }],
             containers: [{
               name: "sysbox-deploy-k8s",
-              image: IMAGES.sysboxDeploy,
+              image: args.image,
               command: ["bash", "-c", "/opt/sysbox/scripts/sysbox-deploy-k8s.sh ce install"],
               env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
               // Installs CRI-O and sysbox on the host: this one pod needs full host access.

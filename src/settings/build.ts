@@ -7,6 +7,7 @@ import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 import { STX_TOOLS } from "../versions";
+import { sysboxFor } from "../build/sysboxSupport";
 
 /** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
 const toolsImages = z.strictObject({
@@ -81,7 +82,7 @@ export type BuildSettings = z.output<typeof build>;
 /** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
 export function buildProblems(
   settings: BuildSettings,
-  context: { profile: string; nodes: readonly string[]; quotaStorage?: string },
+  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string },
   path: (string | number)[] = ["build"],
 ): Problem[] {
   const problems: Problem[] = [];
@@ -97,6 +98,16 @@ export function buildProblems(
       path: [...path, "imageBuilds"],
       message: '"sysbox" cannot be installed on a StarlingX host (sysbox-deploy-k8s supports Ubuntu-based nodes only, and switches the node to CRI-O); use "none"',
     });
+  }
+  // Only where sysbox could be installed at all: minikube and StarlingX are refused above.
+  if (settings.imageBuilds === "sysbox" && profile === "cengn" && context.kubernetesVersion !== undefined) {
+    const choice = sysboxFor(context.kubernetesVersion);
+    if (!choice.ok) {
+      problems.push({
+        path: ["cluster", "kubernetesVersion"],
+        message: `${choice.reason}; build.imageBuilds is "sysbox": set cluster.kubernetesVersion to one the pinned installer supports, or build.imageBuilds to "none"`,
+      });
+    }
   }
   if (settings.imageBuilds === "docker-in-docker" && profile !== "minikube") {
     problems.push({

@@ -172,6 +172,9 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       podCidr: "10.244.0.0/16",
       serviceCidr: "10.96.0.0/12",
       nodes: [{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }],
+      // No sysbox here, so nothing depends on it: the minor the loopback cluster tests run
+      // (scripts/toolchain.versions KUBERNETES_VERSION); `minikube start --kubernetes-version`.
+      kubernetesVersion: "1.33",
     },
     tenancy: LAPTOP_TENANCY,
     retention: { ...RETENTION, pipelineRuns: { ...RETENTION.pipelineRuns, keep: 3 } },
@@ -185,6 +188,9 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       storageClass: "local-path",
       podCidr: "192.168.0.0/16",
       serviceCidr: "10.96.0.0/12",
+      // kubeadm on Ubuntu workers with sysbox: the newest minor the pinned installer
+      // (sysbox-deploy-k8s v0.6.5, src/build/sysboxSupport.ts) accepts.
+      kubernetesVersion: "1.30",
     },
     tenancy: FARM_TENANCY,
     retention: RETENTION,
@@ -199,6 +205,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       sharedStorageClass: "cephfs",
       podCidr: "172.16.0.0/16",
       serviceCidr: "10.96.0.0/12",
+      // StarlingX ships Kubernetes 1.29 to 1.32 depending on the release; 1.29 is the one every
+      // release in that range offers. It decides nothing here (sysbox does not install on a
+      // StarlingX host); a site on a newer release sets its own.
+      kubernetesVersion: "1.29",
     },
     tenancy: FARM_TENANCY,
     // The platform registry (registry.local:9001) is StarlingX's own to collect.

@@ -48,6 +48,8 @@ const cluster = z.strictObject({
   sharedNamespace: dnsLabel.default("stx-system"),
   /** The nodes builds run on, with their capacity (used for sizing and node labels). */
   nodes: z.array(node).default([]),
+  /** Kubernetes minor version the nodes run ("1.<minor>"); selects the sysbox installer. */
+  kubernetesVersion: z.string().regex(/^1\.(0|[1-9]\d{0,2})$/, { message: 'must be a Kubernetes minor version such as "1.30" (1.<minor>)' }),
 });
 
 const settingsShape = z.strictObject({
@@ -149,6 +151,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
     ...buildProblems(settings.build, {
       profile: settings.profile,
       nodes: settings.cluster.nodes.map((n) => n.name),
+      kubernetesVersion: settings.cluster.kubernetesVersion,
       quotaStorage: settings.tenancy.quota.storage,
     }),
     ...runHistoryProblems({

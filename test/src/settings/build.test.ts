@@ -41,6 +41,9 @@ describe("build settings", () => {
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
     ["a zero timeout", "cengn", { build: { tekton: { defaultTimeoutMinutes: 0 } } }, /^stx-build-cluster:build\.tekton\.defaultTimeoutMinutes: must be at least 1/],
     ["a bad workspace size", "cengn", { build: { workspaceSize: "lots" } }, /^stx-build-cluster:build\.workspaceSize: must be/],
+    ["a Kubernetes version that is not 1.<minor>", "cengn", { cluster: { kubernetesVersion: "v1.30.2" } }, /^stx-build-cluster:cluster\.kubernetesVersion: must be a Kubernetes minor version such as "1\.30"/],
+    ["sysbox on a Kubernetes version no pinned installer supports", "cengn", { cluster: { kubernetesVersion: "1.31" } }, /^stx-build-cluster:cluster\.kubernetesVersion: no sysbox-deploy-k8s release supports Kubernetes 1\.31.*build\.imageBuilds is "sysbox"/],
+    ["sysbox on a Kubernetes version whose installer tag is not confirmed", "cengn", { cluster: { kubernetesVersion: "1.33" } }, /^stx-build-cluster:cluster\.kubernetesVersion: Kubernetes 1\.33 is supported only by sysbox v0\.7.*build\.imageBuilds/],
     ["a workspace larger than the namespace quota", "minikube", { build: { workspaceSize: "300Gi" } }, /^stx-build-cluster:build\.workspaceSize: 300Gi is more than a namespace may claim \(tenancy\.quota\.storage 200Gi\)/],
   ];
   for (const [what, stack, overrides, expected] of bad) {
@@ -49,6 +52,12 @@ describe("build settings", () => {
       expect(found.some((p) => expected.test(p)), found.join("\n")).to.equal(true);
     });
   }
+
+  it("has a Kubernetes version per profile, and takes any version once sysbox is off", () => {
+    expect(["minikube", "cengn", "starlingx"].map((s) => parseSettings(stackFileConfig(s)).cluster.kubernetesVersion)).to.deep.equal(["1.33", "1.30", "1.29"]);
+    expect(problems("cengn", { cluster: { kubernetesVersion: "1.33" }, build: { imageBuilds: "none" } })).to.deep.equal([]);
+    expect(problems("starlingx", { cluster: { kubernetesVersion: "1.32" } })).to.deep.equal([]);
+  });
 
   it("accepts a site's own tools images in a private registry with a port", () => {
     expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-20260301" } } })).to.deep.equal([]);
