@@ -59,6 +59,13 @@ export const BUILD_ID_LABEL = "stx.starlingx.io/build-id";
 export const OUTPUT_TYPES = ["std", "rt", "iso", "installer", "wheels", "images", "helm-charts", "logs"] as const;
 export type OutputType = (typeof OUTPUT_TYPES)[number];
 
+/**
+ * Under a published build's `outputs/`: aptly's published tree of its deb-local-build and
+ * deb-local-source (`aptly/<repo>/dists/...`, `pool/...`), the APT repositories a private build
+ * starts from (build-pkgs --reuse; STX_SHARED_REPO, STX_SHARED_SOURCE). Private builds publish none.
+ */
+export const SHARED_REPOS_DIR = "aptly";
+
 /** One build: where it is published and when it started. */
 export interface BuildRef {
   readonly releaseId: string;
@@ -195,6 +202,12 @@ export function sectionPrefix(build: BuildRef, section: BuildSection): string {
 /** Key of the build's result marker. */
 export function markerKey(build: BuildRef, result: BuildResult): string {
   return `${sectionPrefix(build, "outputs")}${result}`;
+}
+
+/** Key prefix (ending in "/") of one of a build's published APT repositories, e.g. `deb-local-build`. */
+export function sharedRepoPrefix(build: BuildRef, repo: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(repo)) throw new Error(`"${repo}" is not a repository name`);
+  return `${sectionPrefix(build, "outputs")}${SHARED_REPOS_DIR}/${repo}/`;
 }
 
 /** Key of the build's CONTEXT file. */

@@ -31,6 +31,12 @@ export const PATHS = {
   deploy: `${LOCALDISK}/deploy`,
   /** aptly's rootDir, kept on the state volume so repositories survive between stages and runs. */
   aptly: `${LOCALDISK}/aptly`,
+  /**
+   * aptly's published repositories (aptly keeps them under <rootDir>/public/<prefix>), the tree its
+   * nginx serves at REPOMGR_DEPLOY_URL: deb-local-build/ and deb-local-source/ (the names build-pkgs
+   * gives REPO_BUILD and REPO_SOURCE, starlingx/root build-tools/stx/build-pkgs).
+   */
+  aptlyPublished: `${LOCALDISK}/aptly/public`,
   /** downloader's STX_MIRROR: sources/ and binaries/ (starlingx/root build-tools/stx/downloader). */
   mirror: `${LOCALDISK}/mirrors/starlingx`,
   /** The Docker daemon's data (layer cache), per state volume. */
@@ -69,7 +75,25 @@ export interface ToolContract {
   readonly services: readonly ServiceName[];
   /** Paths (under LOCALDISK) the tool shares with a service, so they must be on the shared volume. */
   readonly mounts: readonly string[];
+  /** Variables the tool reads only when called with one of `flags` (with their upstream source). */
+  readonly whenFlags?: readonly { readonly flags: readonly string[]; readonly env: readonly string[]; readonly source: string }[];
 }
+
+/**
+ * build-pkgs' output reuse: with --reuse or --reuse_maximum (mutually exclusive), get_reuse()
+ * mirrors STX_SHARED_REPO (an APT repository of another build's deb-local-build; aptly mirror
+ * deb-remote-reuse, distribution DEBIAN_DISTRIBUTION, component main, amd64) and fetches the
+ * source package stx-meta (its std/rt dsc caches) from STX_SHARED_SOURCE (that build's
+ * deb-local-source, where set_reuse() uploads stx-meta after every build), and stops when either
+ * is unset (starlingx/root build-tools/stx/build-pkgs: get_reuse, set_reuse, argparse).
+ */
+export const REUSE = {
+  flags: ["--reuse", "--reuse_maximum"],
+  env: ["STX_SHARED_REPO", "STX_SHARED_SOURCE"],
+  /** The two repositories a branch build publishes for reuse, as build-pkgs names them. */
+  repos: { build: "deb-local-build", source: "deb-local-source" },
+  source: "starlingx/root build-tools/stx/build-pkgs (get_reuse: STX_SHARED_REPO, STX_SHARED_SOURCE; --reuse|--reuse_maximum)",
+} as const;
 
 const ROOT = "starlingx/root build-tools/stx";
 const REPOMGR = ["REPOMGR_URL", "REPOMGR_DEPLOY_URL", "REPOMGR_ORIGIN"];
@@ -96,6 +120,7 @@ export const TOOLS: readonly ToolContract[] = [
     env: ["BUILDER_URL", ...REPOMGR, "MY_BUILD_PKG_DIR", "MY_REPO_ROOT_DIR", "MYUNAME", "PROJECT", "MAX_CPUS", "MY_RELEASE", "STX_DIST", "STX_MIRROR_URL", "DEBIAN_SNAPSHOT", "DEBIAN_DISTRIBUTION"],
     services: ["pkgbuilder", "aptlyApi", "aptlyDeploy"],
     mounts: [PATHS.pkgbuilder, PATHS.buildPkgDir],
+    whenFlags: [{ flags: REUSE.flags, env: REUSE.env, source: REUSE.source }],
   },
   {
     tool: "build-image",

@@ -216,7 +216,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     {
       name: "stx-get-sources",
       description: "Check out the manifest's projects at the branch (plus a private patch), write CONTEXT, and decide whether a scheduled build is needed.",
-      params: [...BUILDER_PARAMS, "MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS],
+      params: [...BUILDER_PARAMS, "MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "REUSE_FROM", "TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS],
       spec: {
         results: [
           { name: "build-date", description: "UTC start time YYYYMMDDTHHMMSSZ, the build's path segment." },
@@ -247,7 +247,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
             env: [workspaceEnv, ...toolEnv, ...env(["MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "DRY_RUN"])],
           },
           step("decide", images.objectStoreClient, SCRIPTS.decide, [], {
-            env: [workspaceEnv, ...env(["TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS]), ...storeCredentials, { name: "RESULT_BUILD_NEEDED", value: "$(results.build-needed.path)" }],
+            env: [workspaceEnv, ...env(["TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", "REUSE_FROM", ...STORE_PARAMS]), ...storeCredentials, { name: "RESULT_BUILD_NEEDED", value: "$(results.build-needed.path)" }],
           }),
         ],
       },

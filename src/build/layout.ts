@@ -7,7 +7,7 @@
  * Inputs are environment variables RELEASE_ID, DISTRO and BUILD_DATE; BUILD_DATE comes from
  * `stx_build_date` (optionally from BUILD_EPOCH, seconds, for reproducible tests).
  */
-import { BUILD_ID_SHAPE, LATEST_BUILD, LAYOUT_PATTERNS, PUBLISHED_ROOT } from "../artifacts";
+import { BUILD_ID_SHAPE, LATEST_BUILD, LAYOUT_PATTERNS, PUBLISHED_ROOT, SHARED_REPOS_DIR } from "../artifacts";
 
 export const LAYOUT_SHELL = `
 stx_build_date() { if [ -n "\${BUILD_EPOCH:-}" ]; then date -u -d "@\${BUILD_EPOCH}" +%Y%m%dT%H%M%SZ; else date -u +%Y%m%dT%H%M%SZ; fi; }
@@ -23,6 +23,10 @@ stx_is_published() { case "\${RELEASE_ID}" in private/*) return 1;; *) return 0;
 stx_build_prefix() { stx_check_location && printf '%s%s/%s/' "$(stx_release_root)" "\${DISTRO}" "\${BUILD_DATE}"; }
 stx_outputs_key() { stx_prefix_="$(stx_build_prefix)" && printf '%soutputs/%s' "\${stx_prefix_}" "$1"; }
 stx_marker_key() { stx_outputs_key "$1"; }
+stx_shared_repo_key() {
+  echo "$1" | grep -Eq '^[a-z0-9][a-z0-9-]*$' || { echo "bad repository name '$1'" >&2; return 1; }
+  stx_outputs_key "${SHARED_REPOS_DIR}/$1/"
+}
 stx_latest_build_key() { printf '%s%s/${LATEST_BUILD}' "$(stx_release_root)" "\${DISTRO}"; }
 stx_build_id() {
   stx_check_location || return 1

@@ -62,6 +62,7 @@ export function pipelineParams(defaults: FarmDefaults): PipelineParam[] {
     { name: "PATCH_PROJECT", description: "Private builds: path (in the manifest) of the project to patch; empty for none.", default: "" },
     { name: "PATCH_URL", description: "Private builds: git URL to fetch the patch from (a fork, or Gerrit).", default: "" },
     { name: "PATCH_REF", description: "Private builds: the ref to check out in PATCH_PROJECT (a branch, or refs/changes/...).", default: "" },
+    { name: "REUSE_FROM", description: "Private builds: release-id of the branch whose last successful build build-pkgs starts from (--reuse, its published deb-local-build and deb-local-source); empty builds everything.", default: "" },
     { name: "TRIGGER", description: '"scheduled" runs are skipped when nothing changed; "manual" always build.', default: "manual" },
     { name: "FORCED_WEEKDAY", description: 'UTC weekday (0 = Sunday) on which scheduled runs build anyway, or "never".', default: String(defaults.forcedWeekday) },
     ...Object.entries(SWITCHES).map(([name, s]) => ({ name, description: s.description, default: String(s.default) })),

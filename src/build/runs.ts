@@ -152,8 +152,14 @@ export function privateRunManifest(args: {
   manifestUrl: string;
   branch: string;
   patch?: { project: string; url?: string; ref: string };
+  /**
+   * Release-id of the branch build to start from (build-pkgs --reuse of its published
+   * repositories); the branch's own release-id when left out, false to build everything.
+   */
+  reuseFrom?: string | false;
   base: Omit<RunOptions, "namespace" | "generateName" | "params">;
 }): Record<string, unknown> {
+  const reuseFrom = args.reuseFrom === undefined ? releaseIdForBranch(args.branch) : args.reuseFrom;
   return pipelineRunManifest({
     ...args.base,
     namespace: userNamespace(args.user),
@@ -164,6 +170,7 @@ export function privateRunManifest(args: {
       RELEASE_ID: privateReleaseId(args.user, args.topic),
       ...(args.patch ? { PATCH_PROJECT: args.patch.project, PATCH_REF: args.patch.ref } : {}),
       ...(args.patch?.url ? { PATCH_URL: args.patch.url } : {}),
+      ...(reuseFrom ? { REUSE_FROM: reuseFrom } : {}),
     },
   });
 }

@@ -6,7 +6,7 @@
 import { DECIDE_SHELL } from "./changes";
 import { BUILD_ID_LABEL, CONTEXT_FILE, LISTING_FILE, OUTPUT_TYPES } from "../artifacts";
 import { LAYOUT_SHELL } from "./layout";
-import { REGISTRY_AUTH } from "./contract";
+import { LOCALDISK, PATHS, REGISTRY_AUTH, REUSE } from "./contract";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
@@ -41,6 +41,11 @@ else
 fi
 # CLEAN_DOCKER empties this build state's daemon cache (no other build shares it).
 if [ "\${CLEAN_DOCKER}" = "true" ]; then run docker system prune --all --force; fi`;
+
+/** aptly's published tree, relative to the workspace (the state volume, mounted at LOCALDISK). */
+const APTLY_PUBLISHED = PATHS.aptlyPublished.slice(LOCALDISK.length + 1);
+/** Where get-sources leaves the reuse URLs for build-pkgs (empty files: no reuse). */
+const SHARED_FILES = { repo: `${STATE_DIR}/shared-repo`, source: `${STATE_DIR}/shared-source` } as const;
 
 /** POSIX sh for the object-store steps (rclone's image is Alpine: busybox sh, no bash). */
 const STORE_PREAMBLE = `#!/bin/sh
@@ -106,6 +111,24 @@ if [ -n "\${last}" ]; then
   last_context="$(BUILD_DATE="\${last}"; stx_outputs_key ${CONTEXT_FILE})" || last_context=""
   if [ -n "\${last_context}" ]; then rclone cat "store:\${ARTIFACTS_BUCKET}/\${last_context}" > "\${LAST_CONTEXT}" 2>/dev/null || rm -f "\${LAST_CONTEXT}"; fi
 fi
+# REUSE_FROM (a branch's release-id): build-pkgs starts from that branch's last successful build,
+# read from its published APT repositories (anonymously readable under published/); nothing of the
+# branch is written, its state volume is not even mounted here.
+: > ${SHARED_FILES.repo}; : > ${SHARED_FILES.source}
+if [ -n "\${REUSE_FROM:-}" ]; then
+  case "\${REUSE_FROM}" in private/*) echo "REUSE_FROM=\${REUSE_FROM}: private builds publish no repositories; name a branch's release-id" >&2; exit 1;; esac
+  reuse_date="$(RELEASE_ID="\${REUSE_FROM}"; rclone cat "store:\${ARTIFACTS_BUCKET}/$(stx_latest_build_key)" 2>/dev/null | tr -d '[:space:]' || true)"
+  if [ -z "\${reuse_date}" ]; then
+    if [ "\${DRY_RUN}" = "true" ]; then echo "REUSE_FROM=\${REUSE_FROM}: no successful build yet; a real run would stop here"
+    else echo "REUSE_FROM=\${REUSE_FROM}: that release-id has no successful build (no latest_build) to reuse; leave REUSE_FROM empty to build everything" >&2; exit 1; fi
+  else
+    repo_key="$(RELEASE_ID="\${REUSE_FROM}"; BUILD_DATE="\${reuse_date}"; stx_shared_repo_key ${REUSE.repos.build})"
+    source_key="$(RELEASE_ID="\${REUSE_FROM}"; BUILD_DATE="\${reuse_date}"; stx_shared_repo_key ${REUSE.repos.source})"
+    printf '%s' "\${OBJECT_STORE_ENDPOINT}/\${ARTIFACTS_BUCKET}/\${repo_key}" > ${SHARED_FILES.repo}
+    printf '%s' "\${OBJECT_STORE_ENDPOINT}/\${ARTIFACTS_BUCKET}/\${source_key}" > ${SHARED_FILES.source}
+    echo "reusing \${REUSE_FROM} \${reuse_date}: $(cat ${SHARED_FILES.repo})" | tee -a ${STATE_DIR}/logs/get-sources.log
+  fi
+fi
 decision="$(stx_decide_build)"
 needed="\${decision%% *}"
 echo "build needed: \${decision}" | tee -a ${STATE_DIR}/logs/get-sources.log
@@ -126,6 +149,13 @@ run downloader -b -s -B std,rt
 # deb-local-build live in this build state), so a forced build of unchanged sources reuses them.
 args=(-a -b "\${BUILD_TYPE}")
 if [ "\${CLEAN_PACKAGES}" = "true" ]; then args+=(--clean); fi
+# A private build with REUSE_FROM: build-pkgs mirrors the branch's published deb-local-build into
+# this run's own aptly and builds only what the patch changed (${REUSE.source}).
+if [ -s ${SHARED_FILES.repo} ] && [ -s ${SHARED_FILES.source} ]; then
+  STX_SHARED_REPO="$(cat ${SHARED_FILES.repo})"; STX_SHARED_SOURCE="$(cat ${SHARED_FILES.source})"
+  export STX_SHARED_REPO STX_SHARED_SOURCE
+  args+=(--reuse)
+fi
 run build-pkgs "\${args[@]}"
 collect "\${MY_BUILD_PKG_DIR}\${BUILD_TYPE}" '*.deb' "${STATE_DIR}/outputs/\${BUILD_TYPE}"
 `,
@@ -169,6 +199,17 @@ for type in ${OUTPUT_TYPES.filter((t) => t !== "logs").join(" ")}; do
   fi
 done
 run rclone copyto ${STATE_DIR}/CONTEXT "store:\${ARTIFACTS_BUCKET}/$(stx_outputs_key CONTEXT)"
+# Branch builds: aptly's published ${REUSE.repos.build} and ${REUSE.repos.source} (stx-meta in it), the
+# APT repositories private builds reuse (STX_SHARED_REPO, STX_SHARED_SOURCE). Private builds: none.
+if stx_is_published; then
+  for repo in ${REUSE.repos.build} ${REUSE.repos.source}; do
+    if [ -d "${APTLY_PUBLISHED}/\${repo}" ]; then
+      run rclone copy "${APTLY_PUBLISHED}/\${repo}" "store:\${ARTIFACTS_BUCKET}/$(stx_shared_repo_key "\${repo}")"
+    else
+      echo "no published \${repo} in this build state: nothing for private builds to reuse"
+    fi
+  done
+fi
 `,
   finish: `#!/bin/sh
 set -eu

@@ -9,7 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { buildPipelineObjects, WORKSPACE_MOUNT } from "../../../src/build/definition";
-import { LOCALDISK, SERVICES, TOOLS } from "../../../src/build/contract";
+import { LOCALDISK, PATHS, REUSE, SERVICES, TOOLS } from "../../../src/build/contract";
+import { SCRIPTS } from "../../../src/build/scripts";
+import { privateRunManifest } from "../../../src/build/runs";
+import { latestBuildKey, sharedRepoPrefix } from "../../../src/artifacts";
 import { TASK_TOOLS } from "../../../src/build/services";
 import { IMAGES } from "../../../src/versions";
 import { FARM_DEFAULTS } from "./fixtures";
@@ -27,6 +30,10 @@ function standIn(contract: (typeof TOOLS)[number], disk: string): string {
       .filter((s) => s !== "lat")
       .map((s) => `grep -qx "${SERVICES[s].port}" "${disk}/.sidecar-ports" || fail "no ${s} service on port ${SERVICES[s].port} in this pod (${contract.source})"`),
     ...(contract.services.includes("lat") ? [`grep -qx lat "${disk}/.sidecar-names" || fail "no LAT container sharing ${LOCALDISK}/channel (${contract.source})"`] : []),
+    // Variables read only with some flags (build-pkgs --reuse: STX_SHARED_REPO, STX_SHARED_SOURCE).
+    ...(contract.whenFlags ?? []).map(
+      (w) => `for a in "$@"; do case "$a" in ${w.flags.join("|")}) ${w.env.map((v) => `[ -n "\${${v}:-}" ] || fail "$a needs ${v} (${w.source})";`).join(" ")} ;; esac; done`,
+    ),
   ];
   return `#!/bin/sh
 # stand-in for ${contract.tool}
@@ -37,7 +44,7 @@ echo "${contract.tool} $*" >> "${disk}/.calls"
 }
 
 /** Runs every builder step of a Task with stand-ins; returns the tools called. */
-function runTask(name: string, params: Record<string, string> = {}): string[] {
+function runTask(name: string, params: Record<string, string> = {}, files: Record<string, string> = {}): string[] {
   const task = taskNamed(name);
   const disk = fs.mkdtempSync(path.join(os.tmpdir(), "stx-contract-"));
   const bin = path.join(disk, ".bin");
@@ -53,6 +60,7 @@ function runTask(name: string, params: Record<string, string> = {}): string[] {
   fs.mkdirSync(path.join(disk, ".stx"), { recursive: true });
   fs.writeFileSync(path.join(disk, ".stx", "build-date"), "20260301T010203Z");
   fs.writeFileSync(path.join(disk, ".stx", "base-image-ref"), "registry/starlingx/stx-debian:x");
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(disk, file), text);
   const values = { ...defaults, BUILD_TYPE: "std", ...params };
   for (const step of task.spec.steps.filter((s: any) => s.image === "$(params.BUILDER_IMAGE)")) {
     const env: Record<string, string> = {};
@@ -123,5 +131,110 @@ describe("the tools' contract (stand-in tools on PATH)", () => {
     const step = taskNamed("stx-download-prerequisites").spec.steps[0];
     expect(step.env.find((e: any) => e.name === "REPOMGR_TYPE").value).to.equal("aptly");
     expect(JSON.stringify(tasks)).not.to.contain("REPOMGR_TYPE=pulp");
+  });
+});
+
+/** Runs an object-store step's script with a fake rclone that serves `objects`; returns its calls and the workspace files. */
+function runStoreStep(script: string, env: Record<string, string>, objects: Record<string, string>, dirs: string[] = []): { code: number; calls: string[]; files: Record<string, string>; stderr: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-reuse-"));
+  const bin = path.join(dir, ".bin");
+  fs.mkdirSync(bin);
+  fs.mkdirSync(path.join(dir, ".stx", "logs"), { recursive: true });
+  for (const [file, text] of [["build-date", "20260301T010203Z"], ["release-id", env.RELEASE_ID], ["distro", "debian"], ["CONTEXT", "(cd a && git checkout -f 1)\n"]]) {
+    fs.writeFileSync(path.join(dir, ".stx", file), text);
+  }
+  for (const d of dirs) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  const served = Object.entries(objects).map(([key, body]) => `"store:b/${key}") printf '%s' '${body}' ;;`).join("\n    ");
+  fs.writeFileSync(path.join(bin, "rclone"), `#!/bin/sh
+echo "$*" >> "${dir}/.calls"
+if [ "$1" = cat ]; then
+  case "$2" in
+    ${served}
+    *) exit 3 ;;
+  esac
+fi
+`, { mode: 0o755 });
+  let code = 0;
+  let stderr = "";
+  try {
+    execFileSync("sh", ["-c", script], {
+      env: { PATH: `${bin}:${process.env.PATH}`, WORKSPACE: dir, DRY_RUN: "false", OBJECT_STORE_ENDPOINT: "http://minio.stx-system.svc:9000", ARTIFACTS_BUCKET: "b", ACCESS_KEY: "a", SECRET_KEY: "s", TRIGGER: "manual", FORCE_BUILD: "false", FORCED_WEEKDAY: "0", RESULT_BUILD_NEEDED: path.join(dir, ".result"), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e: any) {
+    code = e.status;
+    stderr = String(e.stderr);
+  }
+  const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+  const result = { code, stderr, calls: read(".calls").trim().split("\n").filter(Boolean), files: { repo: read(".stx/shared-repo"), source: read(".stx/shared-source") } };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+describe("a private build starts from its branch without writing to it (build-pkgs --reuse)", () => {
+  const branchBuild = { releaseId: "master", distro: "debian", buildDate: "20260228T010000Z" };
+  const latest = { [latestBuildKey("master", "debian")]: `${branchBuild.buildDate}\n` };
+  const url = (repo: string) => `http://minio.stx-system.svc:9000/b/${sharedRepoPrefix(branchBuild, repo)}`;
+
+  it("names the variables and flags as build-pkgs reads them", () => {
+    expect(REUSE.env).to.deep.equal(["STX_SHARED_REPO", "STX_SHARED_SOURCE"]);
+    expect(REUSE.flags).to.deep.equal(["--reuse", "--reuse_maximum"]);
+    expect(REUSE.source).to.match(/^starlingx\/root build-tools\/stx\/build-pkgs /);
+    expect(TOOLS.find((t) => t.tool === "build-pkgs")!.whenFlags).to.deep.equal([{ flags: REUSE.flags, env: REUSE.env, source: REUSE.source }]);
+  });
+
+  it("a private run's PipelineRun asks for its branch's build (REUSE_FROM, from the branch's release-id)", () => {
+    const base = { sharedNamespace: "stx-system", imageBuilds: "sysbox" as const, workspaceSize: "150Gi", serviceAccount: "pipeline", timeoutMinutes: 600 };
+    const params = (run: any) => Object.fromEntries(run.spec.params.map((p: any) => [p.name, p.value]));
+    const run = (extra: object) => privateRunManifest({ user: "alice", topic: "t", manifestUrl: "https://x/manifest.git", base, ...extra } as any) as any;
+    expect(params(run({ branch: "master" })).REUSE_FROM).to.equal("master");
+    expect(params(run({ branch: "r/stx.10.0" })).REUSE_FROM).to.equal("release/stx.10.0");
+    expect(params(run({ branch: "master", reuseFrom: false }))).not.to.have.property("REUSE_FROM");
+    // A fresh volume of its own: the branch's state claim is never bound.
+    expect(run({ branch: "master" }).spec.workspaces[0]).to.have.property("volumeClaimTemplate");
+  });
+
+  it("get-sources resolves REUSE_FROM through the branch's latest_build to its published repositories, reading only", () => {
+    const step = runStoreStep(SCRIPTS.decide, { RELEASE_ID: "private/alice/t", REUSE_FROM: "master" }, latest);
+    expect(step.code, step.stderr).to.equal(0);
+    expect(step.files).to.deep.equal({ repo: url("deb-local-build"), source: url("deb-local-source") });
+    expect(step.calls.every((c) => c.startsWith("cat "))).to.equal(true);
+  });
+
+  it("get-sources refuses a private or never-built REUSE_FROM, and leaves reuse off without one", () => {
+    expect(runStoreStep(SCRIPTS.decide, { RELEASE_ID: "private/alice/t", REUSE_FROM: "private/bob/x" }, latest).stderr).to.match(/private builds publish no repositories/);
+    expect(runStoreStep(SCRIPTS.decide, { RELEASE_ID: "private/alice/t", REUSE_FROM: "feature/none" }, latest).stderr).to.match(/no successful build \(no latest_build\)/);
+    const none = runStoreStep(SCRIPTS.decide, { RELEASE_ID: "private/alice/t", REUSE_FROM: "" }, latest);
+    expect([none.code, none.files.repo, none.files.source]).to.deep.equal([0, "", ""]);
+  });
+
+  it("build-pkgs of a private run gets --reuse with STX_SHARED_REPO and STX_SHARED_SOURCE (the stand-in refuses otherwise)", () => {
+    const called = runTask("stx-build-packages", { RELEASE_ID: "private/alice/t", REUSE_FROM: "master" }, { ".stx/shared-repo": url("deb-local-build"), ".stx/shared-source": url("deb-local-source") });
+    expect(called).to.deep.equal(["build-pkgs -a -b std --reuse"]);
+    expect(runTask("stx-build-packages")).to.deep.equal(["build-pkgs -a -b std"]);
+    const standInPath = path.join(os.tmpdir(), `stx-standin-${process.pid}`);
+    fs.mkdirSync(standInPath, { recursive: true });
+    const tool = path.join(standInPath, "build-pkgs");
+    fs.writeFileSync(tool, standIn({ ...TOOLS.find((t) => t.tool === "build-pkgs")!, env: [], services: [], mounts: [] }, standInPath), { mode: 0o755 });
+    try {
+      expect(() => execFileSync(tool, ["-a", "--reuse"], { env: { PATH: process.env.PATH }, stdio: "pipe" })).to.throw(/--reuse needs STX_SHARED_REPO/);
+      expect(() => execFileSync(tool, ["-a", "--reuse_maximum"], { env: { PATH: process.env.PATH, STX_SHARED_REPO: "http://x/" }, stdio: "pipe" })).to.throw(/--reuse_maximum needs STX_SHARED_SOURCE/);
+    } finally {
+      fs.rmSync(standInPath, { recursive: true, force: true });
+    }
+  });
+
+  it("a branch build publishes aptly's deb-local-build and deb-local-source under its public outputs; a private one does not", () => {
+    const published = PATHS.aptlyPublished.slice(LOCALDISK.length + 1);
+    const dirs = [`${published}/deb-local-build/dists`, `${published}/deb-local-source/pool`];
+    const own = { releaseId: "master", distro: "debian", buildDate: "20260301T010203Z" };
+    const branch = runStoreStep(SCRIPTS.publish, { RELEASE_ID: "master" }, {}, dirs);
+    expect(branch.code, branch.stderr).to.equal(0);
+    for (const repo of ["deb-local-build", "deb-local-source"]) {
+      expect(branch.calls).to.include(`copy ${published}/${repo} store:b/${sharedRepoPrefix(own, repo)}`);
+      expect(sharedRepoPrefix(own, repo)).to.match(/^published\/master\/debian\/20260301T010203Z\/outputs\/aptly\//);
+    }
+    const privateRun = runStoreStep(SCRIPTS.publish, { RELEASE_ID: "private/alice/t" }, {}, dirs);
+    expect(privateRun.calls.filter((c) => c.includes("aptly"))).to.deep.equal([]);
   });
 });
