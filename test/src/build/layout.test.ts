@@ -12,6 +12,7 @@ import {
   releaseIdAllowedIn,
   releaseIdForBranch,
   sectionPrefix,
+  sharedRepoPrefix,
 } from "../../../src/artifacts";
 import { LAYOUT_SHELL } from "../../../src/build/layout";
 import { SCRIPTS } from "../../../src/build/scripts";
@@ -51,6 +52,7 @@ describe("the pipeline's shell twin of src/artifacts.ts", () => {
       expect(shell("stx_marker_key success", env)).to.equal(markerKey(build, "success"));
       expect(shell("stx_marker_key fail", env)).to.equal(markerKey(build, "fail"));
       expect(shell("stx_latest_build_key", env)).to.equal(latestBuildKey(build.releaseId, build.distro));
+      expect(shell("stx_shared_repo_key deb-local-build", env)).to.equal(sharedRepoPrefix(build, "deb-local-build"));
     }
   });
 
