@@ -57,7 +57,7 @@ export interface BuildMachineryArgs {
   readonly timeZone: string;
   readonly sysboxNodes: readonly string[];
   readonly labelling?: NodeLabelling;
-  readonly jenkins?: { readonly storage: string; readonly storageClass: string };
+  readonly jenkins?: { readonly storage: string; readonly storageClass: string; readonly chartPath?: string };
 }
 
 /** Tekton, the shared build Pipeline, sysbox, and the triggers (Jenkins or CronJobs) of one stack. */
@@ -105,6 +105,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
         run: args.run,
         storageClass: args.jenkins.storageClass,
         storage: args.jenkins.storage,
+        chartPath: args.jenkins.chartPath,
         dashboardUrl: DASHBOARD_URL,
         artifactsUrl: args.services.artifactsUrl,
         distro: args.defaults.distro,
@@ -176,6 +177,8 @@ export function buildMachineryArgs(
     timeZone: build.timeZone,
     sysboxNodes: sysboxNodeNames(build, nodes),
     labelling,
-    jenkins: build.jenkins.enabled ? { storage: build.jenkins.storage, storageClass: cluster.storageClass } : undefined,
+    jenkins: build.jenkins.enabled
+      ? { storage: build.jenkins.storage, storageClass: cluster.storageClass, chartPath: build.jenkins.chartPath }
+      : undefined,
   };
 }

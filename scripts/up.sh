@@ -13,7 +13,7 @@ export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$repo/.pulumi-state}
 export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-stx-local}
 export PULUMI_SKIP_UPDATE_CHECK=true
 
-bash "$repo/scripts/toolchain.sh" pulumi pulumi-resource-kubernetes
+bash "$repo/scripts/toolchain.sh" pulumi pulumi-resource-kubernetes pulumi-resource-random
 export STX_TOOLCHAIN_BIN
 STX_TOOLCHAIN_BIN=$(bash "$repo/scripts/toolchain.sh" --bin-dir)
 export PATH=$STX_TOOLCHAIN_BIN:$PATH
