@@ -86,9 +86,53 @@ export function pickNetwork(): TektonNetwork {
   throw new Error("no free address range for the Tekton test network");
 }
 
-/** kwok Stages Tekton's pods need: none yet beyond kwok's defaults (pods run, and stay running). */
+/**
+ * What a kubelet and Tekton's entrypoint would report for a TaskRun's pod: every step exits 0,
+ * and each step's termination message holds the Task's results (the names its entrypoint gets
+ * with `-results`), all "true", so a pipeline's result references and `when` expressions resolve.
+ * Nothing runs: this is how far a dry run gets without a container runtime.
+ */
 export function tektonKwokStages(): KwokStage[] {
-  return [];
+  const statusTemplate = [
+    "{{ $now := Now }}",
+    "containerStatuses:",
+    "{{ range $item := .spec.containers }}",
+    "{{ $names := \"\" }}{{ $prev := \"\" }}",
+    "{{ range $item.args }}{{ if eq $prev \"-results\" }}{{ $names = . }}{{ end }}{{ $prev = . }}{{ end }}",
+    "{{ $results := list }}",
+    "{{ range splitList \",\" $names }}{{ if . }}{{ $results = append $results (dict \"key\" . \"value\" \"true\" \"type\" 1) }}{{ end }}{{ end }}",
+    "- image: {{ $item.image | Quote }}",
+    "  name: {{ $item.name | Quote }}",
+    "  ready: false",
+    "  restartCount: 0",
+    "  started: false",
+    "  state:",
+    "    terminated:",
+    "      exitCode: 0",
+    "      reason: Completed",
+    "      startedAt: {{ $now | Quote }}",
+    "      finishedAt: {{ $now | Quote }}",
+    "      message: {{ toJson $results | Quote }}",
+    "{{ end }}",
+    "phase: Succeeded",
+  ].join("\n");
+  return [{
+    apiVersion: "kwok.x-k8s.io/v1alpha1",
+    kind: "Stage",
+    metadata: { name: "tekton-taskrun-pod-complete" },
+    spec: {
+      resourceRef: { apiGroup: "v1", kind: "Pod" },
+      selector: {
+        matchExpressions: [
+          { key: ".metadata.deletionTimestamp", operator: "DoesNotExist" },
+          { key: ".status.phase", operator: "In", values: ["Running"] },
+          { key: ".metadata.ownerReferences.[].kind", operator: "In", values: ["TaskRun"] },
+        ],
+      },
+      delay: { durationMilliseconds: 2000 },
+      next: { statusTemplate },
+    },
+  }];
 }
 
 /**
