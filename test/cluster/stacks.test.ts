@@ -83,8 +83,8 @@ describe("cluster: pulumi up against a real API server", function () {
     if (missing.length) throw new Error(`${missing.join(", ")} missing in ${binDir}: run bash scripts/toolchain.sh ${missing.map(component).join(" ")}`);
     if (!fs.existsSync(JENKINS_CHART)) throw new Error(`${JENKINS_CHART} missing: the tests read the pinned Jenkins chart from ../shared/upstream`);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
-    // Tekton Pipelines' release from its module; Triggers and the Dashboard are not served as Go
-    // modules here, so their small fixtures stay (see test/fixtures/tekton/README.md).
+    // Tekton Pipelines' release from its module; Triggers and the Dashboard keep their small
+    // fixtures (see test/fixtures/tekton/README.md).
     manifestDir = writePipelinesRelease(path.join(work, "tekton"));
     for (const f of ["tekton-triggers.yaml", "tekton-interceptors.yaml", "tekton-dashboard.yaml"]) {
       fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "tekton", f), path.join(manifestDir, f));

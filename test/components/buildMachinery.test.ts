@@ -247,6 +247,20 @@ describe("build machinery with settings changed", () => {
     expect(run.ofType(T.nodePatch).map((p) => p.inputs.metadata.name)).to.deep.equal(["build-02"]);
   });
 
+  it("installs Jenkins from a local copy of the chart when build.jenkins.chartPath is set", async () => {
+    const run = await runStack("cengn", { build: { jenkins: { chartPath: "/mirror/jenkins-5.8.73.tgz" } } });
+    const release = run.ofType(T.release)[0];
+    expect(release.inputs.chart).to.equal("/mirror/jenkins-5.8.73.tgz");
+    expect(release.inputs).to.not.have.property("repositoryOpts");
+  });
+
+  it("pins one Tekton Pipelines version for the release URL and the cluster tests' toolchain", async () => {
+    const { MANIFESTS } = await import("../../src/versions");
+    const pins = (await import("fs")).readFileSync(require.resolve("../../../scripts/toolchain.versions"), "utf8");
+    const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
+    expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
+  });
+
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
     const { manifestSource } = await import("../../components/tekton");
     expect(manifestSource("tekton-pipelines")).to.match(/^https:\/\/infra\.tekton\.dev\/tekton-releases\/pipeline\/previous\/v1\.\d+\.\d+\/release\.yaml$/);
