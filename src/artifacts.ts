@@ -61,7 +61,7 @@ const BUILD_DATE = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2
 
 /**
  * The grammar as POSIX extended regular expressions (no `\d`, no lookaround), so the shell twin
- * of this module (src/pipeline/layout.ts) checks the same grammar with `grep -E`.
+ * of this module (src/build/layout.ts) checks the same grammar with `grep -E`.
  */
 export const LAYOUT_PATTERNS = { releaseId: RELEASE_ID.source, distro: DISTRO.source, buildDate: BUILD_DATE.source } as const;
 

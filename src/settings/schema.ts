@@ -4,7 +4,7 @@
  * problem with the setting's path and what is allowed. Nothing here touches Pulumi or a cluster.
  */
 import { z } from "zod";
-import { isDnsLabel } from "../naming";
+import { isDnsLabel } from "../tenancy/naming";
 import { build, buildProblems } from "./build";
 import { positiveQuantity } from "./fields";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";

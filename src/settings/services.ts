@@ -4,7 +4,7 @@
  * per kind of cluster (src/settings/profiles.ts); docs/services.md is the reference.
  */
 import { z } from "zod";
-import { isDnsLabel } from "../naming";
+import { isDnsLabel } from "../tenancy/naming";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 

@@ -14,7 +14,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
-import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenants";
+import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane, KubectlError, KwokStage } from "./controlPlane";
 import { pickNetwork, TEKTON_BINARIES, tektonKwokStages, TektonNetwork, TektonProcesses, writePipelinesRelease } from "./tekton";

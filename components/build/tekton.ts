@@ -1,0 +1,149 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { standardLabels } from "../../src/labels";
+import { MANIFESTS } from "../../src/versions";
+import { inheritedDependencies } from "../dependencies";
+
+export type TektonManifest = keyof typeof MANIFESTS;
+
+export interface TektonArgs {
+  /** Directory with `<name>.yaml` copies of the release manifests; the pinned URLs when undefined. */
+  readonly manifestDir?: string;
+  /** Namespace of our shared Tasks and Pipelines: the only one the cluster resolver reads from. */
+  readonly sharedNamespace: string;
+  /** Tenant namespaces the Dashboard shows (it sees nothing else). */
+  readonly tenantNamespaces: readonly string[];
+  readonly defaultTimeoutMinutes: number;
+  /** ServiceAccount runs use when they name none. */
+  readonly defaultServiceAccount: string;
+  readonly dashboard: boolean;
+}
+
+const PIPELINES_NS = "tekton-pipelines";
+const RESOLVERS_NS = "tekton-pipelines-resolvers";
+const DASHBOARD_NS = "tekton-dashboard";
+
+/**
+ * Tekton Pipelines, Triggers and the read-only Dashboard from pinned upstream release manifests,
+ * configured for a shared farm. `ready` is what our Tasks and Pipelines must wait for: the
+ * admission webhook's Deployment and Service, which Pulumi awaits until they serve.
+ */
+export class Tekton extends pulumi.ComponentResource {
+  /** The webhook Deployment and Service of the install; depend on these before creating Tekton objects. */
+  public readonly ready: pulumi.Output<pulumi.Resource>[];
+  public readonly dashboardService?: pulumi.Output<string>;
+
+  constructor(name: string, args: TektonArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stx:build:Tekton", name, {}, opts);
+    const child = { parent: this, dependsOn: inheritedDependencies(opts) };
+    const source = (manifest: TektonManifest) => manifestSource(manifest, args.manifestDir);
+
+    const pipelines = new k8s.yaml.ConfigFile(`${name}-pipelines`, {
+      file: source("tekton-pipelines"),
+      transformations: [configurePipelines(args)],
+    }, child);
+    const webhook = [
+      pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
+      pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
+    ];
+    // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
+    // does not hand its dependsOn to the objects it declares; the transformation does.
+    const afterPipelines = waitFor(webhook);
+    new k8s.yaml.ConfigFile(`${name}-triggers`, { file: source("tekton-triggers"), transformations: [afterPipelines] }, child);
+    new k8s.yaml.ConfigFile(`${name}-interceptors`, { file: source("tekton-interceptors"), transformations: [afterPipelines] }, child);
+
+    if (args.dashboard) {
+      new k8s.yaml.ConfigFile(`${name}-dashboard`, {
+        file: source("tekton-dashboard"),
+        transformations: [dashboardPerTenant(args.tenantNamespaces), afterPipelines],
+      }, child);
+      for (const namespace of args.tenantNamespaces) {
+        // Tenant mode: read access per namespace instead of the release's cluster-wide binding.
+        new k8s.rbac.v1.RoleBinding(`${name}-dashboard-${namespace}`, {
+          metadata: { name: "tekton-dashboard-tenant", namespace, labels: standardLabels("tekton") },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "tekton-dashboard-tenant" },
+          subjects: [{ kind: "ServiceAccount", name: "tekton-dashboard", namespace: DASHBOARD_NS }],
+        }, child);
+      }
+      this.dashboardService = pulumi.output(`tekton-dashboard.${DASHBOARD_NS}.svc:9097`);
+    }
+
+    this.ready = webhook;
+    this.registerOutputs({ dashboardService: this.dashboardService });
+  }
+}
+
+/** The pinned upstream URL, or `<dir>/<name>.yaml` on air-gapped sites (and in tests). */
+export function manifestSource(manifest: TektonManifest, dir?: string): string {
+  return dir === undefined ? MANIFESTS[manifest] : path.join(dir, `${manifest}.yaml`);
+}
+
+type Transformation = (obj: any, opts: pulumi.CustomResourceOptions) => void;
+
+/** Makes every object of a manifest wait for `resources`. */
+export function waitFor(resources: pulumi.Input<pulumi.Resource>[]): Transformation {
+  return (_obj, opts) => {
+    const given = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+    opts.dependsOn = [...(given as pulumi.Input<pulumi.Resource>[]), ...resources];
+  };
+}
+
+/** The ConfigMaps of the release, changed for a shared farm before they are applied. */
+export function configurePipelines(args: Pick<TektonArgs, "sharedNamespace" | "defaultTimeoutMinutes" | "defaultServiceAccount">): Transformation {
+  const data: Record<string, Record<string, string>> = {
+    [`${PIPELINES_NS}/config-defaults`]: {
+      "default-timeout-minutes": String(args.defaultTimeoutMinutes),
+      "default-service-account": args.defaultServiceAccount,
+      // Build pods need no API token, and get the runtime's default seccomp profile.
+      "default-pod-template": [
+        "automountServiceAccountToken: false",
+        "securityContext:",
+        "  seccompProfile:",
+        "    type: RuntimeDefault",
+      ].join("\n"),
+      "default-managed-by-label-value": "stx-build-cluster",
+    },
+    [`${PIPELINES_NS}/feature-flags`]: {
+      "enable-api-fields": "beta",
+      "await-sidecar-readiness": "true",
+      "keep-pod-on-cancel": "false",
+    },
+    [`${RESOLVERS_NS}/resolvers-feature-flags`]: {
+      // Runs in every build namespace resolve the shared Tasks and Pipeline by name.
+      "enable-cluster-resolver": "true",
+      // Nothing is fetched from outside the farm at run time.
+      "enable-hub-resolver": "false",
+      "enable-bundles-resolver": "false",
+      "enable-git-resolver": "false",
+    },
+    [`${RESOLVERS_NS}/cluster-resolver-config`]: {
+      "default-kind": "task",
+      "default-namespace": args.sharedNamespace,
+      "allowed-namespaces": args.sharedNamespace,
+    },
+  };
+  return (obj) => {
+    if (obj?.kind !== "ConfigMap") return;
+    const settings = data[`${obj.metadata?.namespace}/${obj.metadata?.name}`];
+    if (settings) obj.data = { ...(obj.data ?? {}), ...settings };
+  };
+}
+
+/** Read-only, and limited to the tenant namespaces instead of the whole cluster. */
+export function dashboardPerTenant(namespaces: readonly string[]): Transformation {
+  return (obj) => {
+    if (obj?.kind === "ClusterRoleBinding" && obj.metadata?.name === "tekton-dashboard-tenant") {
+      // Replaced by RoleBindings per tenant namespace; an empty List declares nothing.
+      obj.apiVersion = "v1";
+      obj.kind = "List";
+      obj.items = [];
+      return;
+    }
+    if (obj?.kind !== "Deployment" || obj.metadata?.name !== "tekton-dashboard") return;
+    for (const container of obj.spec?.template?.spec?.containers ?? []) {
+      const args = (container.args ?? []).filter((a: string) => !/^--(read-only|namespaces?)=/.test(a));
+      container.args = [...args, "--read-only=true", `--namespaces=${namespaces.join(",")}`];
+    }
+  };
+}

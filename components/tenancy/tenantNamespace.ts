@@ -1,0 +1,202 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { standardLabels, TENANT_KIND_LABEL, TENANT_LABEL } from "../../src/labels";
+import { userNamespace } from "../../src/tenancy/naming";
+import { KUBERNETES_RESOURCE, RESOURCE_NAMES, ResourceTriple } from "../../src/settings/fields";
+import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../../src/tenancy/tenants";
+
+/** Where tenants may send traffic besides their own namespace. */
+export interface TenantNetwork {
+  /** Namespace of the shared services (Pulp, object store, registry); always reachable. */
+  readonly sharedNamespace: string;
+  /** Pod and Service ranges of the cluster: internet egress excludes them, so other tenants stay unreachable. */
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+}
+
+export interface TenantNamespaceArgs {
+  readonly plan: TenantPlan;
+  readonly network: TenantNetwork;
+  /** ClusterRoles from TenantRoles, bound here by RoleBindings. */
+  readonly ownerRole: pulumi.Input<string>;
+  readonly pipelineRole: pulumi.Input<string>;
+  readonly sharedPipelineReaderRole: pulumi.Input<string>;
+  /** API server URL written into the kubeconfig. */
+  readonly apiServer: string;
+}
+
+/**
+ * One tenant's namespace: Pod Security level, LimitRange, ResourceQuota, ServiceAccounts,
+ * namespace-only RBAC, NetworkPolicies, and (for a user) a kubeconfig as a secret output.
+ */
+export class TenantNamespace extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  /** The Namespace object, for others that create objects in it. */
+  public readonly namespaceResource: k8s.core.v1.Namespace;
+  /** A kubeconfig for the owner ServiceAccount; secret. Undefined for build namespaces. */
+  public readonly kubeconfig?: pulumi.Output<string>;
+
+  constructor(name: string, args: TenantNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stx:tenancy:TenantNamespace", name, {}, opts);
+    const { plan } = args;
+    const labels = standardLabels("tenant", { [TENANT_LABEL]: plan.namespace, [TENANT_KIND_LABEL]: plan.kind });
+
+    const ns = new k8s.core.v1.Namespace(name, {
+      metadata: { name: plan.namespace, labels: { ...labels, ...podSecurityLabels(plan.podSecurity) } },
+    }, { parent: this });
+    // Everything else lives in the namespace, so it waits for it.
+    const child = { parent: this, dependsOn: [ns] };
+    const meta = (objectName: string) => ({ name: objectName, namespace: plan.namespace, labels });
+
+    new k8s.core.v1.LimitRange(`${name}-limits`, { metadata: meta("container-limits"), spec: limitRangeSpec(plan) }, child);
+    new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: meta("build-quota"), spec: { hard: quotaHard(plan) } }, child);
+
+    const owner = new k8s.core.v1.ServiceAccount(`${name}-owner`, { metadata: meta(OWNER_SERVICE_ACCOUNT) }, child);
+    new k8s.core.v1.ServiceAccount(`${name}-pipeline`, { metadata: meta(PIPELINE_SERVICE_ACCOUNT) }, child);
+
+    new k8s.rbac.v1.RoleBinding(`${name}-owners`, {
+      metadata: meta("tenant-owners"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: args.ownerRole },
+      subjects: plan.members.map(ownerSubject),
+    }, child);
+    new k8s.rbac.v1.RoleBinding(`${name}-pipeline`, {
+      metadata: meta("tenant-pipeline"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: args.pipelineRole },
+      subjects: [{ kind: "ServiceAccount", name: PIPELINE_SERVICE_ACCOUNT, namespace: plan.namespace }],
+    }, child);
+    // Lives in the shared namespace but belongs to this tenant, so adding a tenant adds it and removing one removes it.
+    new k8s.rbac.v1.RoleBinding(`${name}-shared-pipelines`, {
+      metadata: { name: `read-shared-pipelines-${plan.namespace}`, namespace: args.network.sharedNamespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: args.sharedPipelineReaderRole },
+      subjects: [
+        ...plan.members.map(ownerSubject),
+        { kind: "ServiceAccount", name: PIPELINE_SERVICE_ACCOUNT, namespace: plan.namespace },
+      ],
+    }, child);
+
+    new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
+      metadata: meta("deny-from-other-namespaces"),
+      spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+    }, child);
+    new k8s.networking.v1.NetworkPolicy(`${name}-egress`, {
+      metadata: meta("allowed-egress"),
+      spec: { podSelector: {}, policyTypes: ["Egress"], egress: egressRules(args.network) },
+    }, child);
+
+    this.namespace = ns.metadata.name;
+    this.namespaceResource = ns;
+    if (plan.issuesKubeconfig) this.kubeconfig = this.ownerKubeconfig(name, plan.namespace, args.apiServer, owner, labels);
+    this.registerOutputs({ namespace: this.namespace, kubeconfig: this.kubeconfig });
+  }
+
+  /** A long-lived token for the owner ServiceAccount, read back once the token controller fills it. */
+  private ownerKubeconfig(
+    name: string,
+    namespace: string,
+    apiServer: string,
+    owner: k8s.core.v1.ServiceAccount,
+    labels: Record<string, string>,
+  ): pulumi.Output<string> {
+    const tokenSecret = new k8s.core.v1.Secret(`${name}-owner-token`, {
+      metadata: {
+        name: `${OWNER_SERVICE_ACCOUNT}-token`,
+        namespace,
+        labels,
+        annotations: {
+          "kubernetes.io/service-account.name": OWNER_SERVICE_ACCOUNT,
+          // The token controller fills the token after creation: wait for it, or the read below races it.
+          "pulumi.com/waitFor": "jsonpath={.data.token}",
+        },
+      },
+      type: "kubernetes.io/service-account-token",
+    }, { parent: this, dependsOn: [owner] });
+    // By the Secret's id ("namespace/name"), which is unknown while a preview plans its creation,
+    // so a preview skips the read instead of failing on a Secret that does not exist yet.
+    const filled = k8s.core.v1.Secret.get(`${name}-owner-token-read`, tokenSecret.id, {
+      parent: this,
+      dependsOn: [tokenSecret],
+    });
+    return pulumi.secret(
+      filled.data.apply((data) => renderKubeconfig({ namespace, apiServer, token: decodeBase64(data?.["token"]), caData: data?.["ca.crt"] ?? "" })),
+    );
+  }
+}
+
+/** Pod Security admission: enforce the tenant's level, and report what "restricted" would refuse. */
+export function podSecurityLabels(level: "baseline" | "privileged"): Record<string, string> {
+  return {
+    "pod-security.kubernetes.io/enforce": level,
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": level,
+  };
+}
+
+function kubernetesResources(triple: ResourceTriple): Record<string, string> {
+  return Object.fromEntries(RESOURCE_NAMES.map((resource) => [KUBERNETES_RESOURCE[resource], triple[resource]]));
+}
+
+export function limitRangeSpec(plan: TenantPlan): k8s.types.input.core.v1.LimitRangeSpec {
+  return {
+    limits: [
+      {
+        type: "Container",
+        defaultRequest: kubernetesResources(plan.limits.defaultRequest),
+        default: kubernetesResources(plan.limits.default),
+        max: kubernetesResources(plan.limits.max),
+      },
+      { type: "PersistentVolumeClaim", max: { storage: plan.quota.storage } },
+    ],
+  };
+}
+
+export function quotaHard(plan: TenantPlan): Record<string, string> {
+  const requests = Object.fromEntries(
+    RESOURCE_NAMES.map((resource) => [`requests.${KUBERNETES_RESOURCE[resource]}`, plan.quota.requests[resource]]),
+  );
+  return {
+    ...requests,
+    persistentvolumeclaims: String(plan.quota.persistentVolumeClaims),
+    "requests.storage": plan.quota.storage,
+    "count/pipelineruns.tekton.dev": String(plan.quota.pipelineRuns),
+  };
+}
+
+export function egressRules(network: TenantNetwork): k8s.types.input.networking.v1.NetworkPolicyEgressRule[] {
+  return [
+    { to: [{ podSelector: {} }] },
+    {
+      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+    },
+    { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": network.sharedNamespace } } }] },
+    // Builds fetch sources and packages from the internet, but never from another tenant's pods.
+    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [network.podCidr, network.serviceCidr] } }] },
+  ];
+}
+
+function ownerSubject(user: string): k8s.types.input.rbac.v1.Subject {
+  return { kind: "ServiceAccount", name: OWNER_SERVICE_ACCOUNT, namespace: userNamespace(user) };
+}
+
+function decodeBase64(value: string | undefined): string {
+  return value ? Buffer.from(value, "base64").toString("utf8") : "";
+}
+
+/** A kubeconfig (JSON is valid YAML, and kubectl reads it) scoped to one namespace. */
+export function renderKubeconfig(args: { namespace: string; apiServer: string; token: string; caData: string }): string {
+  const cluster = "stx-build-cluster";
+  const user = `${args.namespace}-owner`;
+  return JSON.stringify(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: cluster, cluster: { server: args.apiServer, "certificate-authority-data": args.caData } }],
+      users: [{ name: user, user: { token: args.token } }],
+      contexts: [{ name: args.namespace, context: { cluster, user, namespace: args.namespace } }],
+      "current-context": args.namespace,
+    },
+    null,
+    2,
+  );
+}
