@@ -255,8 +255,8 @@ describe("build machinery with settings changed", () => {
   });
 
   it("pins one Tekton Pipelines version for the release URL and the cluster tests' toolchain", async () => {
-    const { MANIFESTS } = await import("../../src/versions");
-    const pins = (await import("fs")).readFileSync(require.resolve("../../../scripts/toolchain.versions"), "utf8");
+    const { MANIFESTS } = await import("../../../src/versions");
+    const pins = (await import("fs")).readFileSync(require.resolve("../../../../scripts/toolchain.versions"), "utf8");
     const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
     expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
   });
