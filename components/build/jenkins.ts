@@ -112,6 +112,9 @@ export function jenkinsValues(args: JenkinsArgs, adminSecret: pulumi.Input<strin
       admin: { existingSecret: adminSecret, userKey: "jenkins-admin-user", passwordKey: "jenkins-admin-password" },
       containerSecurityContext: { ...RESTRICTED, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true },
       podSecurityContextOverride: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      // The chart's JCasC reload sidecar (and its init container) keep capabilities by default,
+      // which the shared namespace's "restricted" Pod Security level refuses.
+      sidecars: { configAutoReload: { containerSecurityContext: { ...RESTRICTED, readOnlyRootFilesystem: true } } },
       // Job DSL turns the jobs below into Jenkins jobs.
       additionalPlugins: ["job-dsl"],
       JCasC: {

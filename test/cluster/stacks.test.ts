@@ -64,6 +64,17 @@ const INGRESS_STAGE: KwokStage = {
   },
 };
 
+/** What the kept-runs quota test saw per stack (asserted once, at the end). */
+interface QuotaOutcome {
+  stack: string;
+  namespace: string;
+  keep: number;
+  quota: number;
+  admitted: number;
+  refused?: string;
+}
+const quotaOutcomes: QuotaOutcome[] = [];
+
 /** A timed-out test's `pulumi` operation is cancelled (SIGINT to the engine), so it cannot hang the run. */
 let engine = new AbortController();
 
@@ -235,6 +246,48 @@ describe("cluster: pulumi up against a real API server", function () {
         cluster.kubectl(["delete", "pipelineruns.tekton.dev", "--all", "-n", plan.namespace, "--wait=true"]);
       });
 
+      it("a build namespace holding as many finished runs as its schedule keeps, plus one, still admits a new run", async function () {
+        this.timeout(8 * 60_000);
+        const keep = settings.build.tekton.keepRuns;
+        const scheduled = new Set(settings.projects.flatMap((p) => p.branches.filter((b) => b.schedule).map((b) => buildNamespaceOf(plans, p.name, b.name))));
+        const target = plans.find((p) => scheduled.has(p.namespace)) ?? plans.find((p) => p.kind === "build");
+        if (!target) this.skip();
+        const ns = target!.namespace;
+        const quotaKey = "count/pipelineruns.tekton.dev";
+        await eventually(() => JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", ns, "-o", "json"]))
+          .status?.used?.[quotaKey] !== undefined);
+        // Finished at once: its only task is skipped by its `when`, so no pod is needed.
+        const run = (name: string) => JSON.stringify({
+          apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata: { name, namespace: ns },
+          spec: { pipelineSpec: { tasks: [{
+            name: "skipped", when: [{ input: "no", operator: "in", values: ["yes"] }],
+            taskSpec: { steps: [{ name: "noop", image: "busybox", script: "true" }] },
+          }] } },
+        });
+        const outcome: QuotaOutcome = { stack: stackName, namespace: ns, keep, quota: target!.quota.pipelineRuns, admitted: 0 };
+        quotaOutcomes.push(outcome);
+        try {
+          for (let i = 0; i <= keep; i++) {
+            try {
+              cluster.kubectl(["create", "-f", "-"], run(`finished-${i}`));
+            } catch (e) {
+              outcome.refused = `finished run ${i + 1} of ${keep + 1}: ${(e as Error).message.split("\n").pop()}`;
+              return;
+            }
+            outcome.admitted++;
+          }
+          await eventually(() => JSON.parse(cluster.kubectl(["get", "pipelineruns.tekton.dev", "-n", ns, "-o", "json"])).items
+            .filter((r: { status?: { completionTime?: string } }) => r.status?.completionTime).length === keep + 1, 180_000);
+          try {
+            cluster.kubectl(["create", "-f", "-"], run("new-run"));
+          } catch (e) {
+            outcome.refused = `the new run: ${(e as Error).message.split("\n").pop()}`;
+          }
+        } finally {
+          cluster.kubectl(["delete", "pipelineruns.tekton.dev", "--all", "-n", ns, "--wait=true", "--timeout=120s"]);
+        }
+      });
+
       it("Tekton's webhook serves: our Tasks and Pipeline pass its validation, an invalid Task is refused", async function () {
         // The webhook registers its rules once it runs; then every Tekton object goes through it.
         await eventually(() => (JSON.parse(cluster.kubectl(["get", "validatingwebhookconfiguration", "validation.webhook.pipeline.tekton.dev", "-o", "json"]))
@@ -292,6 +345,15 @@ describe("cluster: pulumi up against a real API server", function () {
         } finally {
           cluster.kubectl(["delete", "pipelinerun", created, "-n", ns, "--wait=true", "--timeout=120s"]);
         }
+      });
+
+      it("Jenkins (the real chart) runs in the shared namespace: its pods are admitted", function () {
+        if (!settings.build.jenkins.enabled) this.skip();
+        const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", SHARED, "-l", "app.kubernetes.io/instance=jenkins", "-o", "json"])).items;
+        const events = cluster.kubectl(["get", "events", "-n", SHARED, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}"]);
+        expect(pods.length, `no Jenkins pod in ${SHARED}: ${events}`).to.be.greaterThan(0);
+        for (const p of pods) expect(p.status?.phase, p.metadata.name).to.equal("Running");
+        expect(events, "FailedCreate events in the shared namespace").to.equal("");
       });
 
       it("Pod Security: privileged pods only where the tenant is privileged", function () {
@@ -368,7 +430,21 @@ describe("cluster: pulumi up against a real API server", function () {
       });
     });
   }
+
+  // A suite of its own after the stacks' suites, so it runs last: a stack refused here does not stop
+  // the other stacks (mocha bails on the first failure).
+  describe("after every stack", function () {
+    it("KNOWN DEFECT (quota vs kept runs, issue 10): keep+1 finished runs never stop a new run, on every stack", function () {
+      const refused = quotaOutcomes.filter((o) => o.refused);
+      expect(refused.map((o) => `${o.stack} ${o.namespace}: keeps ${o.keep} finished runs, quota allows ${o.quota} PipelineRuns; ` +
+        `${o.admitted} admitted, then refused ${o.refused}`), "PipelineRuns refused by the quota").to.deep.equal([]);
+    });
+  });
 });
+
+function buildNamespaceOf(plans: readonly TenantPlan[], project: string, branch: string): string | undefined {
+  return plans.find((p) => p.kind === "build" && p.owner === `${project}/${branch}`)?.namespace;
+}
 
 interface StateResource {
   urn: string;

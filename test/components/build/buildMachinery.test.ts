@@ -141,6 +141,10 @@ for (const stack of STACKS) {
         expect(release.inputs).to.deep.include({ chart: "jenkins", version: CHARTS.jenkins.version, namespace: SHARED });
         expect(release.inputs.repositoryOpts.repo).to.equal("https://charts.jenkins.io");
         expect(release.inputs.values.controller.admin.existingSecret).to.equal("jenkins-admin");
+        // Every container of the controller pod meets the shared namespace's "restricted" level.
+        for (const sc of [release.inputs.values.controller.containerSecurityContext, release.inputs.values.controller.sidecars.configAutoReload.containerSecurityContext]) {
+          expect(sc).to.deep.include({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        }
         expect(jenkinsPasswords(run)).to.have.length(1);
         expect(JSON.stringify(release.inputs.values)).to.not.contain("random-");
       });
