@@ -27,10 +27,11 @@ const DASHBOARD_NS = "tekton-dashboard";
 /**
  * Tekton Pipelines, Triggers and the read-only Dashboard from pinned upstream release manifests,
  * configured for a shared farm. `ready` is what our Tasks and Pipelines must wait for: the
- * admission webhook's Deployment and Service, which Pulumi awaits until they serve.
+ * admission webhook's Deployment and Service, and its webhook configurations once the webhook has
+ * registered its rules and CA (Pulumi awaits each).
  */
 export class Tekton extends pulumi.ComponentResource {
-  /** The webhook Deployment and Service of the install; depend on these before creating Tekton objects. */
+  /** The webhook's Deployment, Service and registered configurations; depend on these before creating Tekton objects. */
   public readonly ready: pulumi.Output<pulumi.Resource>[];
   public readonly dashboardService?: pulumi.Output<string>;
 
@@ -41,11 +42,13 @@ export class Tekton extends pulumi.ComponentResource {
 
     const pipelines = new k8s.yaml.ConfigFile(`${name}-pipelines`, {
       file: source("tekton-pipelines"),
-      transformations: [configurePipelines(args)],
+      transformations: [configurePipelines(args), awaitWebhookRegistration],
     }, child);
     const webhook = [
       pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
       pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
+      pipelines.getResource("admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration", VALIDATION_WEBHOOK),
+      pipelines.getResource("admissionregistration.k8s.io/v1/MutatingWebhookConfiguration", DEFAULTING_WEBHOOK),
     ];
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
     // does not hand its dependsOn to the objects it declares; the transformation does.
@@ -73,6 +76,29 @@ export class Tekton extends pulumi.ComponentResource {
     this.registerOutputs({ dashboardService: this.dashboardService });
   }
 }
+
+/**
+ * The admission webhooks every Tekton object goes through. The release declares them without rules
+ * or CA; the webhook process fills both in once it has its certificate. Its Deployment is Ready
+ * earlier (the release's readiness probe answers as soon as the process starts), so that alone
+ * does not mean Tekton objects are defaulted and validated yet.
+ */
+const VALIDATION_WEBHOOK = "validation.webhook.pipeline.tekton.dev";
+const DEFAULTING_WEBHOOK = "webhook.pipeline.tekton.dev";
+const ADMISSION_WEBHOOKS = {
+  [VALIDATION_WEBHOOK]: "ValidatingWebhookConfiguration",
+  [DEFAULTING_WEBHOOK]: "MutatingWebhookConfiguration",
+} as const;
+
+/** Pulumi awaits the webhooks' registration: a CA bundle and rules, written by Tekton's webhook itself. */
+export const awaitWebhookRegistration: Transformation = (obj) => {
+  const kind = ADMISSION_WEBHOOKS[obj?.metadata?.name as keyof typeof ADMISSION_WEBHOOKS];
+  if (kind === undefined || obj.kind !== kind) return;
+  obj.metadata.annotations = {
+    ...(obj.metadata.annotations ?? {}),
+    "pulumi.com/waitFor": JSON.stringify(["jsonpath={.webhooks[0].clientConfig.caBundle}", "jsonpath={.webhooks[0].rules}"]),
+  };
+};
 
 /** The pinned upstream URL, or `<dir>/<name>.yaml` on air-gapped sites (and in tests). */
 export function manifestSource(manifest: TektonManifest, dir?: string): string {

@@ -14,6 +14,7 @@
  */
 import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { ControlPlane, goModuleDir, KwokStage, toolchainVersion } from "./controlPlane";
@@ -21,6 +22,8 @@ import { ControlPlane, goModuleDir, KwokStage, toolchainVersion } from "./contro
 export const TEKTON_BINARIES = ["tekton-controller", "tekton-webhook", "tekton-resolvers"] as const;
 const PIPELINES_NS = "tekton-pipelines";
 const RESOLVERS_NS = "tekton-pipelines-resolvers";
+/** PROBES_PORT of the webhook's container (config/webhook.yaml). */
+const WEBHOOK_PROBES_PORT = 8080;
 
 /** The pinned Tekton Pipelines version (scripts/toolchain.versions; src/versions.ts pins the same release). */
 export function tektonVersion(): string {
@@ -116,7 +119,7 @@ export function tektonKwokStages(): KwokStage[] {
     "{{ end }}",
     "phase: Succeeded",
   ].join("\n");
-  return [{
+  return [WEBHOOK_POD_STARTED, {
     apiVersion: "kwok.x-k8s.io/v1alpha1",
     kind: "Stage",
     metadata: { name: "tekton-taskrun-pod-complete" },
@@ -134,6 +137,50 @@ export function tektonKwokStages(): KwokStage[] {
     },
   }];
 }
+
+/** Labels of the webhook Deployment's pods (config/webhook.yaml). */
+const WEBHOOK_POD = { "app.kubernetes.io/component": "webhook", "app.kubernetes.io/part-of": "tekton-pipelines" };
+
+/**
+ * The webhook's pods start (an IP, so its Service has an endpoint) but are not Ready: kwok's
+ * default stage would mark them Ready at once, before the process serves, and the Deployment await
+ * that our Tasks and Pipeline wait for would then prove nothing. TektonProcesses marks them Ready
+ * when the process answers its readiness probe, as a kubelet would. Weight 1 beats the default
+ * stages (weight 0) that match the same pods.
+ */
+const WEBHOOK_POD_STARTED: KwokStage = {
+  apiVersion: "kwok.x-k8s.io/v1alpha1",
+  kind: "Stage",
+  metadata: { name: "tekton-webhook-pod-started" },
+  spec: {
+    resourceRef: { apiGroup: "v1", kind: "Pod" },
+    weight: 1,
+    selector: {
+      matchLabels: WEBHOOK_POD,
+      matchExpressions: [
+        { key: ".metadata.deletionTimestamp", operator: "DoesNotExist" },
+        { key: ".status.podIP", operator: "DoesNotExist" },
+      ],
+    },
+    next: {
+      statusTemplate: [
+        "{{ $now := Now }}",
+        "conditions:",
+        "- { type: Initialized, status: \"True\", lastTransitionTime: {{ $now | Quote }} }",
+        "- { type: Ready, status: \"False\", lastTransitionTime: {{ $now | Quote }} }",
+        "- { type: ContainersReady, status: \"False\", lastTransitionTime: {{ $now | Quote }} }",
+        "containerStatuses:",
+        "{{ range .spec.containers }}",
+        "- { image: {{ .image | Quote }}, name: {{ .name | Quote }}, ready: false, restartCount: 0, state: { running: { startedAt: {{ $now | Quote }} } } }",
+        "{{ end }}",
+        "hostIP: {{ NodeIPWith .spec.nodeName | Quote }}",
+        "podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid \"\" ) ( or .metadata.name \"\" ) ( or .metadata.namespace \"\" ) | Quote }}",
+        "phase: Running",
+        "startTime: {{ $now | Quote }}",
+      ].join("\n"),
+    },
+  },
+};
 
 /**
  * Runs the three processes against the control plane, each restarted (after 2 s) whenever it exits,
@@ -218,8 +265,40 @@ export class TektonProcesses {
         /* the release is not (or no longer) there: try again */
       }
     });
-    this.timer = setTimeout(() => this.tick(), 2000);
-    this.timer.unref();
+    void this.markWebhookReady().finally(() => {
+      if (this.stopped || this.cluster.isStopping) return;
+      this.timer = setTimeout(() => this.tick(), 2000);
+      this.timer.unref();
+    });
+  }
+
+  /** The kubelet's readiness probe of the webhook's pods: Ready once the process answers /readiness. */
+  private async markWebhookReady(): Promise<void> {
+    const index = ROLES.findIndex((r) => r.name === "tekton-webhook");
+    const proc = this.procs.get("tekton-webhook");
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const port = WEBHOOK_PROBES_PORT;
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = http.get({ host: `169.254.${this.net.id}.${10 + index}`, port, path: "/readiness", timeout: 1500 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(false));
+    });
+    if (!ok) return;
+    try {
+      const selector = Object.entries(WEBHOOK_POD).map(([k, v]) => `${k}=${v}`).join(",");
+      const pods = JSON.parse(this.cluster.kubectl(["get", "pods", "-n", PIPELINES_NS, "-l", selector, "-o", "json"])).items as
+        { metadata: { name: string }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[];
+      for (const pod of pods.filter((p) => p.status?.podIP && p.status.conditions?.find((c) => c.type === "Ready")?.status !== "True")) {
+        const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        const conditions = ["Ready", "ContainersReady"].map((type) => ({ type, status: "True", lastTransitionTime: now }));
+        this.cluster.kubectl(["patch", "pod", pod.metadata.name, "-n", PIPELINES_NS, "--subresource=status", "--type=strategic", "-p", JSON.stringify({ status: { conditions } })]);
+      }
+    } catch {
+      /* the API server is busy or the namespace is going away: next round */
+    }
   }
 
   private launch(role: Role, index: number): void {

@@ -46,7 +46,7 @@ for (const stack of STACKS) {
       );
     });
 
-    it("creates our Tasks and the Pipeline only after Tekton's webhook Deployment and Service", () => {
+    it("creates our Tasks and the Pipeline only after Tekton's webhook Deployment and Service, and its registration", () => {
       const webhook = run.object(T.deployment, "tekton-pipelines-webhook", "tekton-pipelines");
       run.object(T.service, "tekton-pipelines-webhook", "tekton-pipelines");
       const tektonObjects = [...run.objects(T.task, SHARED), ...run.objects(T.pipeline, SHARED)];
@@ -55,6 +55,8 @@ for (const stack of STACKS) {
       // Both the Deployment and the Service (same logical name, different type) are awaited.
       const pipeline = run.object(T.pipeline, "stx-build", SHARED);
       expect(pipeline.options.dependsOn.filter((d) => d === webhook.name)).to.have.length(2);
+      // And the webhook configurations, awaited until the webhook registered its rules and CA.
+      expect(pipeline.options.dependsOn).to.include.members(["validation.webhook.pipeline.tekton.dev", "webhook.pipeline.tekton.dev"]);
     });
 
     it("installs Triggers and the Dashboard after Pipelines, and nothing into a namespace before it exists", () => {
@@ -263,6 +265,21 @@ describe("build machinery with settings changed", () => {
     const pins = (await import("fs")).readFileSync(require.resolve("../../../../scripts/toolchain.versions"), "utf8");
     const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
     expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
+  });
+
+  it("makes Pulumi await the registration of Tekton's admission webhooks, and no other object", async () => {
+    const { awaitWebhookRegistration } = await import("../../../components/build/tekton");
+    const config = (kind: string, name: string) =>
+      ({ apiVersion: "admissionregistration.k8s.io/v1", kind, metadata: { name } as { name: string; annotations?: Record<string, string> }, webhooks: [{ name }] });
+    const validation = config("ValidatingWebhookConfiguration", "validation.webhook.pipeline.tekton.dev");
+    const defaulting = config("MutatingWebhookConfiguration", "webhook.pipeline.tekton.dev");
+    const other = config("ValidatingWebhookConfiguration", "config.webhook.pipeline.tekton.dev");
+    for (const obj of [validation, defaulting, other]) awaitWebhookRegistration(obj, {});
+    for (const obj of [validation, defaulting]) {
+      expect(JSON.parse(obj.metadata.annotations?.["pulumi.com/waitFor"] ?? "[]"))
+        .to.deep.equal(["jsonpath={.webhooks[0].clientConfig.caBundle}", "jsonpath={.webhooks[0].rules}"]);
+    }
+    expect(other.metadata).to.not.have.property("annotations");
   });
 
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
