@@ -40,10 +40,7 @@ export class Tekton extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: inheritedDependencies(opts) };
     const source = (manifest: TektonManifest) => manifestSource(manifest, args.manifestDir);
 
-    const pipelines = new k8s.yaml.ConfigFile(`${name}-pipelines`, {
-      file: source("tekton-pipelines"),
-      transformations: [configurePipelines(args), awaitWebhookRegistration],
-    }, child);
+    const pipelines = manifest(`${name}-pipelines`, source("tekton-pipelines"), [configurePipelines(args), awaitWebhookRegistration], child);
     const webhook = [
       pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
       pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
@@ -53,14 +50,11 @@ export class Tekton extends pulumi.ComponentResource {
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
     // does not hand its dependsOn to the objects it declares; the transformation does.
     const afterPipelines = waitFor(webhook);
-    new k8s.yaml.ConfigFile(`${name}-triggers`, { file: source("tekton-triggers"), transformations: [afterPipelines] }, child);
-    new k8s.yaml.ConfigFile(`${name}-interceptors`, { file: source("tekton-interceptors"), transformations: [afterPipelines] }, child);
+    manifest(`${name}-triggers`, source("tekton-triggers"), [afterPipelines], child);
+    manifest(`${name}-interceptors`, source("tekton-interceptors"), [afterPipelines], child);
 
     if (args.dashboard) {
-      new k8s.yaml.ConfigFile(`${name}-dashboard`, {
-        file: source("tekton-dashboard"),
-        transformations: [dashboardPerTenant(args.tenantNamespaces), afterPipelines],
-      }, child);
+      manifest(`${name}-dashboard`, source("tekton-dashboard"), [dashboardPerTenant(args.tenantNamespaces), afterPipelines], child);
       for (const namespace of args.tenantNamespaces) {
         // Tenant mode: read access per namespace instead of the release's cluster-wide binding.
         new k8s.rbac.v1.RoleBinding(`${name}-dashboard-${namespace}`, {
@@ -99,6 +93,35 @@ export const awaitWebhookRegistration: Transformation = (obj) => {
     "pulumi.com/waitFor": JSON.stringify(["jsonpath={.webhooks[0].clientConfig.caBundle}", "jsonpath={.webhooks[0].rules}"]),
   };
 };
+
+/**
+ * A release manifest. Its objects are created in parallel, and the official provider does not retry
+ * an object whose namespace does not exist yet: objects in a namespace the manifest itself declares
+ * (earlier in the file, as every Tekton release does) wait for that Namespace.
+ */
+function manifest(name: string, file: string, transformations: Transformation[], opts: pulumi.ComponentResourceOptions): k8s.yaml.ConfigFile {
+  let declared: (configFile: k8s.yaml.ConfigFile) => void = () => undefined;
+  const configFile = new Promise<k8s.yaml.ConfigFile>((resolve) => (declared = resolve));
+  const created = new k8s.yaml.ConfigFile(name, {
+    file,
+    transformations: [...transformations, afterOwnNamespaces((ns) => pulumi.output(configFile).apply((c) => c.getResource("v1/Namespace", ns)))],
+  }, opts);
+  declared(created);
+  return created;
+}
+
+/** Makes an object wait for its Namespace when that Namespace came earlier in the same manifest. */
+export function afterOwnNamespaces(namespace: (name: string) => pulumi.Input<pulumi.Resource>): Transformation {
+  const seen = new Set<string>();
+  return (obj, opts) => {
+    if (obj?.kind === "Namespace" && obj.apiVersion === "v1") {
+      seen.add(obj.metadata?.name);
+      return;
+    }
+    const ns = obj?.metadata?.namespace;
+    if (typeof ns === "string" && seen.has(ns)) waitFor([namespace(ns)])(obj, opts);
+  };
+}
 
 /** The pinned upstream URL, or `<dir>/<name>.yaml` on air-gapped sites (and in tests). */
 export function manifestSource(manifest: TektonManifest, dir?: string): string {

@@ -100,6 +100,9 @@ export class ControlPlane {
       ...kube, `--secure-port=${cmPort}`, `--service-account-private-key-file=${f("sa.key")}`, `--root-ca-file=${f("ca.crt")}`,
       // No cloud and no real network: the controllers that would need them stay off.
       "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route", "--cluster-name=stx-test",
+      // A quota's usage of a resource discovered after start-up (Tekton's CRDs, created by `up`) is
+      // first counted at the next full resync: 5 minutes by default.
+      "--resource-quota-sync-period=15s",
     ]);
     this.run("kube-scheduler", [...kube, `--secure-port=${schedPort}`]);
     this.run("kwok", [

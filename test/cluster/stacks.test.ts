@@ -149,7 +149,7 @@ describe("cluster: pulumi up against a real API server", function () {
         });
         // What the platform itself provides on a real cluster of this kind.
         for (const obj of PLATFORM[stackName]) cluster.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: manifestDir });
+        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: manifestDir }, true);
         // Otherwise the stack file as committed: the admin kubeconfig (via $KUBECONFIG) has a context
         // named like the stack's kubeContext, so kubeContext and kubeconfig stay as they are.
         for (const [key, value] of Object.entries(OVERRIDES[stackName])) {

@@ -282,6 +282,26 @@ describe("build machinery with settings changed", () => {
     expect(other.metadata).to.not.have.property("annotations");
   });
 
+  it("creates a manifest's namespaced objects after the Namespace it declares (the provider does not retry them)", async () => {
+    const { afterOwnNamespaces } = await import("../../../components/build/tekton");
+    const asked: string[] = [];
+    const transform = afterOwnNamespaces((ns) => {
+      asked.push(ns);
+      return ns as never;
+    });
+    const opts = (obj: object) => {
+      const o: { dependsOn?: unknown } = {};
+      transform(obj, o as never);
+      return o.dependsOn;
+    };
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "early", namespace: "tekton-pipelines" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "v1", kind: "Namespace", metadata: { name: "tekton-pipelines" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "tekton-pipelines" } })).to.deep.equal(["tekton-pipelines"]);
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "elsewhere" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "r" } })).to.equal(undefined);
+    expect(asked).to.deep.equal(["tekton-pipelines"]);
+  });
+
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
     const { manifestSource } = await import("../../../components/build/tekton");
     expect(manifestSource("tekton-pipelines")).to.match(/^https:\/\/infra\.tekton\.dev\/tekton-releases\/pipeline\/previous\/v1\.\d+\.\d+\/release\.yaml$/);
