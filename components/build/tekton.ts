@@ -40,13 +40,12 @@ export class Tekton extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: inheritedDependencies(opts) };
     const source = (manifest: TektonManifest) => manifestSource(manifest, args.manifestDir);
 
-    const pipelines = manifest(`${name}-pipelines`, source("tekton-pipelines"), [configurePipelines(args), awaitWebhookRegistration], child);
-    const webhook = [
-      pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
-      pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
-      pipelines.getResource("admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration", VALIDATION_WEBHOOK),
-      pipelines.getResource("admissionregistration.k8s.io/v1/MutatingWebhookConfiguration", DEFAULTING_WEBHOOK),
-    ];
+    const pipelines = manifest(`${name}-pipelines`, source("tekton-pipelines"), [configurePipelines(args), awaitWebhookRegistration], child,
+      (self) => [webhookOrder(
+        (ns, cm) => pulumi.output(self).apply((c) => c.getResource("v1/ConfigMap", ns, cm)),
+        () => [0, 1, 2, 3].map((i) => pulumi.output(self).apply((c) => webhookReady(c)[i])),
+      )]);
+    const webhook = webhookReady(pipelines);
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
     // does not hand its dependsOn to the objects it declares; the transformation does.
     const afterPipelines = waitFor(webhook);
@@ -84,6 +83,39 @@ const ADMISSION_WEBHOOKS = {
   [DEFAULTING_WEBHOOK]: "MutatingWebhookConfiguration",
 } as const;
 
+/** What Tekton objects (and the release's ConfigMaps outside the webhook's namespace) wait for. */
+function webhookReady(pipelines: k8s.yaml.ConfigFile): pulumi.Output<pulumi.Resource>[] {
+  return [
+    pipelines.getResource("apps/v1/Deployment", PIPELINES_NS, "tekton-pipelines-webhook"),
+    pipelines.getResource("v1/Service", PIPELINES_NS, "tekton-pipelines-webhook"),
+    pipelines.getResource("admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration", VALIDATION_WEBHOOK),
+    pipelines.getResource("admissionregistration.k8s.io/v1/MutatingWebhookConfiguration", DEFAULTING_WEBHOOK),
+  ];
+}
+
+/**
+ * The release's ConfigMaps go through the webhook's own config validation (every ConfigMap labelled
+ * part-of tekton-pipelines), which refuses them while the webhook has registered its rules but is
+ * not Ready yet. So: the ConfigMaps of the webhook's namespace come before its Deployments (the
+ * processes read them at start-up, and they are created before the webhook exists), and the
+ * others (the resolvers') after the webhook serves.
+ */
+export function webhookOrder(
+  configMap: (namespace: string, name: string) => pulumi.Input<pulumi.Resource>,
+  webhook: () => pulumi.Input<pulumi.Resource>[],
+): Transformation {
+  const configMaps: string[] = [];
+  return (obj, opts) => {
+    const ns = obj?.metadata?.namespace;
+    if (obj?.kind === "ConfigMap" && obj.apiVersion === "v1") {
+      if (ns === PIPELINES_NS) configMaps.push(obj.metadata.name);
+      else if (obj.metadata?.labels?.["app.kubernetes.io/part-of"] === "tekton-pipelines") waitFor(webhook())(obj, opts);
+      return;
+    }
+    if (obj?.kind === "Deployment" && ns === PIPELINES_NS) waitFor(configMaps.map((name) => configMap(PIPELINES_NS, name)))(obj, opts);
+  };
+}
+
 /** Pulumi awaits the webhooks' registration: a CA bundle and rules, written by Tekton's webhook itself. */
 export const awaitWebhookRegistration: Transformation = (obj) => {
   const kind = ADMISSION_WEBHOOKS[obj?.metadata?.name as keyof typeof ADMISSION_WEBHOOKS];
@@ -99,12 +131,20 @@ export const awaitWebhookRegistration: Transformation = (obj) => {
  * an object whose namespace does not exist yet: objects in a namespace the manifest itself declares
  * (earlier in the file, as every Tekton release does) wait for that Namespace.
  */
-function manifest(name: string, file: string, transformations: Transformation[], opts: pulumi.ComponentResourceOptions): k8s.yaml.ConfigFile {
+function manifest(
+  name: string, file: string, transformations: Transformation[], opts: pulumi.ComponentResourceOptions,
+  /** Transformations that refer to the manifest's own objects (resolved once it is declared). */
+  ordering: (self: Promise<k8s.yaml.ConfigFile>) => Transformation[] = () => [],
+): k8s.yaml.ConfigFile {
   let declared: (configFile: k8s.yaml.ConfigFile) => void = () => undefined;
   const configFile = new Promise<k8s.yaml.ConfigFile>((resolve) => (declared = resolve));
   const created = new k8s.yaml.ConfigFile(name, {
     file,
-    transformations: [...transformations, afterOwnNamespaces((ns) => pulumi.output(configFile).apply((c) => c.getResource("v1/Namespace", ns)))],
+    transformations: [
+      ...transformations,
+      ...ordering(configFile),
+      afterOwnNamespaces((ns) => pulumi.output(configFile).apply((c) => c.getResource("v1/Namespace", ns))),
+    ],
   }, opts);
   declared(created);
   return created;

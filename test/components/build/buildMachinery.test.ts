@@ -302,6 +302,22 @@ describe("build machinery with settings changed", () => {
     expect(asked).to.deep.equal(["tekton-pipelines"]);
   });
 
+  it("orders Tekton's release around its config-validating webhook", async () => {
+    const { webhookOrder } = await import("../../../components/build/tekton");
+    const transform = webhookOrder((ns, name) => `${ns}/${name}` as never, () => ["webhook" as never]);
+    const deps = (obj: object) => {
+      const o: { dependsOn?: unknown } = {};
+      transform(obj, o as never);
+      return o.dependsOn;
+    };
+    const part = { "app.kubernetes.io/part-of": "tekton-pipelines" };
+    expect(deps({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "feature-flags", namespace: "tekton-pipelines", labels: part } })).to.equal(undefined);
+    expect(deps({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "resolvers-feature-flags", namespace: "tekton-pipelines-resolvers", labels: part } }))
+      .to.deep.equal(["webhook"]);
+    expect(deps({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } }))
+      .to.deep.equal(["tekton-pipelines/feature-flags"]);
+  });
+
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
     const { manifestSource } = await import("../../../components/build/tekton");
     expect(manifestSource("tekton-pipelines")).to.match(/^https:\/\/infra\.tekton\.dev\/tekton-releases\/pipeline\/previous\/v1\.\d+\.\d+\/release\.yaml$/);
