@@ -21,6 +21,7 @@ export interface TektonArgs {
 }
 
 const PIPELINES_NS = "tekton-pipelines";
+const WEBHOOK_DEPLOYMENT = "tekton-pipelines-webhook";
 const RESOLVERS_NS = "tekton-pipelines-resolvers";
 const DASHBOARD_NS = "tekton-dashboard";
 
@@ -95,24 +96,29 @@ function webhookReady(pipelines: k8s.yaml.ConfigFile): pulumi.Output<pulumi.Reso
 
 /**
  * The release's ConfigMaps go through the webhook's own config validation (every ConfigMap labelled
- * part-of tekton-pipelines), which refuses them while the webhook has registered its rules but is
- * not Ready yet. So: the ConfigMaps of the webhook's namespace come before its Deployments (the
- * processes read them at start-up, and they are created before the webhook exists), and the
- * others (the resolvers') after the webhook serves.
+ * part-of tekton-pipelines), which refuses them from the moment the webhook registered its rules
+ * until its Service has an endpoint. So, as with `kubectl apply` of the whole release, every
+ * ConfigMap comes before the webhook's Deployment (the other Deployments of its namespace wait for
+ * that namespace's ConfigMaps, which they read at start-up); one that comes after the webhook in
+ * the manifest waits until it serves.
  */
 export function webhookOrder(
   configMap: (namespace: string, name: string) => pulumi.Input<pulumi.Resource>,
   webhook: () => pulumi.Input<pulumi.Resource>[],
 ): Transformation {
-  const configMaps: string[] = [];
+  const configMaps: [string, string][] = [];
+  let webhookDeclared = false;
   return (obj, opts) => {
     const ns = obj?.metadata?.namespace;
     if (obj?.kind === "ConfigMap" && obj.apiVersion === "v1") {
-      if (ns === PIPELINES_NS) configMaps.push(obj.metadata.name);
+      if (!webhookDeclared) configMaps.push([ns, obj.metadata.name]);
       else if (obj.metadata?.labels?.["app.kubernetes.io/part-of"] === "tekton-pipelines") waitFor(webhook())(obj, opts);
       return;
     }
-    if (obj?.kind === "Deployment" && ns === PIPELINES_NS) waitFor(configMaps.map((name) => configMap(PIPELINES_NS, name)))(obj, opts);
+    if (obj?.kind !== "Deployment" || ns !== PIPELINES_NS) return;
+    const isWebhook = obj.metadata?.name === WEBHOOK_DEPLOYMENT;
+    webhookDeclared ||= isWebhook;
+    waitFor(configMaps.filter(([n]) => isWebhook || n === PIPELINES_NS).map(([n, name]) => configMap(n, name)))(obj, opts);
   };
 }
 

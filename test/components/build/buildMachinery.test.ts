@@ -311,11 +311,14 @@ describe("build machinery with settings changed", () => {
       return o.dependsOn;
     };
     const part = { "app.kubernetes.io/part-of": "tekton-pipelines" };
-    expect(deps({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "feature-flags", namespace: "tekton-pipelines", labels: part } })).to.equal(undefined);
-    expect(deps({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "resolvers-feature-flags", namespace: "tekton-pipelines-resolvers", labels: part } }))
-      .to.deep.equal(["webhook"]);
-    expect(deps({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } }))
-      .to.deep.equal(["tekton-pipelines/feature-flags"]);
+    const cm = (name: string, namespace: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: part } });
+    const deployment = (name: string) => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: "tekton-pipelines" } });
+    expect(deps(cm("feature-flags", "tekton-pipelines"))).to.equal(undefined);
+    expect(deps(cm("resolvers-feature-flags", "tekton-pipelines-resolvers"))).to.equal(undefined);
+    expect(deps(deployment("tekton-pipelines-controller"))).to.deep.equal(["tekton-pipelines/feature-flags"]);
+    expect(deps(deployment("tekton-pipelines-webhook")))
+      .to.deep.equal(["tekton-pipelines/feature-flags", "tekton-pipelines-resolvers/resolvers-feature-flags"]);
+    expect(deps(cm("late", "tekton-pipelines-resolvers"))).to.deep.equal(["webhook"]);
   });
 
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
