@@ -45,6 +45,7 @@ export class Tekton extends pulumi.ComponentResource {
       (self) => [webhookOrder(
         (ns, cm) => pulumi.output(self).apply((c) => c.getResource("v1/ConfigMap", ns, cm)),
         () => [0, 1, 2, 3].map((i) => pulumi.output(self).apply((c) => webhookReady(c)[i])),
+        () => pulumi.output(self).apply((c) => c.getResource("apps/v1/Deployment", PIPELINES_NS, WEBHOOK_DEPLOYMENT)),
       )]);
     const webhook = webhookReady(pipelines);
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
@@ -105,11 +106,19 @@ function webhookReady(pipelines: k8s.yaml.ConfigFile): pulumi.Output<pulumi.Reso
 export function webhookOrder(
   configMap: (namespace: string, name: string) => pulumi.Input<pulumi.Resource>,
   webhook: () => pulumi.Input<pulumi.Resource>[],
+  webhookDeployment: () => pulumi.Input<pulumi.Resource>,
 ): Transformation {
   const configMaps: [string, string][] = [];
   let webhookDeclared = false;
   return (obj, opts) => {
     const ns = obj?.metadata?.namespace;
+    if (/^(Validating|Mutating)WebhookConfiguration$/.test(obj?.kind) &&
+      (obj.webhooks ?? []).some((w: any) => w?.clientConfig?.service?.name === WEBHOOK_DEPLOYMENT && w.clientConfig.service.namespace === PIPELINES_NS)) {
+      // Registered after the webhook's Deployment, so that `destroy` removes them before it: with
+      // the webhook gone they would refuse every change to the objects they cover, deletes included.
+      waitFor([webhookDeployment()])(obj, opts);
+      return;
+    }
     if (obj?.kind === "ConfigMap" && obj.apiVersion === "v1") {
       if (!webhookDeclared) configMaps.push([ns, obj.metadata.name]);
       else if (obj.metadata?.labels?.["app.kubernetes.io/part-of"] === "tekton-pipelines") waitFor(webhook())(obj, opts);
