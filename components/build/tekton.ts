@@ -46,6 +46,7 @@ export class Tekton extends pulumi.ComponentResource {
         (ns, cm) => pulumi.output(self).apply((c) => c.getResource("v1/ConfigMap", ns, cm)),
         () => [0, 1, 2, 3].map((i) => pulumi.output(self).apply((c) => webhookReady(c)[i])),
         () => pulumi.output(self).apply((c) => c.getResource("apps/v1/Deployment", PIPELINES_NS, WEBHOOK_DEPLOYMENT)),
+        () => pulumi.output(self).apply((c) => c.getResource("v1/Service", PIPELINES_NS, WEBHOOK_DEPLOYMENT)),
       )]);
     const webhook = webhookReady(pipelines);
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
@@ -107,6 +108,7 @@ export function webhookOrder(
   configMap: (namespace: string, name: string) => pulumi.Input<pulumi.Resource>,
   webhook: () => pulumi.Input<pulumi.Resource>[],
   webhookDeployment: () => pulumi.Input<pulumi.Resource>,
+  webhookService: () => pulumi.Input<pulumi.Resource>,
 ): Transformation {
   const configMaps: [string, string][] = [];
   let webhookDeclared = false;
@@ -116,6 +118,12 @@ export function webhookOrder(
       (obj.webhooks ?? []).some((w: any) => w?.clientConfig?.service?.name === WEBHOOK_DEPLOYMENT && w.clientConfig.service.namespace === PIPELINES_NS)) {
       // Registered after the webhook's Deployment, so that `destroy` removes them before it: with
       // the webhook gone they would refuse every change to the objects they cover, deletes included.
+      waitFor([webhookDeployment(), webhookService()])(obj, opts);
+      return;
+    }
+    if (obj?.kind === "Service" && ns === PIPELINES_NS && obj.metadata?.name === WEBHOOK_DEPLOYMENT) {
+      // Created once the webhook's pods are Ready, so the provider's await of the Service (until it
+      // has endpoints) ends when the webhook can be called, not when the Endpoints merely exist.
       waitFor([webhookDeployment()])(obj, opts);
       return;
     }

@@ -304,7 +304,7 @@ describe("build machinery with settings changed", () => {
 
   it("orders Tekton's release around its config-validating webhook", async () => {
     const { webhookOrder } = await import("../../../components/build/tekton");
-    const transform = webhookOrder((ns, name) => `${ns}/${name}` as never, () => ["webhook" as never], () => "deployment" as never);
+    const transform = webhookOrder((ns, name) => `${ns}/${name}` as never, () => ["webhook" as never], () => "deployment" as never, () => "service" as never);
     const deps = (obj: object) => {
       const o: { dependsOn?: unknown } = {};
       transform(obj, o as never);
@@ -321,7 +321,8 @@ describe("build machinery with settings changed", () => {
     expect(deps(cm("late", "tekton-pipelines-resolvers"))).to.deep.equal(["webhook"]);
     const service = { service: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } };
     expect(deps({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "config.webhook.pipeline.tekton.dev" },
-      webhooks: [{ name: "config.webhook.pipeline.tekton.dev", clientConfig: service }] })).to.deep.equal(["deployment"]);
+      webhooks: [{ name: "config.webhook.pipeline.tekton.dev", clientConfig: service }] })).to.deep.equal(["deployment", "service"]);
+    expect(deps({ apiVersion: "v1", kind: "Service", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } })).to.deep.equal(["deployment"]);
   });
 
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
