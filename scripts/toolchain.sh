@@ -4,6 +4,7 @@
 #
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
+#   bash scripts/toolchain.sh --check [comp...] fail unless the cached binaries match this checkout
 #
 # Versions live in scripts/toolchain.versions. Each component has a stamp recording what it was
 # built from, so a changed pin rebuilds it and an unchanged one is a no-op. Logs go to stderr.
@@ -153,6 +154,18 @@ ALL=(minio pulumi pulumi-resource-kubernetes pulumi-resource-random tekton etcd 
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
+# --check [component ...]: exit 1 naming every component whose binary was built from something else
+# than this checkout asks for (the cache is shared: another branch may have rebuilt a component).
+if [[ ${1:-} == --check ]]; then
+  shift
+  (($#)) || set -- "${ALL[@]}"
+  stale=()
+  for comp in "$@"; do
+    [[ -f $cache/stamps/$comp && $(<"$cache/stamps/$comp") == "$(spec "$comp")" ]] || stale+=("$comp")
+  done
+  if ((${#stale[@]})); then log "not built from this checkout's pins: ${stale[*]} (run bash scripts/toolchain.sh ${stale[*]})"; exit 1; fi
+  exit 0
+fi
 (($#)) || set -- "${ALL[@]}"
 start=$SECONDS
 for comp in "$@"; do

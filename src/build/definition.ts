@@ -162,7 +162,9 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     name: "docker-daemon",
     image: images.dockerDaemon,
     args: ["--host=tcp://127.0.0.1:2375", "--mtu=$(params.DOCKER_MTU)"],
-    env: [{ name: "DOCKER_TLS_CERTDIR", value: "" }],
+    // Set and empty (no TLS). Without `value`: the API server drops an empty one, and the
+    // provider would then show a change on every preview.
+    env: [{ name: "DOCKER_TLS_CERTDIR" }],
     // The daemon is only reachable on the pod's loopback; sysbox gives it its own user namespace.
     securityContext: mode === "docker-in-docker" ? { privileged: true } : {},
     readinessProbe: { tcpSocket: { port: 2375 }, periodSeconds: 2 },

@@ -92,6 +92,13 @@ describe("cluster: pulumi up against a real API server", function () {
       "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"];
     const missing = tools.filter((tool) => !fs.existsSync(path.join(binDir, tool)));
     if (missing.length) throw new Error(`${missing.join(", ")} missing in ${binDir}: run bash scripts/toolchain.sh ${missing.map(component).join(" ")}`);
+    // The cache is shared by every checkout on the machine: a binary another branch rebuilt under
+    // the same name (e.g. a different Kubernetes provider) would make these tests test that instead.
+    try {
+      execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--check", ...new Set(tools.map(component))], { encoding: "utf8", stdio: "pipe" });
+    } catch (e) {
+      throw new Error(`the toolchain in ${binDir} was not built from this checkout: ${(e as { stderr?: string }).stderr ?? e}`);
+    }
     if (!fs.existsSync(JENKINS_CHART)) throw new Error(`${JENKINS_CHART} missing: the tests read the pinned Jenkins chart from ../shared/upstream`);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
     // Tekton Pipelines' release from its module; Triggers and the Dashboard keep their small
