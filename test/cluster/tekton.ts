@@ -258,7 +258,13 @@ export class TektonProcesses {
     if (this.stopped || this.cluster.isStopping) return;
     ROLES.forEach((role, i) => {
       const running = this.procs.get(role.name);
-      if (running && running.exitCode === null && running.signalCode === null) return;
+      if (running && running.exitCode === null && running.signalCode === null) {
+        // A process of the previous stack keeps retrying with the token of a ServiceAccount that
+        // `destroy` deleted ("Unauthorized"): stop it, so it starts again as the new one.
+        if (this.serviceAccountUid(role) === this.launchedAs[role.name]) return;
+        kill(running, "SIGKILL");
+        return;
+      }
       try {
         this.launch(role, i);
       } catch {
@@ -304,6 +310,7 @@ export class TektonProcesses {
   private launch(role: Role, index: number): void {
     const deployment = JSON.parse(this.cluster.kubectl(["get", "deployment", role.deployment, "-n", role.namespace, "-o", "json"]));
     const token = this.cluster.kubectl(["create", "token", role.serviceAccount, "-n", role.namespace, "--duration=6h"]);
+    this.launchedAs[role.name] = this.serviceAccountUid(role);
     const container = deployment.spec.template.spec.containers[0];
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: this.cluster.dir, KUBECONFIG: this.kubeconfig(role, token) };
     for (const e of container.env ?? []) {
@@ -318,6 +325,16 @@ export class TektonProcesses {
     const args = ["netns", "exec", ns, path.join(this.binDir, role.name), ...(container.args ?? [])];
     this.restarts[role.name] = (this.restarts[role.name] ?? -1) + 1;
     this.procs.set(role.name, this.cluster.spawn(role.name, "ip", args, env));
+  }
+
+  private readonly launchedAs: Record<string, string | undefined> = {};
+
+  private serviceAccountUid(role: Role): string | undefined {
+    try {
+      return this.cluster.kubectl(["get", "serviceaccount", role.serviceAccount, "-n", role.namespace, "--ignore-not-found", "-o", "jsonpath={.metadata.uid}"]) || undefined;
+    } catch {
+      return this.launchedAs[role.name]; // the API server is busy: leave the process alone
+    }
   }
 
   /** A kubeconfig with the ServiceAccount's token, so the release's own RBAC is what the process gets. */
