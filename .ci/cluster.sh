@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# openssl makes the test cluster's certificates (kubectl comes from the toolchain).
-command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
+# openssl makes the test cluster's certificates (kubectl comes from the toolchain); iproute2 (`ip`)
+# the network namespaces Tekton's webhook listens in.
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v ip >/dev/null || missing+=(iproute2)
+if ((${#missing[@]})); then apt-get update -qq && apt-get install -y -qq "${missing[@]}"; fi
 
 t=$SECONDS
 bash scripts/toolchain.sh

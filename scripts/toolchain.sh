@@ -5,6 +5,7 @@
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
 #                                               `cluster` names all but minio
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
+#   bash scripts/toolchain.sh --check [comp...] fail unless the cached binaries match this checkout
 #
 # Versions live in scripts/toolchain.versions. Each component has a stamp recording what it was
 # built from, so a changed pin rebuilds it and an unchanged one is a no-op. Logs go to stderr.
@@ -42,15 +43,23 @@ export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi
 # Generates a throwaway wrapper module that requires MODULE@VERSION and copies its replace
 # directives (which `go install pkg@version` refuses). Replaces pointing into the upstream repo
 # itself (k8s staging, monorepo siblings) become the published module at SIBLING_VERSION.
+# A PKG starting with ./ is a package of the wrapper module itself, laid out by the function named
+# in $PREPARE (called in the wrapper dir with the module's download dir), for main packages that
+# need files the published module lacks.
 gobuild() {
   local comp=$1 mod=$2 ver=$3 sibling=$4 ldflags=$5; shift 5
   local work gomod pkgs=() pair
   work=$(mktemp -d "${TMPDIR:-/tmp}/stx-toolchain-$comp.XXXXXX")
-  for pair in "$@"; do pkgs+=("${pair%%=*}@$ver"); done
+  for pair in "$@"; do
+    if [[ $pair == ./* ]]; then pkgs+=("$mod@$ver"); else pkgs+=("${pair%%=*}@$ver"); fi
+  done
   (
     cd "$work"
     printf 'module stx-toolchain/%s\n\ngo 1.24\n' "$comp" >go.mod
-    gomod=$(go mod download -json "$mod@$ver" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).GoMod)')
+    local info
+    info=$(go mod download -json "$mod@$ver")
+    gomod=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).GoMod)' "$info")
+    if [[ -n ${PREPARE:-} ]]; then "$PREPARE" "$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).Dir)' "$info")"; fi
     go mod edit -json "$gomod" | SIBLING=$sibling node -e '
       const m = JSON.parse(require("fs").readFileSync(0));
       const major = Number(/^v(\d+)/.exec(process.env.SIBLING)?.[1] ?? 0);
@@ -63,13 +72,30 @@ gobuild() {
         const to = local ? `${r.Old.Path}@${process.env.SIBLING}` : `${r.New.Path}${r.New.Version ? "@" + r.New.Version : ""}`;
         console.log(`${r.Old.Path}${r.Old.Version ? "@" + r.Old.Version : ""}=${to}`);
       }' | while read -r r; do go mod edit -replace="$r"; done
-    go get -tool "${pkgs[@]}" >&2
+    if [[ -n ${PREPARE:-} ]]; then go get "${pkgs[@]}" >&2 && go mod tidy >&2; else go get -tool "${pkgs[@]}" >&2; fi
     for pair in "$@"; do
       log "  go build ${pair%%=*} -> $bin/${pair#*=}"
       go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/${pair#*=}" "${pair%%=*}"
     done
   )
   rm -rf "$work"
+}
+
+# The official Kubernetes provider's main package embeds two files that upstream generates
+# (`go generate`) and leaves out of the published module: the schema with its version set, and the
+# Terraform mapping compacted. `go build -overlay` refuses files in the module cache, so the wrapper
+# gets its own copy of that main.go (at build time only) beside the two generated files.
+prepare_kubernetes_provider() {
+  local src=$1/cmd/pulumi-resource-kubernetes dst=cmd/pulumi-resource-kubernetes
+  mkdir -p "$dst"
+  cp "$src/main.go" "$dst/main.go" && chmod u+w "$dst/main.go"
+  VERSION=$PULUMI_KUBERNETES_VERSION node -e '
+    const fs = require("fs"), [src, dst] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(`${src}/schema.json`, "utf8"));
+    schema.version = process.env.VERSION;
+    fs.writeFileSync(`${dst}/schema-embed.json`, JSON.stringify(schema));
+    fs.writeFileSync(`${dst}/terraform-mapping-embed.json`, JSON.stringify(JSON.parse(fs.readFileSync(`${src}/terraform-mapping.json`, "utf8"))));
+  ' "$src" "$dst"
 }
 
 # localbuild BINARY DIR LDFLAGS SOURCE_HASH [ALIAS...]: our own Go code in this repo (the hash is
@@ -107,15 +133,25 @@ spec() {
     cyclonus) echo gobuild cyclonus github.com/mattfenwick/cyclonus "v$CYCLONUS_VERSION" - \
       "'-X github.com/mattfenwick/cyclonus/pkg/cli.version=v$CYCLONUS_VERSION'" \
       github.com/mattfenwick/cyclonus/cmd/cyclonus=cyclonus ;;
-    # The real providers' modules are refused by the module proxy here: see tools/kubernetes-provider.
-    pulumi-resource-kubernetes|pulumi-resource-random) echo localbuild pulumi-resource-kubernetes tools/kubernetes-provider \
-      "'-X main.version=$PULUMI_KUBERNETES_VERSION -X main.randomVersion=$PULUMI_RANDOM_VERSION'" \
-      "$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" pulumi-resource-random ;;
-    # The real language host's module is refused too: a stand-in that runs @pulumi/pulumi's own
+    # The real language host's module is refused: a stand-in that runs @pulumi/pulumi's own
     # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
     pulumi-language-nodejs) echo localbuild pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
       "'-X main.version=$PULUMI_VERSION'" \
       "$(cat "$repo"/tools/test-doubles/pulumi-language-nodejs/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
+    # The official provider; the module proxy serves it only as the pseudo-version of its tag.
+    pulumi-resource-kubernetes) echo PREPARE=prepare_kubernetes_provider gobuild pulumi-resource-kubernetes \
+      github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_MODULE" "v$PULUMI_KUBERNETES_VERSION" \
+      "'-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION'" \
+      ./cmd/pulumi-resource-kubernetes=pulumi-resource-kubernetes ;;
+    # Tekton Pipelines' controller, admission webhook and resolvers, run as processes by the cluster tests.
+    tekton) echo gobuild tekton github.com/tektoncd/pipeline "v$TEKTON_PIPELINE_VERSION" - \
+      "''" \
+      github.com/tektoncd/pipeline/cmd/controller=tekton-controller github.com/tektoncd/pipeline/cmd/webhook=tekton-webhook \
+      github.com/tektoncd/pipeline/cmd/resolvers=tekton-resolvers ;;
+    # The random provider's module is refused by the module proxy here: a test double stands in.
+    pulumi-resource-random) echo localbuild pulumi-resource-random tools/test-doubles/pulumi-resource-random \
+      "'-X main.version=$PULUMI_RANDOM_VERSION'" \
+      "$(cat "$repo"/tools/test-doubles/pulumi-resource-random/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
     pulumi-resource-command)
       log "$1: its Go module is refused by the module proxy at every version, so it cannot be built here"
       log "  (see docs/cluster-tests.md: command is used only by the starlingx stack's sysbox node labels)"
@@ -124,10 +160,22 @@ spec() {
   esac
 }
 
-ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
+# --check [component ...]: exit 1 naming every component whose binary was built from something else
+# than this checkout asks for (the cache is shared: another branch may have rebuilt a component).
+if [[ ${1:-} == --check ]]; then
+  shift
+  (($#)) || set -- "${ALL[@]}"
+  stale=()
+  for comp in "$@"; do
+    [[ -f $cache/stamps/$comp && $(<"$cache/stamps/$comp") == "$(spec "$comp")" ]] || stale+=("$comp")
+  done
+  if ((${#stale[@]})); then log "not built from this checkout's pins: ${stale[*]} (run bash scripts/toolchain.sh ${stale[*]})"; exit 1; fi
+  exit 0
+fi
 (($#)) || set -- "${ALL[@]}"
 # `cluster`: what a deployment to the loopback control plane needs (all but MinIO and cyclonus, which the unit tests use).
 args=()

@@ -18,9 +18,10 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "${PULUMI_BACKEND_URL#file://}"
 
-bash "$repo/scripts/toolchain.sh" pulumi pulumi-language-nodejs pulumi-resource-kubernetes
-PATH=$(bash "$repo/scripts/toolchain.sh" --bin-dir):$PATH
-export PATH
+bash "$repo/scripts/toolchain.sh" pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random
+export STX_TOOLCHAIN_BIN
+STX_TOOLCHAIN_BIN=$(bash "$repo/scripts/toolchain.sh" --bin-dir)
+export PATH=$STX_TOOLCHAIN_BIN:$PATH
 
 cd "$repo"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund

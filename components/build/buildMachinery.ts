@@ -83,7 +83,7 @@ export interface BuildMachineryArgs {
   /** The installer image for the nodes' Kubernetes version; set whenever sysboxNodes is not empty. */
   readonly sysboxImage?: string;
   readonly labelling?: NodeLabelling;
-  readonly jenkins?: { readonly storage: string; readonly storageClass: string };
+  readonly jenkins?: { readonly storage: string; readonly storageClass: string; readonly chartPath?: string };
 }
 
 /** Tekton, the shared build Pipeline, sysbox, and the triggers (Jenkins or CronJobs) of one stack. */
@@ -148,6 +148,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
         run: args.run,
         storageClass: args.jenkins.storageClass,
         storage: args.jenkins.storage,
+        chartPath: args.jenkins.chartPath,
         dashboardUrl,
         artifactsUrl: args.services.artifactsUrl,
         distro: args.defaults.distro,
@@ -256,7 +257,9 @@ export function buildMachineryArgs(
     sysboxNodes: sysboxNodeNames(build, nodes),
     sysboxImage: sysboxImage(cluster.kubernetesVersion),
     labelling,
-    jenkins: build.jenkins.enabled ? { storage: build.jenkins.storage, storageClass: cluster.storageClass } : undefined,
+    jenkins: build.jenkins.enabled
+      ? { storage: build.jenkins.storage, storageClass: cluster.storageClass, chartPath: build.jenkins.chartPath }
+      : undefined,
   };
 }
 

@@ -16,6 +16,8 @@ export interface JenkinsArgs {
   readonly run: Omit<RunOptions, "namespace" | "generateName" | "params" | "labels">;
   readonly storageClass: string;
   readonly storage: string;
+  /** A local copy of the pinned chart (archive or directory); the chart repository when undefined. */
+  readonly chartPath?: string;
   /** Base URL of the Tekton Dashboard, for links in the job's report. */
   readonly dashboardUrl: string;
   /** Base URL the artifacts are browsed at, for links in the job's report. */
@@ -89,15 +91,19 @@ export class Jenkins extends pulumi.ComponentResource {
     new k8s.helm.v3.Release(`${name}-release`, {
       name: "jenkins",
       namespace: args.namespace,
-      chart: CHARTS.jenkins.chart,
-      version: CHARTS.jenkins.version,
-      repositoryOpts: { repo: CHARTS.jenkins.repo },
+      ...chartSource(args.chartPath),
       values: jenkinsValues(args, admin.metadata.name),
     }, { ...child, dependsOn: [...child.dependsOn, admin, agent] });
 
     this.adminSecret = admin.metadata.name;
     this.registerOutputs({ adminSecret: this.adminSecret });
   }
+}
+
+/** The pinned chart from its repository, or a local copy of it (air-gapped sites, tests). */
+export function chartSource(chartPath?: string): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+  if (chartPath !== undefined) return { chart: chartPath };
+  return { chart: CHARTS.jenkins.chart, version: CHARTS.jenkins.version, repositoryOpts: { repo: CHARTS.jenkins.repo } };
 }
 
 /** Helm values: restricted-compliant pods, persistence, JCasC with the admin from our Secret and the jobs. */
@@ -107,6 +113,9 @@ export function jenkinsValues(args: JenkinsArgs, adminSecret: pulumi.Input<strin
       admin: { existingSecret: adminSecret, userKey: "jenkins-admin-user", passwordKey: "jenkins-admin-password" },
       containerSecurityContext: { ...RESTRICTED, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true },
       podSecurityContextOverride: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      // The chart's JCasC reload sidecar (and its init container) keep capabilities by default,
+      // which the shared namespace's "restricted" Pod Security level refuses.
+      sidecars: { configAutoReload: { containerSecurityContext: { ...RESTRICTED, readOnlyRootFilesystem: true } } },
       // Job DSL turns the jobs below into Jenkins jobs.
       additionalPlugins: ["job-dsl"],
       JCasC: {

@@ -96,7 +96,9 @@ function docker(): Obj {
     name: "docker-daemon",
     image: "$(params.DOCKER_IMAGE)",
     env: [
-      { name: "DOCKER_TLS_CERTDIR", value: "" },
+      // Set and empty (no TLS): without `value`, since the API server drops an empty one and the
+      // provider would then show a change on every preview.
+      { name: "DOCKER_TLS_CERTDIR" },
       { name: "DOCKER_MTU", value: "$(params.DOCKER_MTU)" },
       { name: "REGISTRY", value: "$(params.REGISTRY)" },
       { name: "REGISTRY_INSECURE", value: "$(params.REGISTRY_INSECURE)" },

@@ -39,6 +39,11 @@ const jenkins = z.strictObject({
   enabled: z.boolean().default(false),
   /** Size of the Jenkins home volume. */
   storage: positiveQuantity.default("20Gi"),
+  /**
+   * A local copy of the pinned chart (CHARTS.jenkins in src/versions.ts: a `.tgz` or an unpacked
+   * directory) for sites without internet access, and the tests; the chart repository when left out.
+   */
+  chartPath: z.string().min(1, { message: "must be a chart archive or directory path" }).optional(),
 });
 
 const starlingxHost = z.strictObject({

@@ -29,6 +29,22 @@ export interface ControlPlaneOptions {
    * resources it discovered at start-up or at its slow periodic resync.
    */
   readonly preload?: readonly object[];
+  /** Range kwok gives pod IPs from. @default "10.244.0.0/16" */
+  readonly podCidr?: string;
+  /** More addresses the API server's certificate is valid for (e.g. the end of a veth it is forwarded to). */
+  readonly apiServerAddresses?: readonly string[];
+  /**
+   * More kwok Stages (kwok.x-k8s.io/v1alpha1). kwok drops its default stages of a kind once any
+   * stage of that kind is given, so for Pods the defaults (read from the kwok module) come first.
+   */
+  readonly kwokStages?: readonly KwokStage[];
+}
+
+export interface KwokStage {
+  readonly apiVersion: "kwok.x-k8s.io/v1alpha1";
+  readonly kind: "Stage";
+  readonly metadata: { readonly name: string };
+  readonly spec: { readonly resourceRef: { readonly apiGroup: string; readonly kind: string } } & Record<string, unknown>;
 }
 
 export class ControlPlane {
@@ -72,6 +88,9 @@ export class ControlPlane {
       "--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/12",
       // The "kubernetes" Service cannot point at a loopback address; nothing here needs it.
       "--endpoint-reconciler-type=none", "--profiling=false", "--v=0",
+      // Webhooks (and CRD conversion) are called at a Service's endpoint (pod) IPs, not its
+      // ClusterIP: nothing here implements Services, but a pod IP can be routed to a process.
+      "--enable-aggregator-routing=true",
     ]);
     await this.waitFor("the API server", () => this.kubectl(["get", "--raw", "/readyz"]) === "ok");
     for (const obj of this.opts.preload ?? []) this.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
@@ -81,12 +100,15 @@ export class ControlPlane {
       ...kube, `--secure-port=${cmPort}`, `--service-account-private-key-file=${f("sa.key")}`, `--root-ca-file=${f("ca.crt")}`,
       // No cloud and no real network: the controllers that would need them stay off.
       "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route", "--cluster-name=stx-test",
+      // A quota's usage of a resource discovered after start-up (Tekton's CRDs, created by `up`) is
+      // first counted at the next full resync: 5 minutes by default.
+      "--resource-quota-sync-period=15s",
     ]);
     this.run("kube-scheduler", [...kube, `--secure-port=${schedPort}`]);
     this.run("kwok", [
       `--kubeconfig=${this.kubeconfig}`, "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", `--server-address=127.0.0.1:${kwokPort}`,
-      "--node-ip=127.0.0.1", "--cidr=10.244.0.0/16",
+      "--node-ip=127.0.0.1", `--cidr=${this.opts.podCidr ?? "10.244.0.0/16"}`, ...this.kwokConfig(),
       // Heartbeats through Leases, as kubelets do; without them the node controller sees nodes flap.
       "--node-lease-duration-seconds=40",
     ]);
@@ -141,25 +163,50 @@ export class ControlPlane {
     if (!process.env.STX_KEEP_CLUSTER_DIR) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** kwok's --config: the extra stages, after its default Pod stages when any Pod stage is given. */
+  private kwokConfig(): string[] {
+    const extra = this.opts.kwokStages ?? [];
+    if (extra.length === 0) return [];
+    const docs: string[] = [];
+    if (extra.some((s) => s.spec.resourceRef.kind === "Pod")) {
+      const dir = path.join(goModuleDir("sigs.k8s.io/kwok", `v${toolchainVersion("KWOK_VERSION")}`), "kustomize", "stage", "pod", "fast");
+      for (const f of ["pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"]) docs.push(fs.readFileSync(path.join(dir, f), "utf8"));
+    }
+    docs.push(...extra.map((s) => JSON.stringify(s)));
+    const file = path.join(this.dir, "kwok-stages.yaml");
+    fs.writeFileSync(file, docs.join("\n---\n"));
+    return [`--config=${file}`];
+  }
+
+  /** Runs a process of the test's own (e.g. a controller) the way the control plane's components run: own process group, log in the temp dir, killed by stop(). */
+  spawn(name: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    return this.run(name, args, command, env, false);
+  }
+
   /** Last lines of a component's log, for failure messages. */
   logTail(name: string, lines = 20): string {
     const file = path.join(this.dir, `${name}.log`);
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "";
   }
 
-  private run(name: string, args: readonly string[]): void {
-    const log = fs.openSync(path.join(this.dir, `${name}.log`), "w");
-    const proc = spawn(path.join(this.opts.binDir, name), args, { detached: true, stdio: ["ignore", log, log] });
+  private run(name: string, args: readonly string[], command = path.join(this.opts.binDir, name), env?: NodeJS.ProcessEnv, reportExit = true): ChildProcess {
+    const log = fs.openSync(path.join(this.dir, `${name}.log`), "a");
+    const proc = spawn(command, args, { detached: true, stdio: ["ignore", log, log], env: env ?? process.env });
     fs.closeSync(log);
     proc.on("exit", (code, signal) => {
-      if (!this.stopping) console.error(`control plane: ${name} exited (${code ?? signal})\n${this.logTail(name)}`);
+      if (!this.stopping && reportExit) console.error(`control plane: ${name} exited (${code ?? signal})\n${this.logTail(name)}`);
     });
     // A CI trap can kill these process groups even if this Node process is killed first.
     if (process.env.STX_CLUSTER_PGIDS) fs.appendFileSync(process.env.STX_CLUSTER_PGIDS, `${proc.pid}\n`);
     this.procs.push(proc);
+    return proc;
   }
 
   private stopping = false;
+  /** True once stop() (or the exit hook) began: supervisors stop restarting what they run. */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
 
   private killAll(signal: NodeJS.Signals): void {
     this.stopping = true;
@@ -198,8 +245,9 @@ export class ControlPlane {
       openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
     };
+    const extra = (this.opts.apiServerAddresses ?? []).map((a) => `,IP:${a}`).join("");
     leaf("apiserver", "/CN=kube-apiserver",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n");
+      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc${extra}\nextendedKeyUsage=serverAuth\n`);
     // One admin identity (system:masters) for the test, the controllers, the scheduler and kwok.
     leaf("admin", "/O=system:masters/CN=stx-test-admin", "extendedKeyUsage=clientAuth\n");
     openssl("genrsa", "-out", "sa.key", "2048");
@@ -224,6 +272,20 @@ export class KubectlError extends Error {
   constructor(readonly args: readonly string[], readonly stdout: string, readonly stderr: string) {
     super(`kubectl ${args.join(" ")} failed: ${stderr.trim()}`);
   }
+}
+
+/** A pinned version from scripts/toolchain.versions. */
+export function toolchainVersion(name: string): string {
+  const file = path.resolve(__dirname, "..", "..", "..", "scripts", "toolchain.versions");
+  const value = new RegExp(`^${name}=(\\S+)$`, "m").exec(fs.readFileSync(file, "utf8"))?.[1];
+  if (!value) throw new Error(`${name} is not set in ${file}`);
+  return value;
+}
+
+/** Where Go keeps an (already downloaded) module's files: upstream artifacts the tests read, never copied into the repo. */
+export function goModuleDir(module: string, version: string): string {
+  const out = execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], { encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" } });
+  return (JSON.parse(out) as { Dir: string }).Dir;
 }
 
 function sleep(ms: number): Promise<void> {

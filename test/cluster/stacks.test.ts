@@ -10,12 +10,15 @@ import { OpMap, Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
-import { ControlPlane, KubectlError } from "./controlPlane";
+import { ControlPlane, KubectlError, KwokStage } from "./controlPlane";
+import { pickNetwork, TEKTON_BINARIES, tektonKwokStages, TektonNetwork, TektonProcesses, writePipelinesRelease } from "./tekton";
+import { storageClasses, TestProvisioner } from "./volumes";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 
@@ -31,40 +34,101 @@ const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   }],
 };
 
+/** The exact upstream Jenkins chart at the pinned version, beside the clone (never copied into the repo). */
+const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", "jenkins-5.8.73.tgz");
+
 /**
  * The only config the tests change (besides apiServer): what would need the internet or a real host.
- * See docs/cluster-tests.md, "Overrides".
+ * See docs/cluster-tests.md, "Overrides". build.tekton.manifestDir is set for every stack in
+ * `before` (a temp dir: Tekton Pipelines' release made from its pinned module).
  */
 const OVERRIDES: Record<(typeof STACKS)[number], Record<string, string | boolean>> = {
-  // Tekton's release manifests are downloaded; the unit tests' small stand-ins are used instead.
-  minikube: { "build.tekton.manifestDir": path.join(REPO_ROOT, "test", "fixtures", "tekton") },
-  // Jenkins is a Helm chart from the internet, and the stand-in provider has no Helm support.
-  cengn: { "build.tekton.manifestDir": path.join(REPO_ROOT, "test", "fixtures", "tekton"), "build.jenkins.enabled": false },
+  minikube: {},
+  // The chart repository is on the internet; the same chart version is read from a local copy.
+  cengn: { "build.jenkins.chartPath": JENKINS_CHART },
   // sysbox's node labels are set over SSH on the StarlingX host (@pulumi/command, not buildable here).
-  starlingx: { "build.tekton.manifestDir": path.join(REPO_ROOT, "test", "fixtures", "tekton"), "build.imageBuilds": "none" },
+  starlingx: { "build.imageBuilds": "none" },
 };
 const SHARED = "stx-system";
 const binDir = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+
+/** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
+const INGRESS_STAGE: KwokStage = {
+  apiVersion: "kwok.x-k8s.io/v1alpha1",
+  kind: "Stage",
+  metadata: { name: "ingress-load-balancer" },
+  spec: {
+    resourceRef: { apiGroup: "networking.k8s.io/v1", kind: "Ingress" },
+    selector: { matchExpressions: [{ key: ".metadata.deletionTimestamp", operator: "DoesNotExist" }, { key: ".status.loadBalancer.ingress", operator: "DoesNotExist" }] },
+    next: { statusTemplate: "loadBalancer:\n  ingress:\n  - hostname: ingress.stx-test.invalid\n" },
+  },
+};
+
+/** What the kept-runs quota test saw per stack (asserted once, at the end). */
+interface QuotaOutcome {
+  stack: string;
+  namespace: string;
+  keep: number;
+  quota: number;
+  admitted: number;
+  refused?: string;
+}
+const quotaOutcomes: QuotaOutcome[] = [];
+
+/** A timed-out test's `pulumi` operation is cancelled (SIGINT to the engine), so it cannot hang the run. */
+let engine = new AbortController();
 
 describe("cluster: pulumi up against a real API server", function () {
   // A program that throws can leave the engine waiting: fail the test rather than hang CI.
   this.timeout(5 * 60_000);
   let cluster: ControlPlane;
+  let tekton: TektonProcesses | undefined;
+  let provisioner: TestProvisioner | undefined;
   let work: string;
+  let manifestDir: string;
 
   before(async function () {
-    for (const tool of ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"]) {
-      if (!fs.existsSync(path.join(binDir, tool))) throw new Error(`${tool} missing in ${binDir}: run bash scripts/toolchain.sh`);
+    const tools = ["pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random", ...TEKTON_BINARIES, "etcd", "kube-apiserver",
+      "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"];
+    const missing = tools.filter((tool) => !fs.existsSync(path.join(binDir, tool)));
+    if (missing.length) throw new Error(`${missing.join(", ")} missing in ${binDir}: run bash scripts/toolchain.sh ${missing.map(component).join(" ")}`);
+    // The cache is shared by every checkout on the machine: a binary another branch rebuilt under
+    // the same name (e.g. a different Kubernetes provider) would make these tests test that instead.
+    try {
+      execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--check", ...new Set(tools.map(component))], { encoding: "utf8", stdio: "pipe" });
+    } catch (e) {
+      throw new Error(`the toolchain in ${binDir} was not built from this checkout: ${(e as { stderr?: string }).stderr ?? e}`);
     }
+    if (!fs.existsSync(JENKINS_CHART)) throw new Error(`${JENKINS_CHART} missing: the tests read the pinned Jenkins chart from ../shared/upstream`);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
+    // Tekton Pipelines' release from its module; Triggers and the Dashboard keep their small
+    // fixtures (see test/fixtures/tekton/README.md).
+    manifestDir = writePipelinesRelease(path.join(work, "tekton"));
+    for (const f of ["tekton-triggers.yaml", "tekton-interceptors.yaml", "tekton-dashboard.yaml"]) {
+      fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "tekton", f), path.join(manifestDir, f));
+    }
     const contexts = STACKS.map((s) => String(stackFileValue(s, "kubeContext") ?? s));
-    // Tekton is not installed yet (a later component will): minimal CRDs stand in for the kinds the
-    // quota (PipelineRun) and the roles (Pipeline, Task) name, so admission and RBAC can be checked.
-    cluster = new ControlPlane({ binDir, contexts, preload: ["PipelineRun", "Pipeline", "Task"].map(tektonCrd) });
+    const net: TektonNetwork = pickNetwork();
+    cluster = new ControlPlane({ binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()] });
     await cluster.start();
+    tekton = new TektonProcesses(cluster, binDir, net);
+    await tekton.start();
+    provisioner = new TestProvisioner(cluster);
+    provisioner.start();
+  });
+
+  beforeEach(function () {
+    engine = new AbortController();
+  });
+
+  afterEach(function () {
+    // Harmless after an operation ended; stops one a timed-out test left running.
+    engine.abort();
   });
 
   after(async function () {
+    provisioner?.stop();
+    await tekton?.stop();
     await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -92,6 +156,7 @@ describe("cluster: pulumi up against a real API server", function () {
         });
         // What the platform itself provides on a real cluster of this kind.
         for (const obj of PLATFORM[stackName]) cluster.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
+        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: manifestDir }, true);
         // Otherwise the stack file as committed: the admin kubeconfig (via $KUBECONFIG) has a context
         // named like the stack's kubeContext, so kubeContext and kubeconfig stay as they are.
         for (const [key, value] of Object.entries(OVERRIDES[stackName])) {
@@ -99,6 +164,10 @@ describe("cluster: pulumi up against a real API server", function () {
         }
         settings = await stackSettings(stack);
         plans = planTenants(settings);
+        // Its storage classes (the stack's default one first).
+        const classes = [settings.cluster.storageClass, settings.cluster.sharedStorageClass].filter((c): c is string => c !== undefined);
+        cluster.kubectl(["delete", "storageclass", "--all"]);
+        cluster.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(classes) }));
         await cluster.addNodes(settings.cluster.nodes.map((n) => ({
           ...n,
           labels: { ...n.labels, "node-role.kubernetes.io/worker": "", "topology.kubernetes.io/zone": stackName },
@@ -106,16 +175,18 @@ describe("cluster: pulumi up against a real API server", function () {
       });
 
       it("pulumi preview of the new stack plans to create every tenant", async function () {
-        const preview = await stack.preview({ diff: true });
+        const preview = await stack.preview({ diff: true, signal: engine.signal });
         const creates = preview.changeSummary.create ?? 0;
         // Per tenant at least: Namespace, LimitRange, ResourceQuota, 2 ServiceAccounts, 3 RoleBindings, 2 NetworkPolicies.
         expect(creates, preview.stdout).to.be.at.least(10 * plans.length);
       });
 
       it("pulumi up creates the stack", async function () {
+        // The official provider awaits every Deployment, StatefulSet, claim, Ingress and Helm release.
+        this.timeout(10 * 60_000);
         // Users reach the API server at the address written into their kubeconfigs.
         await stack.setConfig(`${PROJECT}:apiServer`, { value: cluster.server });
-        const result = await stack.up({ onOutput: progress });
+        const result = await stack.up({ onOutput: progress, signal: engine.signal });
         expect(result.summary.result).to.equal("succeeded");
         outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
         expect(outputs.sharedNamespace).to.equal(SHARED);
@@ -165,16 +236,131 @@ describe("cluster: pulumi up against a real API server", function () {
           .to.throw(KubectlError, /maximum cpu usage per Container/);
       });
 
-      it("the API server rejects PipelineRuns above the quota (stand-in CRD until Tekton lands)", async function () {
+      it("the API server rejects PipelineRuns above the quota (Tekton's own CRD and webhook)", async function () {
         const plan = plans[plans.length - 1];
         const quotaKey = "count/pipelineruns.tekton.dev";
-        // The quota controller must have counted the new resource before admission can enforce it.
+        // The quota controller must have counted the new resource before admission can enforce it
+        // (it rediscovers resources every 30 s; Tekton's CRDs came with this stack's up).
         await eventually(() => JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", plan.namespace, "-o", "json"]))
           .status?.used?.[quotaKey] === "0");
-        const run = (i: number) => JSON.stringify({ apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata: { name: `run-${i}`, namespace: plan.namespace }, spec: {} });
+        // Valid for Tekton's webhook, and pending: the controller starts nothing for them.
+        const run = (i: number) => JSON.stringify({
+          apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata: { name: `run-${i}`, namespace: plan.namespace },
+          spec: { status: "PipelineRunPending", pipelineRef: { name: "not-started" } },
+        });
         for (let i = 0; i < plan.quota.pipelineRuns; i++) cluster.kubectl(["create", "-f", "-"], run(i));
         expect(() => cluster.kubectl(["create", "-f", "-"], run(plan.quota.pipelineRuns))).to.throw(KubectlError, /exceeded quota: build-quota/);
         cluster.kubectl(["delete", "pipelineruns.tekton.dev", "--all", "-n", plan.namespace, "--wait=true"]);
+      });
+
+      it("a build namespace holding as many finished runs as its schedule keeps, plus one, still admits a new run", async function () {
+        this.timeout(8 * 60_000);
+        const keep = settings.build.tekton.keepRuns;
+        const scheduled = new Set(settings.projects.flatMap((p) => p.branches.filter((b) => b.schedule).map((b) => buildNamespaceOf(plans, p.name, b.name))));
+        const target = plans.find((p) => scheduled.has(p.namespace)) ?? plans.find((p) => p.kind === "build");
+        if (!target) this.skip();
+        const ns = target!.namespace;
+        const quotaKey = "count/pipelineruns.tekton.dev";
+        await eventually(() => JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", ns, "-o", "json"]))
+          .status?.used?.[quotaKey] !== undefined);
+        // Finished at once: its only task is skipped by its `when`, so no pod is needed.
+        const run = (name: string) => JSON.stringify({
+          apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata: { name, namespace: ns },
+          spec: { pipelineSpec: { tasks: [{
+            name: "skipped", when: [{ input: "no", operator: "in", values: ["yes"] }],
+            taskSpec: { steps: [{ name: "noop", image: "busybox", script: "true" }] },
+          }] } },
+        });
+        const outcome: QuotaOutcome = { stack: stackName, namespace: ns, keep, quota: target!.quota.pipelineRuns, admitted: 0 };
+        quotaOutcomes.push(outcome);
+        try {
+          for (let i = 0; i <= keep; i++) {
+            try {
+              cluster.kubectl(["create", "-f", "-"], run(`finished-${i}`));
+            } catch (e) {
+              outcome.refused = `finished run ${i + 1} of ${keep + 1}: ${(e as Error).message.split("\n").pop()}`;
+              return;
+            }
+            outcome.admitted++;
+          }
+          await eventually(() => JSON.parse(cluster.kubectl(["get", "pipelineruns.tekton.dev", "-n", ns, "-o", "json"])).items
+            .filter((r: { status?: { completionTime?: string } }) => r.status?.completionTime).length === keep + 1, 180_000);
+          try {
+            cluster.kubectl(["create", "-f", "-"], run("new-run"));
+          } catch (e) {
+            outcome.refused = `the new run: ${(e as Error).message.split("\n").pop()}`;
+          }
+        } finally {
+          cluster.kubectl(["delete", "pipelineruns.tekton.dev", "--all", "-n", ns, "--wait=true", "--timeout=120s"]);
+        }
+      });
+
+      it("Tekton's webhook serves: our Tasks and Pipeline pass its validation, an invalid Task is refused", async function () {
+        // The webhook registers its rules once it runs; then every Tekton object goes through it.
+        await eventually(() => (JSON.parse(cluster.kubectl(["get", "validatingwebhookconfiguration", "validation.webhook.pipeline.tekton.dev", "-o", "json"]))
+          .webhooks?.[0]?.rules ?? []).length > 0);
+        const bad = { apiVersion: "tekton.dev/v1", kind: "Task", metadata: { name: "invalid", namespace: SHARED }, spec: { steps: [{ name: "no-image-no-script" }] } };
+        expect(() => cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(bad)))
+          .to.throw(KubectlError, /admission webhook "validation.webhook.pipeline.tekton.dev" denied the request/);
+        // What pulumi up created is what the webhook admits now (up may have raced its start-up).
+        for (const kind of ["tasks.tekton.dev", "pipelines.tekton.dev"]) {
+          const list = JSON.parse(cluster.kubectl(["get", kind, "-n", SHARED, "-o", "json"]));
+          expect(list.items.length, kind).to.be.greaterThan(0);
+          for (const item of list.items) {
+            delete item.metadata.resourceVersion;
+            cluster.kubectl(["replace", "--dry-run=server", "-f", "-"], JSON.stringify({ ...item, metadata: { ...item.metadata, resourceVersion: undefined } }));
+          }
+        }
+      });
+
+      it("a private build started as docs/build.md says becomes TaskRuns and pods that admission accepts", async function () {
+        this.timeout(12 * 60_000);
+        const user = plans.find((p) => p.kind === "user");
+        expect(user, "a user namespace").to.not.equal(undefined);
+        const runtimeClass = cluster.kubectl(["get", "runtimeclass", "sysbox-runc", "--ignore-not-found", "-o", "name"]) !== "";
+        if (runtimeClass) {
+          // What the sysbox installer does on a node once sysbox is up.
+          for (const n of settings.cluster.nodes) cluster.kubectl(["label", "node", n.name, "sysbox-runtime=running", "sysbox-install=yes", "--overwrite"]);
+        }
+        const manifest = privateBuildManifest(user!.namespace, user!.owner, runtimeClass);
+        const created = cluster.kubectl(["create", "-o", "jsonpath={.metadata.name}", "-f", "-"], yaml.dump(manifest));
+        const ns = user!.namespace;
+        try {
+          // The cluster resolver fetched the shared Pipeline, and the controller started its first tasks.
+          await eventually(() => cluster.kubectl(["get", "taskruns.tekton.dev", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "name"]) !== "", 180_000)
+            .catch((e: Error) => { throw new Error(`${e.message}: ${cluster.kubectl(["get", "pipelinerun", created, "-n", ns, "-o", "yaml"])}`); });
+          await eventually(() => cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "name"]) !== "", 120_000)
+            .catch((e: Error) => { throw new Error(`${e.message}: ${cluster.kubectl(["get", "taskruns", "-n", ns, "-o", "yaml"])}`); });
+          // Admitted by Pod Security, the LimitRange and the quota, scheduled, and running (kwok).
+          await eventually(() => {
+            const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "json"])).items;
+            return pods.length > 0 && pods.every((p: { status?: { phase?: string } }) => ["Running", "Succeeded"].includes(p.status?.phase ?? ""));
+          }, 120_000);
+          // kwok completes the pods with the Tasks' results (tektonKwokStages): how far does the run get?
+          const condition = () => JSON.parse(cluster.kubectl(["get", "pipelinerun", created, "-n", ns, "-o", "json"])).status?.conditions?.[0];
+          await eventually(() => ["True", "False"].includes(condition()?.status), 150_000).catch(() => undefined);
+          const state = condition();
+          const taskRuns = JSON.parse(cluster.kubectl(["get", "taskruns.tekton.dev", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "json"])).items;
+          for (const tr of taskRuns) {
+            const c = tr.status?.conditions?.[0];
+            expect(`${c?.reason}: ${c?.message}`, tr.metadata.name).not.to.match(/forbidden|exceeded quota|violates PodSecurity|PodCreationFailed|must be less than or equal/i);
+          }
+          expect(`${state?.reason}: ${state?.message}`).not.to.match(/forbidden|exceeded quota|violates PodSecurity|CouldntGetPipeline|PipelineValidationFailed/i);
+          const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "json"])).items;
+          const report = pods.map((p: { metadata: { labels: Record<string, string> }; status: { phase: string } }) => `${p.metadata.labels["tekton.dev/pipelineTask"]}: ${p.status.phase}`);
+          console.log(`      private build ${ns}/${created}: pods ${report.join(", ")}; run ${state?.status}/${state?.reason}: ${state?.message}`);
+        } finally {
+          cluster.kubectl(["delete", "pipelinerun", created, "-n", ns, "--wait=true", "--timeout=120s"]);
+        }
+      });
+
+      it("Jenkins (the real chart) runs in the shared namespace: its pods are admitted", function () {
+        if (!settings.build.jenkins.enabled) this.skip();
+        const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", SHARED, "-l", "app.kubernetes.io/instance=jenkins", "-o", "json"])).items;
+        const events = cluster.kubectl(["get", "events", "-n", SHARED, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}"]);
+        expect(pods.length, `no Jenkins pod in ${SHARED}: ${events}`).to.be.greaterThan(0);
+        for (const p of pods) expect(p.status?.phase, p.metadata.name).to.equal("Running");
+        expect(events, "FailedCreate events in the shared namespace").to.equal("");
       });
 
       it("Pod Security: privileged pods only where the tenant is privileged", function () {
@@ -187,7 +373,7 @@ describe("cluster: pulumi up against a real API server", function () {
       });
 
       it("a second preview shows no changes", async function () {
-        const preview = await stack.preview({ diff: true });
+        const preview = await stack.preview({ diff: true, signal: engine.signal });
         expect(changes(preview.changeSummary), preview.stdout).to.deep.equal({});
       });
 
@@ -197,6 +383,7 @@ describe("cluster: pulumi up against a real API server", function () {
         const ops: { op: string; urn: string }[] = [];
         const result = await stack.up({
           onOutput: progress,
+          signal: engine.signal,
           onEvent: (e) => {
             const m = e.resOutputsEvent?.metadata;
             if (m) ops.push({ op: m.op, urn: m.urn });
@@ -223,7 +410,7 @@ describe("cluster: pulumi up against a real API server", function () {
         const state = (await stack.exportStack()).deployment as { resources?: StateResource[] };
         // Data volumes are declared protect + retainOnDelete: destroy must not take them.
         const kept = (state.resources ?? []).filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim" && (r.protect || r.retainOnDelete));
-        const result = await stack.destroy({ onOutput: progress, excludeProtected: true });
+        const result = await stack.destroy({ onOutput: progress, excludeProtected: true, signal: engine.signal });
         expect(result.summary.result).to.equal("succeeded");
         for (const pvc of kept) {
           expect(() => cluster.kubectl(["get", "pvc", "-n", pvc.outputs.metadata.namespace, pvc.outputs.metadata.name]), pvc.urn).not.to.throw();
@@ -242,7 +429,7 @@ describe("cluster: pulumi up against a real API server", function () {
         const deployment = exported.deployment as { resources?: StateResource[] };
         for (const r of deployment.resources ?? []) r.protect = false;
         await stack.importStack(exported);
-        const result = await stack.destroy({ onOutput: progress });
+        const result = await stack.destroy({ onOutput: progress, signal: engine.signal });
         expect(result.summary.result).to.equal("succeeded");
         expect(cluster.kubectl(["get", "namespace", SHARED, "--ignore-not-found", "-o", "name"])).to.equal("");
         const after = (await stack.exportStack()).deployment as { resources?: StateResource[] };
@@ -250,7 +437,21 @@ describe("cluster: pulumi up against a real API server", function () {
       });
     });
   }
+
+  // A suite of its own after the stacks' suites, so it runs last: a stack refused here does not stop
+  // the other stacks (mocha bails on the first failure).
+  describe("after every stack", function () {
+    it("KNOWN DEFECT (quota vs kept runs, issue 10): keep+1 finished runs never stop a new run, on every stack", function () {
+      const refused = quotaOutcomes.filter((o) => o.refused);
+      expect(refused.map((o) => `${o.stack} ${o.namespace}: keeps ${o.keep} finished runs, quota allows ${o.quota} PipelineRuns; ` +
+        `${o.admitted} admitted, then refused ${o.refused}`), "PipelineRuns refused by the quota").to.deep.equal([]);
+    });
+  });
 });
+
+function buildNamespaceOf(plans: readonly TenantPlan[], project: string, branch: string): string | undefined {
+  return plans.find((p) => p.kind === "build" && p.owner === `${project}/${branch}`)?.namespace;
+}
 
 interface StateResource {
   urn: string;
@@ -316,27 +517,40 @@ function podManifest(name: string, resources: object, privileged = false): objec
   };
 }
 
-function tektonCrd(kind: string): object {
-  const singular = kind.toLowerCase();
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${singular}s.tekton.dev` },
-    spec: {
-      group: "tekton.dev",
-      scope: "Namespaced",
-      names: { plural: `${singular}s`, singular, kind, listKind: `${kind}List` },
-      versions: [{
-        name: "v1", served: true, storage: true,
-        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-      }],
-    },
-  };
+/** The toolchain component that builds a binary. */
+function component(tool: string): string {
+  return (TEKTON_BINARIES as readonly string[]).includes(tool) ? "tekton" : tool;
+}
+
+/**
+ * The PipelineRun of docs/build.md's "Private builds", as a user copies it: its namespace and
+ * user swapped for this stack's first user, DRY_RUN on, and the sysbox parts only where the stack
+ * has sysbox (the doc: "leave out on minikube").
+ */
+function privateBuildManifest(namespace: string, user: string, sysbox: boolean): Record<string, any> {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "build.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Private builds"));
+  const body = /kubectl create -f - <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(section)?.[1];
+  if (!body) throw new Error("docs/build.md has no `kubectl create -f - <<'EOF'` block under Private builds");
+  const run = yaml.load(body.replace(/user-alice/g, namespace).replace(/private\/alice\//g, `private/${user}/`)) as Record<string, any>;
+  run.spec.params = [...(run.spec.params ?? []).filter((p: { name: string }) => p.name !== "DRY_RUN"), { name: "DRY_RUN", value: "true" }];
+  if (!sysbox) {
+    delete run.spec.taskRunSpecs;
+    if (run.spec.taskRunTemplate) delete run.spec.taskRunTemplate.podTemplate;
+  }
+  return run;
 }
 
 async function eventually(check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  const ok = () => {
+    try {
+      return check();
+    } catch {
+      return false;
+    }
+  };
+  while (!ok()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

@@ -46,7 +46,7 @@ for (const stack of STACKS) {
       );
     });
 
-    it("creates our Tasks and the Pipeline only after Tekton's webhook Deployment and Service", () => {
+    it("creates our Tasks and the Pipeline only after Tekton's webhook Deployment and Service, and its registration", () => {
       const webhook = run.object(T.deployment, "tekton-pipelines-webhook", "tekton-pipelines");
       run.object(T.service, "tekton-pipelines-webhook", "tekton-pipelines");
       const tektonObjects = [...run.objects(T.task, SHARED), ...run.objects(T.pipeline, SHARED)];
@@ -55,6 +55,8 @@ for (const stack of STACKS) {
       // Both the Deployment and the Service (same logical name, different type) are awaited.
       const pipeline = run.object(T.pipeline, "stx-build", SHARED);
       expect(pipeline.options.dependsOn.filter((d) => d === webhook.name)).to.have.length(2);
+      // And the webhook configurations, awaited until the webhook registered its rules and CA.
+      expect(pipeline.options.dependsOn).to.include.members(["validation.webhook.pipeline.tekton.dev", "webhook.pipeline.tekton.dev"]);
     });
 
     it("installs Triggers and the Dashboard after Pipelines, and nothing into a namespace before it exists", () => {
@@ -141,6 +143,10 @@ for (const stack of STACKS) {
         expect(release.inputs).to.deep.include({ chart: "jenkins", version: CHARTS.jenkins.version, namespace: SHARED });
         expect(release.inputs.repositoryOpts.repo).to.equal("https://charts.jenkins.io");
         expect(release.inputs.values.controller.admin.existingSecret).to.equal("jenkins-admin");
+        // Every container of the controller pod meets the shared namespace's "restricted" level.
+        for (const sc of [release.inputs.values.controller.containerSecurityContext, release.inputs.values.controller.sidecars.configAutoReload.containerSecurityContext]) {
+          expect(sc).to.deep.include({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        }
         expect(jenkinsPasswords(run)).to.have.length(1);
         expect(JSON.stringify(release.inputs.values)).to.not.contain("random-");
       });
@@ -244,6 +250,78 @@ describe("build machinery with settings changed", () => {
   it("labels only the nodes named in build.sysboxNodes", async () => {
     const run = await runStack("cengn", { build: { sysboxNodes: ["build-02"] } });
     expect(run.ofType(T.nodePatch).map((p) => p.inputs.metadata.name)).to.deep.equal(["build-02"]);
+  });
+
+  it("installs Jenkins from a local copy of the chart when build.jenkins.chartPath is set", async () => {
+    const run = await runStack("cengn", { build: { jenkins: { chartPath: "/mirror/jenkins-5.8.73.tgz" } } });
+    const release = run.ofType(T.release)[0];
+    expect(release.inputs.chart).to.equal("/mirror/jenkins-5.8.73.tgz");
+    expect(release.inputs).to.not.have.property("repositoryOpts");
+  });
+
+  it("pins one Tekton Pipelines version for the release URL and the cluster tests' toolchain", async () => {
+    const { MANIFESTS } = await import("../../../src/versions");
+    const pins = (await import("fs")).readFileSync(require.resolve("../../../../scripts/toolchain.versions"), "utf8");
+    const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
+    expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
+  });
+
+  it("makes Pulumi await the registration of Tekton's admission webhooks, and no other object", async () => {
+    const { awaitWebhookRegistration } = await import("../../../components/build/tekton");
+    const config = (kind: string, name: string) =>
+      ({ apiVersion: "admissionregistration.k8s.io/v1", kind, metadata: { name } as { name: string; annotations?: Record<string, string> }, webhooks: [{ name }] });
+    const validation = config("ValidatingWebhookConfiguration", "validation.webhook.pipeline.tekton.dev");
+    const defaulting = config("MutatingWebhookConfiguration", "webhook.pipeline.tekton.dev");
+    const other = config("ValidatingWebhookConfiguration", "config.webhook.pipeline.tekton.dev");
+    for (const obj of [validation, defaulting, other]) awaitWebhookRegistration(obj, {});
+    for (const obj of [validation, defaulting]) {
+      expect(JSON.parse(obj.metadata.annotations?.["pulumi.com/waitFor"] ?? "[]"))
+        .to.deep.equal(["jsonpath={.webhooks[0].clientConfig.caBundle}", "jsonpath={.webhooks[0].rules}"]);
+    }
+    expect(other.metadata).to.not.have.property("annotations");
+  });
+
+  it("creates a manifest's namespaced objects after the Namespace it declares (the provider does not retry them)", async () => {
+    const { afterOwnNamespaces } = await import("../../../components/build/tekton");
+    const asked: string[] = [];
+    const transform = afterOwnNamespaces((ns) => {
+      asked.push(ns);
+      return ns as never;
+    });
+    const opts = (obj: object) => {
+      const o: { dependsOn?: unknown } = {};
+      transform(obj, o as never);
+      return o.dependsOn;
+    };
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "early", namespace: "tekton-pipelines" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "v1", kind: "Namespace", metadata: { name: "tekton-pipelines" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "tekton-pipelines" } })).to.deep.equal(["tekton-pipelines"]);
+    expect(opts({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "elsewhere" } })).to.equal(undefined);
+    expect(opts({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "r" } })).to.equal(undefined);
+    expect(asked).to.deep.equal(["tekton-pipelines"]);
+  });
+
+  it("orders Tekton's release around its config-validating webhook", async () => {
+    const { webhookOrder } = await import("../../../components/build/tekton");
+    const transform = webhookOrder((ns, name) => `${ns}/${name}` as never, () => ["webhook" as never], () => "deployment" as never, () => "service" as never);
+    const deps = (obj: object) => {
+      const o: { dependsOn?: unknown } = {};
+      transform(obj, o as never);
+      return o.dependsOn;
+    };
+    const part = { "app.kubernetes.io/part-of": "tekton-pipelines" };
+    const cm = (name: string, namespace: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: part } });
+    const deployment = (name: string) => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: "tekton-pipelines" } });
+    expect(deps(cm("feature-flags", "tekton-pipelines"))).to.equal(undefined);
+    expect(deps(cm("resolvers-feature-flags", "tekton-pipelines-resolvers"))).to.equal(undefined);
+    expect(deps(deployment("tekton-pipelines-controller"))).to.deep.equal(["tekton-pipelines/feature-flags"]);
+    expect(deps(deployment("tekton-pipelines-webhook")))
+      .to.deep.equal(["tekton-pipelines/feature-flags", "tekton-pipelines-resolvers/resolvers-feature-flags"]);
+    expect(deps(cm("late", "tekton-pipelines-resolvers"))).to.deep.equal(["webhook"]);
+    const service = { service: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } };
+    expect(deps({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "config.webhook.pipeline.tekton.dev" },
+      webhooks: [{ name: "config.webhook.pipeline.tekton.dev", clientConfig: service }] })).to.deep.equal(["deployment", "service"]);
+    expect(deps({ apiVersion: "v1", kind: "Service", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } })).to.deep.equal(["deployment"]);
   });
 
   it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {

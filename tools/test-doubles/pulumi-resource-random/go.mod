@@ -1,4 +1,4 @@
-module stx-build-cluster/tools/kubernetes-provider
+module stx-build-cluster/tools/test-doubles/pulumi-resource-random
 
 go 1.25.11
 

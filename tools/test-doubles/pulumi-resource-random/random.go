@@ -1,8 +1,7 @@
 package main
 
-// A stand-in for pulumi-resource-random (also refused by the module proxy): the same binary,
-// installed under that name, serves RandomPassword, RandomString and RandomBytes. Values come
-// from crypto/rand, are generated once at create and kept in state, and are secrets.
+// RandomPassword, RandomString and RandomBytes (see main.go). Values come from crypto/rand, are
+// generated once at create and kept in state, and are secrets.
 
 import (
 	"context"
@@ -24,11 +23,11 @@ type randomProvider struct {
 }
 
 func (p *randomProvider) GetPluginInfo(context.Context, *pbempty.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: randomVersion}, nil
+	return &pulumirpc.PluginInfo{Version: version}, nil
 }
 
 func (p *randomProvider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
-	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"random","version":%q}`, randomVersion)}, nil
+	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"random","version":%q}`, version)}, nil
 }
 
 func (p *randomProvider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
@@ -49,7 +48,7 @@ func (p *randomProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (
 
 // Any input change makes a new value, as upstream does (every input of these resources forces replacement).
 func (p *randomProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	resp, err := diffMaps(req.GetOldInputs(), req.GetNews(), nil)
+	resp, err := diffMaps(req.GetOldInputs(), req.GetNews())
 	if err == nil && resp.Changes == pulumirpc.DiffResponse_DIFF_SOME {
 		resp.Replaces = resp.Diffs
 	}
