@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { parseSettings } from "../src/settings";
-import { loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "../tools/loopbackCluster";
+import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../tools/loopbackCluster";
 import { CliOptions, projectCopy, pulumiOk, selectStack, startPulumi } from "../tools/pulumiCli";
 import { syntheticConfig } from "./programCost";
 
@@ -93,9 +93,9 @@ async function timedPulumi(args: string[], opts: CliOptions): Promise<{ wallMs: 
 }
 
 /** The stack file for `size`, with the loopback overrides merged into the structured settings. */
-function stackFile(size: number, apiServer: string): string {
-  const config: Record<string, unknown> = { ...syntheticConfig(STACK, size), apiServer };
-  for (const [key, value] of Object.entries(loopbackOverrides(STACK))) {
+function stackFile(size: number, cluster: LoopbackCluster): string {
+  const config: Record<string, unknown> = { ...syntheticConfig(STACK, size), apiServer: cluster.server };
+  for (const [key, value] of Object.entries(loopbackOverrides(STACK, cluster))) {
     const parts = key.split(".");
     let node = config as Record<string, unknown>;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
@@ -143,11 +143,9 @@ export async function engineBench(sizes: readonly number[], log: (line: string) 
   const binDir = toolchainBinDir();
   requireTools(binDir);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-bench-engine-"));
-  const cluster = await startLoopbackCluster(binDir, [stackFileValue(STACK, "kubeContext") ?? STACK]);
+  const cluster = await startLoopbackCluster(binDir, STACK, parseSettings(syntheticConfig(STACK, sizes[0])).cluster.nodes);
   const runs: EngineRun[] = [];
   try {
-    const settings = parseSettings(syntheticConfig(STACK, sizes[0]));
-    await cluster.addNodes(settings.cluster.nodes);
     const opts: CliOptions = {
       projectDir: projectCopy(path.join(work, "project"), STACK),
       backendDir: path.join(work, "state"),
@@ -159,7 +157,7 @@ export async function engineBench(sizes: readonly number[], log: (line: string) 
     await selectStack(STACK, opts);
     let fromSize = 0;
     for (const size of sizes) {
-      fs.writeFileSync(path.join(opts.projectDir, `Pulumi.${STACK}.yaml`), stackFile(size, cluster.server));
+      fs.writeFileSync(path.join(opts.projectDir, `Pulumi.${STACK}.yaml`), stackFile(size, cluster));
       log(`  engine: pulumi up (${fromSize ? `${fromSize} -> ${size}` : `fresh, ${size}`} users and branches)...`);
       const up = await timedPulumi(["up", "--yes", "--skip-preview"], opts);
       log(`  engine: no-op pulumi preview at ${size}...`);

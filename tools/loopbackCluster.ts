@@ -1,19 +1,24 @@
 /**
  * What a throwaway control plane on loopback needs before a stack deploys to it, shared by
- * `npm start` (tools/start.ts), the CLI cluster test and the benchmark. The control plane itself is
- * test/cluster/controlPlane.ts (ControlPlane), used as is.
+ * `npm start` (tools/start.ts), the CLI cluster test and the benchmark.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ControlPlane } from "../test/cluster/controlPlane";
+import * as os from "os";
+import { parseSettings } from "../src/settings";
+import { CHARTS } from "../src/versions";
+import { ControlPlane, KwokStage, SimulatedNode } from "../test/cluster/controlPlane";
+import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "../test/cluster/tekton";
+import { storageClasses, TestProvisioner } from "../test/cluster/volumes";
+import { stackFileConfig } from "../test/harness/program";
 import { REPO_ROOT } from "./pulumiCli";
 
 /** The binaries a loopback deployment through the CLI needs (scripts/toolchain.sh builds them). */
 export const CLUSTER_TOOLS = [
-  "pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "etcd", "kube-apiserver",
-  "kube-controller-manager", "kube-scheduler", "kubectl", "kwok",
-] as const;
+  "pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "pulumi-resource-random", ...TEKTON_BINARIES,
+  "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok",
+];
 
 /** Where scripts/toolchain.sh puts the binaries. */
 export function toolchainBinDir(): string {
@@ -27,43 +32,82 @@ export function requireTools(binDir: string, tools: readonly string[] = CLUSTER_
   if (missing.length) throw new Error(`missing in ${binDir}: ${missing.join(", ")}; run: bash scripts/toolchain.sh ${missing.join(" ")}`);
 }
 
+/** The exact upstream Jenkins chart at the pinned version, beside the clone (../shared/upstream). */
+export const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", `jenkins-${CHARTS.jenkins.version}.tgz`);
+
 /**
- * Config a loopback cluster needs on top of a stack file (same as the cluster tests' overrides):
- * there is no internet for Tekton's release manifests or Jenkins' chart, and no StarlingX host.
+ * Config a loopback cluster needs on top of a stack file: Tekton's release from the cluster's
+ * manifestDir (no internet for the release URL), Jenkins from the local chart where there is one,
+ * and no StarlingX host for node labels.
  */
-export function loopbackOverrides(stack: string): Record<string, string> {
-  const tekton = { "build.tekton.manifestDir": path.join(REPO_ROOT, "test", "fixtures", "tekton") };
-  if (stack === "cengn") return { ...tekton, "build.jenkins.enabled": "false" };
+export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
+  const tekton = { "build.tekton.manifestDir": cluster.manifestDir };
+  if (stack === "cengn") {
+    return fs.existsSync(JENKINS_CHART) ? { ...tekton, "build.jenkins.chartPath": JENKINS_CHART } : { ...tekton, "build.jenkins.enabled": "false" };
+  }
   if (stack === "starlingx") return { ...tekton, "build.imageBuilds": "none" };
   return tekton;
 }
 
-/** Minimal Tekton CRDs (PipelineRun, Pipeline, Task), so the stack's Tasks and quotas are admitted. */
-export function tektonStandInCrds(): object[] {
-  return ["PipelineRun", "Pipeline", "Task"].map((kind) => {
-    const singular = kind.toLowerCase();
-    return {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: `${singular}s.tekton.dev` },
-      spec: {
-        group: "tekton.dev",
-        scope: "Namespaced",
-        names: { plural: `${singular}s`, singular, kind, listKind: `${kind}List` },
-        versions: [{
-          name: "v1", served: true, storage: true,
-          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-        }],
-      },
-    };
-  });
+/** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
+export const INGRESS_STAGE: KwokStage = {
+  apiVersion: "kwok.x-k8s.io/v1alpha1",
+  kind: "Stage",
+  metadata: { name: "ingress-load-balancer" },
+  spec: {
+    resourceRef: { apiGroup: "networking.k8s.io/v1", kind: "Ingress" },
+    selector: { matchExpressions: [{ key: ".metadata.deletionTimestamp", operator: "DoesNotExist" }, { key: ".status.loadBalancer.ingress", operator: "DoesNotExist" }] },
+    next: { statusTemplate: "loadBalancer:\n  ingress:\n  - hostname: ingress.stx-test.invalid\n" },
+  },
+};
+
+/**
+ * A throwaway control plane with what a stack needs of a real cluster: Tekton Pipelines' own
+ * controller, webhook and resolvers (from its module, in network namespaces: needs root), a volume
+ * provisioner for the stack's StorageClasses, and Ingress addresses. The cluster tests use the same
+ * parts (test/cluster/stacks.test.ts).
+ */
+export class LoopbackCluster extends ControlPlane {
+  /** Tekton's release (from its module) and the Triggers/Dashboard fixtures, for build.tekton.manifestDir. */
+  readonly manifestDir: string;
+  private readonly tekton: TektonProcesses;
+  private readonly provisioner: TestProvisioner;
+
+  constructor(binDir: string, contexts: readonly string[], private readonly storageClassNames: readonly string[], net: TektonNetwork = pickNetwork()) {
+    super({ binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()] });
+    this.manifestDir = writePipelinesRelease(fs.mkdtempSync(path.join(os.tmpdir(), "stx-tekton-")));
+    for (const f of ["tekton-triggers.yaml", "tekton-interceptors.yaml", "tekton-dashboard.yaml"]) {
+      fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "tekton", f), path.join(this.manifestDir, f));
+    }
+    this.tekton = new TektonProcesses(this, binDir, net);
+    this.provisioner = new TestProvisioner(this);
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    this.kubectl(["delete", "storageclass", "--all"]);
+    this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(this.storageClassNames) }));
+    await this.tekton.start();
+    this.provisioner.start();
+  }
+
+  override async stop(): Promise<void> {
+    this.provisioner.stop();
+    await this.tekton.stop();
+    await super.stop();
+    fs.rmSync(this.manifestDir, { recursive: true, force: true });
+  }
 }
 
-/** Starts a control plane whose admin kubeconfig has the given contexts, with Tekton's CRDs loaded. */
-export async function startLoopbackCluster(binDir: string, contexts: readonly string[]): Promise<ControlPlane> {
-  const cluster = new ControlPlane({ binDir, contexts, preload: tektonStandInCrds() });
+/** Starts a loopback cluster for a stack: its contexts, StorageClasses and nodes from the stack file. */
+export async function startLoopbackCluster(binDir: string, stack: string, nodes?: readonly SimulatedNode[]): Promise<LoopbackCluster> {
+  if (process.getuid?.() !== 0) throw new Error("the throwaway control plane runs Tekton in network namespaces of its own: run as root (or deploy to minikube: npm run up:minikube)");
+  const settings = parseSettings(stackFileConfig(stack));
+  const classes = [settings.cluster.storageClass, settings.cluster.sharedStorageClass].filter((c): c is string => c !== undefined);
+  const cluster = new LoopbackCluster(binDir, [stackFileValue(stack, "kubeContext") ?? stack], classes);
   try {
     await cluster.start();
+    await cluster.addNodes(nodes ?? settings.cluster.nodes);
   } catch (e) {
     await cluster.stop();
     throw e;

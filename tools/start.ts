@@ -11,8 +11,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ControlPlane } from "../test/cluster/controlPlane";
-import { loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopbackCluster";
+import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopbackCluster";
 import { CliOptions, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
 
 const STACK = "minikube";
@@ -39,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
   console.log(`start: no reachable kubeconfig context '${context}': starting a throwaway control plane on loopback`);
   const t0 = Date.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-start-"));
-  let cluster: ControlPlane | undefined;
+  let cluster: LoopbackCluster | undefined;
   let stopping = false;
   const teardown = async (why: string) => {
     if (stopping) return;
@@ -52,8 +51,7 @@ async function main(argv: string[]): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void teardown(signal));
 
   try {
-    cluster = await startLoopbackCluster(binDir, [context]);
-    await cluster.addNodes([{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }]);
+    cluster = await startLoopbackCluster(binDir, STACK);
     console.log(`start: control plane ready in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${cluster.server}`);
     const opts: CliOptions = {
       projectDir: projectCopy(path.join(work, "project"), STACK),
@@ -65,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
       echo: true,
     };
     await selectStack(STACK, opts);
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK), apiServer: cluster.server })) {
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
       await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
     }
     await pulumiOk(["up", "--yes", "--skip-preview"], opts);
@@ -79,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-function report(cluster: ControlPlane, opts: CliOptions, outputs: Record<string, unknown>, ms: number): void {
+function report(cluster: LoopbackCluster, opts: CliOptions, outputs: Record<string, unknown>, ms: number): void {
   const kubectl = (...args: string[]) => cluster.kubectl(args);
   const shared = String(outputs.sharedNamespace);
   const tenants = Object.values((outputs.tenantNamespaces ?? {}) as Record<string, string>);

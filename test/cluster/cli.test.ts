@@ -13,8 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
-import { loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopbackCluster";
-import { ControlPlane } from "./controlPlane";
+import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopbackCluster";
 
 const STACK = "minikube";
 const PROJECT = "stx-build-cluster";
@@ -22,13 +21,13 @@ const PROJECT = "stx-build-cluster";
 describe("cluster: the Pulumi CLI runs Pulumi.yaml (language host, tsconfig, main)", function () {
   this.timeout(10 * 60_000);
   const binDir = toolchainBinDir();
-  let cluster: ControlPlane;
+  let cluster: LoopbackCluster;
   let work: string;
 
   before(async function () {
     requireTools(binDir);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-cli-"));
-    cluster = await startLoopbackCluster(binDir, [STACK]);
+    cluster = await startLoopbackCluster(binDir, STACK);
   });
 
   after(async function () {
@@ -48,7 +47,7 @@ describe("cluster: the Pulumi CLI runs Pulumi.yaml (language host, tsconfig, mai
       echo: Boolean(process.env.STX_CLUSTER_VERBOSE),
     };
     await selectStack(STACK, opts);
-    const config = { ...loopbackOverrides(STACK), apiServer: cluster.server };
+    const config = { ...loopbackOverrides(STACK, cluster), apiServer: cluster.server };
     for (const [key, value] of Object.entries(config)) {
       await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
     }

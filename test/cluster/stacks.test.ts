@@ -15,8 +15,9 @@ import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
+import { INGRESS_STAGE } from "../../tools/loopbackCluster";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
-import { ControlPlane, KubectlError, KwokStage } from "./controlPlane";
+import { ControlPlane, KubectlError } from "./controlPlane";
 import { pickNetwork, TEKTON_BINARIES, tektonKwokStages, TektonNetwork, TektonProcesses, writePipelinesRelease } from "./tekton";
 import { storageClasses, TestProvisioner } from "./volumes";
 
@@ -51,18 +52,6 @@ const OVERRIDES: Record<(typeof STACKS)[number], Record<string, string | boolean
 };
 const SHARED = "stx-system";
 const binDir = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
-
-/** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
-const INGRESS_STAGE: KwokStage = {
-  apiVersion: "kwok.x-k8s.io/v1alpha1",
-  kind: "Stage",
-  metadata: { name: "ingress-load-balancer" },
-  spec: {
-    resourceRef: { apiGroup: "networking.k8s.io/v1", kind: "Ingress" },
-    selector: { matchExpressions: [{ key: ".metadata.deletionTimestamp", operator: "DoesNotExist" }, { key: ".status.loadBalancer.ingress", operator: "DoesNotExist" }] },
-    next: { statusTemplate: "loadBalancer:\n  ingress:\n  - hostname: ingress.stx-test.invalid\n" },
-  },
-};
 
 /** What the kept-runs quota test saw per stack (asserted once, at the end). */
 interface QuotaOutcome {
