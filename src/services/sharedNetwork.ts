@@ -36,7 +36,7 @@ export interface SharedPort {
 /**
  * The ports builds use, from what the pipeline calls (src/build/scripts.ts, definition.ts):
  * PULP_URL / REPOMGR_URL (downloader, build-pkgs, build-image), apt through CONTENT_ORIGIN, the
- * artifact store (decide, upload, record steps) and the registry (kaniko, docker pushes). The
+ * artifact store (decide, upload, record steps) and the registry (the Docker daemon sidecar). The
  * store and registry only where this stack runs its own.
  */
 export function tenantPorts(services: Pick<ServicesSettings, "objectStore" | "registry">): SharedPort[] {
@@ -47,7 +47,7 @@ export function tenantPorts(services: Pick<ServicesSettings, "objectStore" | "re
       ? [{ app: "minio", port: SERVICE_PORTS.objectStore, exposed: true, why: "S3: decide, upload and record steps read and write artifacts, logs, CONTEXT, latest_build" }]
       : []),
     ...(services.registry.mode === "own"
-      ? [{ app: "registry", port: REGISTRY_PORT, exposed: true, why: "registry API: kaniko and docker push and pull intermediate images" }]
+      ? [{ app: "registry", port: REGISTRY_PORT, exposed: true, why: "registry API: the image stages' Docker daemon pushes and pulls intermediate images" }]
       : []),
   ];
 }
