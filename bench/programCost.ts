@@ -14,7 +14,8 @@ export function syntheticConfig(stack: string, size: number): Record<string, unk
     // minikube builds images with privileged docker-in-docker, as its stack file's branch does.
     const podSecurity = stack === "minikube" ? { podSecurity: "privileged" } : {};
     const branches = [
-      { name: "master", schedule: "0 1 * * *", maintainers, ...podSecurity },
+      // Release-ids may not collide across projects: only the first project's master publishes as "master".
+      { name: "master", schedule: "0 1 * * *", maintainers, ...podSecurity, ...(p === 0 ? {} : { releaseId: `feature/project${p}-master` }) },
       { name: `r/stx.${p}.0`, maintainers, ...podSecurity },
     ];
     return {

@@ -18,7 +18,7 @@ const LAPTOP_TENANCY = {
     persistentVolumeClaims: 10,
     storage: "200Gi",
     // Finished runs count against this: schedules and the pruner keep 3, so a 4th can always start.
-    pipelineRuns: 4,
+    pipelineRuns: 5,
   },
 };
 
@@ -33,7 +33,7 @@ const FARM_TENANCY = {
     persistentVolumeClaims: 20,
     storage: "1Ti",
     // Finished runs count against this: schedules and the pruner keep 20, plus one to start.
-    pipelineRuns: 21,
+    pipelineRuns: 22,
   },
 };
 

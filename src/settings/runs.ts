@@ -10,8 +10,9 @@ interface Quota {
 }
 
 /**
- * `count/pipelineruns.tekton.dev` counts finished runs too, and schedules keep `keepRuns` of them:
- * a namespace whose quota is not above what is kept can never start another run.
+ * `count/pipelineruns.tekton.dev` counts finished runs too, and schedules keep `keepRuns` of them.
+ * Pruning runs before a start, so a run that finished since then is one more: the quota must hold
+ * what is kept, plus that one, plus the new run, or a namespace can stop starting runs.
  */
 export function runHistoryProblems(args: {
   quota: number;
@@ -21,8 +22,8 @@ export function runHistoryProblems(args: {
   projects: readonly { readonly branches: readonly Quota[] }[];
 }): Problem[] {
   const kept = Math.max(args.keepRuns, args.prunerKeep);
-  const needed = kept + 1;
-  const why = `build.tekton.keepRuns (${args.keepRuns}) and retention.pipelineRuns.keep (${args.prunerKeep}) keep ${kept} finished runs, which the quota counts; it needs at least ${needed} so a new run can start`;
+  const needed = kept + 2;
+  const why = `build.tekton.keepRuns (${args.keepRuns}) and retention.pipelineRuns.keep (${args.prunerKeep}) keep ${kept} finished runs, which the quota counts, and one more may finish before the next prune; it needs at least ${needed} so a new run can still start`;
   const problems: Problem[] = [];
   const check = (value: number | undefined, path: (string | number)[]) => {
     if (value !== undefined && value < needed) problems.push({ path, message: `${value} is too small: ${why}` });

@@ -430,7 +430,7 @@ describe("cluster: pulumi up against a real API server", function () {
   // A suite of its own after the stacks' suites, so it runs last: a stack refused here does not stop
   // the other stacks (mocha bails on the first failure).
   describe("after every stack", function () {
-    it("KNOWN DEFECT (quota vs kept runs, issue 10): keep+1 finished runs never stop a new run, on every stack", function () {
+    it("quota vs kept runs: keep+1 finished runs never stop a new run, on every stack", function () {
       const refused = quotaOutcomes.filter((o) => o.refused);
       expect(refused.map((o) => `${o.stack} ${o.namespace}: keeps ${o.keep} finished runs, quota allows ${o.quota} PipelineRuns; ` +
         `${o.admitted} admitted, then refused ${o.refused}`), "PipelineRuns refused by the quota").to.deep.equal([]);

@@ -35,7 +35,7 @@ describe("build settings", () => {
     ["the tools' moving tag", "cengn", { build: { toolsImages: { tag: "master-debian-latest" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-latest" moves/],
     ["a tools prefix without its slash", "cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx" } } }, /^stx-build-cluster:build\.toolsImages\.prefix: must be a registry path/],
     ["sysbox on a StarlingX host", "starlingx", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" cannot be installed on a StarlingX host/],
-    ["a PipelineRun quota that finished runs fill", "cengn", { tenancy: { quota: { pipelineRuns: 20 } } }, /^stx-build-cluster:tenancy\.quota\.pipelineRuns: 20 is too small: .* at least 21/],
+    ["a PipelineRun quota that finished runs fill", "cengn", { tenancy: { quota: { pipelineRuns: 21 } } }, /^stx-build-cluster:tenancy\.quota\.pipelineRuns: 21 is too small: .* at least 22/],
     ["a made-up time zone", "cengn", { build: { timeZone: "Mars/Olympus" } }, /^stx-build-cluster:build\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
     ["SSH settings off StarlingX", "cengn", { build: { starlingxHost: { address: "10.0.0.1" } } }, /^stx-build-cluster:build\.starlingxHost: is only used on the starlingx profile/],
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],

@@ -20,7 +20,7 @@ describe("tenant plan", () => {
   it("applies a user's quota overrides on top of the defaults", () => {
     const team = plans.find((p) => p.owner === "build-team")!;
     expect(team.quota.requests.cpu).to.equal("64");
-    expect(team.quota.pipelineRuns).to.equal(21);
+    expect(team.quota.pipelineRuns).to.equal(22);
     expect(team.quota.storage).to.equal(settings.tenancy.quota.storage);
     const other = plans.find((p) => p.owner === "dpenney")!;
     expect(other.quota.requests.cpu).to.equal(settings.tenancy.quota.requests.cpu);
