@@ -7,13 +7,12 @@ import { ObjectStoreSettings } from "../../src/settings/services";
 import { IMAGES } from "../../src/versions";
 import {
   dataVolume,
-  hostIngress,
+  exposedService,
   JOB_RESOURCES,
   resources,
   RESTRICTED_CONTAINER,
   restrictedPod,
   ServiceExposure,
-  serviceSpec,
   shortHash,
   singleWriterDeployment,
 } from "./serviceKit";
@@ -169,16 +168,7 @@ export class ObjectStore extends pulumi.ComponentResource implements ObjectStore
       }],
       volumes: [{ name: "data", persistentVolumeClaim: { claimName: data.metadata.name } }],
     }, child);
-    new k8s.core.v1.Service(`${name}-minio`, {
-      metadata: { name: "minio", namespace, labels },
-      spec: serviceSpec(args.exposure, selector, [{ name: "s3", port: S3_PORT }]),
-    }, child);
-    if (args.exposure.kind === "ingress") {
-      hostIngress(`${name}-minio`, {
-        namespace, name: "minio", exposure: args.exposure, labels,
-        paths: [{ path: "/", service: "minio", port: S3_PORT }],
-      }, child);
-    }
+    exposedService(`${name}-minio`, { namespace, name: "minio", exposure: args.exposure, selector, port: { name: "s3", port: S3_PORT }, labels }, child);
     return deployment;
   }
 }

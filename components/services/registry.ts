@@ -15,7 +15,7 @@ import { RegistrySettings } from "../../src/settings/services";
 import { IMAGES } from "../../src/versions";
 import { ACCESS_KEY_ID, ObjectStoreInfo, SECRET_ACCESS_KEY } from "./objectStore";
 import {
-  dataVolume, hostIngress, replicatedPlacement, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, serviceSpec, shortHash,
+  dataVolume, exposedService, replicatedPlacement, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, shortHash,
 } from "./serviceKit";
 
 export const REGISTRY_USER = "stx-build";
@@ -196,16 +196,7 @@ export class Registry extends pulumi.ComponentResource {
         },
       },
     }, { ...child, dependsOn: s3 ? [s3.ready] : [] });
-    new k8s.core.v1.Service(`${name}-registry`, {
-      metadata: { name: "registry", namespace, labels },
-      spec: serviceSpec(args.exposure, selector, [{ name: "registry", port: REGISTRY_PORT }]),
-    }, child);
-    if (args.exposure.kind === "ingress") {
-      hostIngress(`${name}-registry`, {
-        namespace, name: "registry", exposure: args.exposure, labels,
-        paths: [{ path: "/", service: "registry", port: REGISTRY_PORT }],
-      }, child);
-    }
+    exposedService(`${name}-registry`, { namespace, name: "registry", exposure: args.exposure, selector, port: { name: "registry", port: REGISTRY_PORT }, labels }, child);
     return {
       credentialsSecret: pushSecret.metadata.name,
       maintenance: {

@@ -119,6 +119,29 @@ export function hostIngress(
 }
 
 /** Service type and port list for an exposure (a NodePort only on the first, public port). */
+/**
+ * A Service with one port, named like the app, and (on Ingress stacks) the host Ingress in front of
+ * it: what MinIO and the registry both expose.
+ */
+export function exposedService(
+  logicalName: string,
+  args: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly exposure: ServiceExposure;
+    readonly selector: Record<string, string>;
+    readonly port: { readonly name: string; readonly port: number };
+    readonly labels: Record<string, string>;
+  },
+  opts: pulumi.CustomResourceOptions,
+): void {
+  const { namespace, name, exposure, labels, port } = args;
+  new k8s.core.v1.Service(logicalName, { metadata: { name, namespace, labels }, spec: serviceSpec(exposure, args.selector, [port]) }, opts);
+  if (exposure.kind === "ingress") {
+    hostIngress(logicalName, { namespace, name, exposure, labels, paths: [{ path: "/", service: name, port: port.port }] }, opts);
+  }
+}
+
 export function serviceSpec(
   exposure: ServiceExposure,
   selector: Record<string, string>,
