@@ -176,6 +176,7 @@ export async function engineBench(sizes: readonly number[], log: (line: string) 
         kubectlDryRun: { wallMs: kubectlMs, objects: objects.length },
         ratio: preview.wallMs / kubectlMs,
       });
+      log(engineTable(runs.slice(-1)).slice(1).map((row) => `  engine: ${row}`).join("\n"));
       fromSize = size;
     }
   } finally {

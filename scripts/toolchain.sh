@@ -164,18 +164,8 @@ ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes pul
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
-# --check [component ...]: exit 1 naming every component whose binary was built from something else
-# than this checkout asks for (the cache is shared: another branch may have rebuilt a component).
-if [[ ${1:-} == --check ]]; then
-  shift
-  (($#)) || set -- "${ALL[@]}"
-  stale=()
-  for comp in "$@"; do
-    [[ -f $cache/stamps/$comp && $(<"$cache/stamps/$comp") == "$(spec "$comp")" ]] || stale+=("$comp")
-  done
-  if ((${#stale[@]})); then log "not built from this checkout's pins: ${stale[*]} (run bash scripts/toolchain.sh ${stale[*]})"; exit 1; fi
-  exit 0
-fi
+check=0
+if [[ ${1:-} == --check ]]; then check=1; shift; fi
 (($#)) || set -- "${ALL[@]}"
 # `cluster`: what a deployment to the loopback control plane needs (all but MinIO and cyclonus, which the unit tests use).
 args=()
@@ -187,6 +177,16 @@ for comp in "$@"; do
   fi
 done
 set -- "${args[@]}"
+# --check [component ...]: exit 1 naming every component whose binary was built from something else
+# than this checkout asks for (the cache is shared: another branch may have rebuilt a component).
+if ((check)); then
+  stale=()
+  for comp in "$@"; do
+    [[ -f $cache/stamps/$comp && $(<"$cache/stamps/$comp") == "$(spec "$comp")" ]] || stale+=("$comp")
+  done
+  if ((${#stale[@]})); then log "not built from this checkout's pins: ${stale[*]} (run bash scripts/toolchain.sh ${stale[*]})"; exit 1; fi
+  exit 0
+fi
 start=$SECONDS
 for comp in "$@"; do
   want=$(spec "$comp")
