@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { engineBench, engineTable } from "./engine";
+import { engineBench, EngineRun, engineTable } from "./engine";
 import { footprint, Footprint } from "./footprint";
 import { REPO_ROOT, runStack } from "../test/harness/program";
 
@@ -98,8 +98,8 @@ function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(2)}Gi`;
 }
 
-/** Sizes of the engine benchmark (users = branches); STX_BENCH_ENGINE_SIZES overrides, e.g. "50,200" (200 grows the same stack; slow on 2 cores). */
-const ENGINE_SIZES = (process.env.STX_BENCH_ENGINE_SIZES ?? "50").split(",").map(Number);
+/** Sizes of the engine benchmark (users = branches; each grows the same stack); STX_BENCH_ENGINE_SIZES overrides, e.g. "50". */
+const ENGINE_SIZES = (process.env.STX_BENCH_ENGINE_SIZES ?? "50,200").split(",").map(Number);
 
 async function main(argv: string[]): Promise<void> {
   const mocks = !argv.includes("--engine-only");
@@ -109,7 +109,9 @@ async function main(argv: string[]): Promise<void> {
   if (mocks) results = { ...results, ...(await mocksBench()) };
   if (engine) {
     console.log(`\nThe real engine on a loopback control plane (Pulumi CLI, language host, provider, kube-apiserver); sizes ${ENGINE_SIZES.join(", ")}`);
-    const runs = await engineBench(ENGINE_SIZES, (line) => console.log(line));
+    // Written after each size too: the bigger sizes take long, and what was measured is kept.
+    const save = (engineRuns: readonly EngineRun[]) => fs.writeFileSync(RESULTS, `${JSON.stringify({ ...results, engine: engineRuns }, null, 2)}\n`);
+    const runs = await engineBench(ENGINE_SIZES, (line) => console.log(line), save);
     console.log(engineTable(runs).join("\n"));
     console.log("  ratio = no-op pulumi preview / kubectl apply --server-side --dry-run=server of the same objects (target <= 2x)");
     results = { ...results, engine: runs };

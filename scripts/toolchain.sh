@@ -5,6 +5,8 @@
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
 #                                               `cluster` names all but minio
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
+#   bash scripts/toolchain.sh --doubles-dir     print the directory holding the test doubles (their
+#                                               own directory, so nothing puts them on PATH unasked)
 #   bash scripts/toolchain.sh --check [comp...] fail unless the cached binaries match this checkout
 #
 # Versions live in scripts/toolchain.versions. Each component has a stamp recording what it was
@@ -18,7 +20,9 @@ repo=$(dirname "$here")
 
 cache=${STX_TOOLCHAIN_DIR:-$HOME/.cache/stx-build-cluster/toolchain}
 bin=$cache/bin
+doubles=$cache/test-doubles
 if [[ ${1:-} == --bin-dir ]]; then echo "$bin"; exit 0; fi
+if [[ ${1:-} == --doubles-dir ]]; then echo "$doubles"; exit 0; fi
 
 log() { echo "toolchain: $*" >&2; }
 
@@ -98,13 +102,13 @@ prepare_kubernetes_provider() {
   ' "$src" "$dst"
 }
 
-# localbuild BINARY DIR LDFLAGS SOURCE_HASH [ALIAS...]: our own Go code in this repo (the hash is
-# only for the stamp); ALIASes are hard links, for a binary that acts on the name it runs as.
-localbuild() {
-  log "  go build ./$2 -> $bin/$1"
-  (cd "$repo/$2" && go build -trimpath -ldflags "-s -w $3" -o "$bin/$1" .)
-  local alias
-  for alias in "${@:5}"; do ln -f "$bin/$1" "$bin/$alias"; done
+# double BINARY DIR LDFLAGS SOURCE_HASH: a test double, our own Go code in this repo (the hash is
+# only for the stamp), built into the doubles' directory, never beside the real binaries.
+double() {
+  mkdir -p "$doubles"
+  rm -f "$bin/$1" # where an older toolchain put it
+  log "  go build ./$2 -> $doubles/$1 (test double)"
+  (cd "$repo/$2" && go build -trimpath -ldflags "-s -w $3" -o "$doubles/$1" .)
 }
 
 # spec COMPONENT: one line describing what the component is built from (its stamp), then the build.
@@ -135,7 +139,7 @@ spec() {
       github.com/mattfenwick/cyclonus/cmd/cyclonus=cyclonus ;;
     # The real language host's module is refused: a stand-in that runs @pulumi/pulumi's own
     # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
-    pulumi-language-nodejs) echo localbuild pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
+    pulumi-language-nodejs) echo double pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
       "'-X main.version=$PULUMI_VERSION'" \
       "$(cat "$repo"/tools/test-doubles/pulumi-language-nodejs/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
     # The official provider; the module proxy serves it only as the pseudo-version of its tag.
@@ -149,7 +153,7 @@ spec() {
       github.com/tektoncd/pipeline/cmd/controller=tekton-controller github.com/tektoncd/pipeline/cmd/webhook=tekton-webhook \
       github.com/tektoncd/pipeline/cmd/resolvers=tekton-resolvers ;;
     # The random provider's module is refused by the module proxy here: a test double stands in.
-    pulumi-resource-random) echo localbuild pulumi-resource-random tools/test-doubles/pulumi-resource-random \
+    pulumi-resource-random) echo double pulumi-resource-random tools/test-doubles/pulumi-resource-random \
       "'-X main.version=$PULUMI_RANDOM_VERSION'" \
       "$(cat "$repo"/tools/test-doubles/pulumi-resource-random/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)" ;;
     pulumi-resource-command)

@@ -14,14 +14,26 @@ export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$repo/.pulumi-state}
 # A fixed default keeps a laptop stack usable without a prompt; set your own for anything shared.
 export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-stx-local}
 export PULUMI_SKIP_UPDATE_CHECK=true
-# Offline: plugins come from the toolchain, never from a download.
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "${PULUMI_BACKEND_URL#file://}"
 
-bash "$repo/scripts/toolchain.sh" pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random
-export STX_TOOLCHAIN_BIN
-STX_TOOLCHAIN_BIN=$(bash "$repo/scripts/toolchain.sh" --bin-dir)
-export PATH=$STX_TOOLCHAIN_BIN:$PATH
+# A Pulumi CLI installed from pulumi.com brings the real language host and fetches the official
+# plugins at the versions package.json names (kubernetes 4.25.0, random 4.21.2): use it. Without
+# one (as on a machine that reaches only package registries, or with STX_USE_TOOLCHAIN=1), use the
+# toolchain built from Go modules, whose language host and random provider are test doubles.
+toolchain_bin=$(bash "$repo/scripts/toolchain.sh" --bin-dir)
+installed=$(command -v pulumi || true)
+if [[ -z ${STX_USE_TOOLCHAIN:-} && -n $installed && $installed != "$toolchain_bin/pulumi" ]]; then
+  echo "up.sh: using $(command -v pulumi) ($(pulumi version)) with the official plugins" >&2
+else
+  bash "$repo/scripts/toolchain.sh" pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random
+  export STX_TOOLCHAIN_BIN=$toolchain_bin
+  doubles=$(bash "$repo/scripts/toolchain.sh" --doubles-dir)
+  export PATH=$STX_TOOLCHAIN_BIN:$doubles:$PATH
+  # Offline: plugins come from the toolchain, never from a download.
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  echo "up.sh: no Pulumi CLI installed: using the toolchain's; pulumi-language-nodejs and" \
+    "pulumi-resource-random are test doubles from $doubles (docs/cluster-tests.md says what they cover)" >&2
+fi
 
 cd "$repo"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund

@@ -9,11 +9,11 @@
  */
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { PROJECT, REPO_ROOT, toolchainBinDir, toolchainPath } from "./pulumiCli";
 
-export const PROJECT = "stx-build-cluster";
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export { PROJECT, REPO_ROOT };
+
 
 export interface LocalStackOptions {
   readonly stack: string;
@@ -55,7 +55,7 @@ export async function localStack(opts: LocalStackOptions): Promise<Stack> {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         // Offline: never try to download a plugin; the toolchain's are found on PATH.
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PATH: `${opts.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+        PATH: toolchainPath(opts.binDir),
         ...opts.env,
       },
     },
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
   const stack = await localStack({
     stack: stackName,
     backendDir: (env.PULUMI_BACKEND_URL ?? `file://${path.join(REPO_ROOT, ".pulumi-state")}`).replace(/^file:\/\//, ""),
-    binDir: env.STX_TOOLCHAIN_BIN ?? path.join(os.homedir(), ".cache", PROJECT, "toolchain", "bin"),
+    binDir: toolchainBinDir(),
     passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? "",
   });
   const onOutput = (out: string) => process.stdout.write(out);

@@ -6,11 +6,13 @@
  *
  * Used by scripts/up.sh, `npm start` (tools/start.ts), the cluster tests and the benchmark.
  */
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The project name of Pulumi.yaml, which prefixes every config key. */
+export const PROJECT = "stx-build-cluster";
 
 export interface CliOptions {
   /** Directory holding Pulumi.yaml (the project root). */
@@ -39,6 +41,25 @@ export interface RunningCli {
   readonly done: Promise<CliResult>;
 }
 
+/** Where scripts/toolchain.sh puts the binaries. */
+export function toolchainBinDir(): string {
+  return process.env.STX_TOOLCHAIN_BIN
+    ?? execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+}
+
+/**
+ * Where scripts/toolchain.sh puts its test doubles (the random provider and the language host, which
+ * cannot be built here): beside the binaries' directory, never inside it.
+ */
+export function doublesDir(binDir: string): string {
+  return path.join(path.dirname(binDir), "test-doubles");
+}
+
+/** PATH for the Pulumi CLI offline: the toolchain, then its test doubles, then the caller's PATH. */
+export function toolchainPath(binDir: string): string {
+  return [binDir, doublesDir(binDir), process.env.PATH ?? ""].join(path.delimiter);
+}
+
 export function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
   fs.mkdirSync(opts.backendDir, { recursive: true });
   return {
@@ -50,7 +71,7 @@ export function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     ...(opts.pulumiHome ? { PULUMI_HOME: opts.pulumiHome } : {}),
-    PATH: `${opts.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    PATH: toolchainPath(opts.binDir),
     ...opts.env,
   };
 }

@@ -11,11 +11,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopbackCluster";
-import { CliOptions, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
+import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopback/cluster";
+import { CliOptions, PROJECT, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
 
 const STACK = "minikube";
-const PROJECT = "stx-build-cluster";
 const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local";
 
 /** True when `context` in the user's kubeconfig reaches a ready API server within a few seconds. */

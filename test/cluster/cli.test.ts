@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
-import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopbackCluster";
+import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
 
 const STACK = "minikube";
 const PROJECT = "stx-build-cluster";

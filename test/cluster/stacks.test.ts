@@ -8,18 +8,15 @@
  */
 import { OpMap, Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
-import { INGRESS_STAGE } from "../../tools/loopbackCluster";
+import { JENKINS_CHART, LoopbackCluster, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
-import { ControlPlane, KubectlError } from "./controlPlane";
-import { pickNetwork, TEKTON_BINARIES, tektonKwokStages, TektonNetwork, TektonProcesses, writePipelinesRelease } from "./tekton";
-import { storageClasses, TestProvisioner } from "./volumes";
+import { ControlPlane, KubectlError } from "../../tools/loopback/controlPlane";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 
@@ -35,9 +32,6 @@ const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   }],
 };
 
-/** The exact upstream Jenkins chart at the pinned version, beside the clone (never copied into the repo). */
-const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", "jenkins-5.8.73.tgz");
-
 /**
  * The only config the tests change (besides apiServer): what would need the internet or a real host.
  * See docs/cluster-tests.md, "Overrides". build.tekton.manifestDir is set for every stack in
@@ -51,7 +45,7 @@ const OVERRIDES: Record<(typeof STACKS)[number], Record<string, string | boolean
   starlingx: { "build.imageBuilds": "none" },
 };
 const SHARED = "stx-system";
-const binDir = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+const binDir = toolchainBinDir();
 
 /** What the kept-runs quota test saw per stack (asserted once, at the end). */
 interface QuotaOutcome {
@@ -70,40 +64,15 @@ let engine = new AbortController();
 describe("cluster: pulumi up against a real API server", function () {
   // A program that throws can leave the engine waiting: fail the test rather than hang CI.
   this.timeout(5 * 60_000);
-  let cluster: ControlPlane;
-  let tekton: TektonProcesses | undefined;
-  let provisioner: TestProvisioner | undefined;
+  let cluster: LoopbackCluster;
   let work: string;
-  let manifestDir: string;
 
   before(async function () {
-    const tools = ["pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random", ...TEKTON_BINARIES, "etcd", "kube-apiserver",
-      "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"];
-    const missing = tools.filter((tool) => !fs.existsSync(path.join(binDir, tool)));
-    if (missing.length) throw new Error(`${missing.join(", ")} missing in ${binDir}: run bash scripts/toolchain.sh ${missing.map(component).join(" ")}`);
-    // The cache is shared by every checkout on the machine: a binary another branch rebuilt under
-    // the same name (e.g. a different Kubernetes provider) would make these tests test that instead.
-    try {
-      execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--check", ...new Set(tools.map(component))], { encoding: "utf8", stdio: "pipe" });
-    } catch (e) {
-      throw new Error(`the toolchain in ${binDir} was not built from this checkout: ${(e as { stderr?: string }).stderr ?? e}`);
-    }
+    requireTools(binDir);
     if (!fs.existsSync(JENKINS_CHART)) throw new Error(`${JENKINS_CHART} missing: the tests read the pinned Jenkins chart from ../shared/upstream`);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-stacks-"));
-    // Tekton Pipelines' release from its module; Triggers and the Dashboard keep their small
-    // fixtures (see test/fixtures/tekton/README.md).
-    manifestDir = writePipelinesRelease(path.join(work, "tekton"));
-    for (const f of ["tekton-triggers.yaml", "tekton-interceptors.yaml", "tekton-dashboard.yaml"]) {
-      fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "tekton", f), path.join(manifestDir, f));
-    }
-    const contexts = STACKS.map((s) => String(stackFileValue(s, "kubeContext") ?? s));
-    const net: TektonNetwork = pickNetwork();
-    cluster = new ControlPlane({ binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()] });
+    cluster = new LoopbackCluster(binDir, STACKS.map((s) => stackFileValue(s, "kubeContext") ?? s), []);
     await cluster.start();
-    tekton = new TektonProcesses(cluster, binDir, net);
-    await tekton.start();
-    provisioner = new TestProvisioner(cluster);
-    provisioner.start();
   });
 
   beforeEach(function () {
@@ -116,8 +85,6 @@ describe("cluster: pulumi up against a real API server", function () {
   });
 
   after(async function () {
-    provisioner?.stop();
-    await tekton?.stop();
     await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -145,7 +112,7 @@ describe("cluster: pulumi up against a real API server", function () {
         });
         // What the platform itself provides on a real cluster of this kind.
         for (const obj of PLATFORM[stackName]) cluster.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: manifestDir }, true);
+        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: cluster.manifestDir }, true);
         // Otherwise the stack file as committed: the admin kubeconfig (via $KUBECONFIG) has a context
         // named like the stack's kubeContext, so kubeContext and kubeconfig stay as they are.
         for (const [key, value] of Object.entries(OVERRIDES[stackName])) {
@@ -155,8 +122,7 @@ describe("cluster: pulumi up against a real API server", function () {
         plans = planTenants(settings);
         // Its storage classes (the stack's default one first).
         const classes = [settings.cluster.storageClass, settings.cluster.sharedStorageClass].filter((c): c is string => c !== undefined);
-        cluster.kubectl(["delete", "storageclass", "--all"]);
-        cluster.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(classes) }));
+        cluster.useStorageClasses(classes);
         await cluster.addNodes(settings.cluster.nodes.map((n) => ({
           ...n,
           labels: { ...n.labels, "node-role.kubernetes.io/worker": "", "topology.kubernetes.io/zone": stackName },
@@ -484,11 +450,6 @@ async function stackSettings(stack: Stack): Promise<Settings> {
 }
 
 /** A value from a stack file, read without YAML tooling (only flat `key: value` lines are needed). */
-function stackFileValue(stack: string, key: string): string | undefined {
-  const text = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
-  return new RegExp(`^\\s*${PROJECT}:${key}:\\s*(\\S+)\\s*$`, "m").exec(text)?.[1];
-}
-
 function names(cluster: ControlPlane, kind: string, ns: string): string[] {
   return cluster.kubectl(["get", kind, "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]).split(/\s+/).filter(Boolean);
 }
@@ -507,10 +468,6 @@ function podManifest(name: string, resources: object, privileged = false): objec
 }
 
 /** The toolchain component that builds a binary. */
-function component(tool: string): string {
-  return (TEKTON_BINARIES as readonly string[]).includes(tool) ? "tekton" : tool;
-}
-
 /**
  * The PipelineRun of docs/build.md's "Private builds", as a user copies it: its namespace and
  * user swapped for this stack's first user, DRY_RUN on, and the sysbox parts only where the stack

@@ -6,13 +6,15 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
-import { parseSettings } from "../src/settings";
-import { CHARTS } from "../src/versions";
-import { ControlPlane, KwokStage, SimulatedNode } from "../test/cluster/controlPlane";
-import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "../test/cluster/tekton";
-import { storageClasses, TestProvisioner } from "../test/cluster/volumes";
-import { stackFileConfig } from "../test/harness/program";
-import { REPO_ROOT } from "./pulumiCli";
+import { parseSettings } from "../../src/settings";
+import { CHARTS } from "../../src/versions";
+import { ControlPlane, KwokStage, SimulatedNode } from "./controlPlane";
+import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "./tekton";
+import { storageClasses, TestProvisioner } from "./volumes";
+import { stackFileConfig } from "../../test/harness/program";
+import { doublesDir, REPO_ROOT, toolchainBinDir } from "../pulumiCli";
+
+export { toolchainBinDir };
 
 /** The binaries a loopback deployment through the CLI needs (scripts/toolchain.sh builds them). */
 export const CLUSTER_TOOLS = [
@@ -20,16 +22,25 @@ export const CLUSTER_TOOLS = [
   "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok",
 ];
 
-/** Where scripts/toolchain.sh puts the binaries. */
-export function toolchainBinDir(): string {
-  return process.env.STX_TOOLCHAIN_BIN
-    ?? execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+/** The toolchain component that builds a binary (Tekton's three come from one module). */
+function componentOf(tool: string): string {
+  return (TEKTON_BINARIES as readonly string[]).includes(tool) ? "tekton" : tool;
 }
 
-/** Throws naming the command to run when a binary is missing; never builds anything itself. */
+/**
+ * Throws naming the command to run when a binary is missing, or was built from other pins than this
+ * checkout's (the cache is shared by every checkout on the machine: another branch may have rebuilt
+ * a binary under the same name). Never builds anything itself.
+ */
 export function requireTools(binDir: string, tools: readonly string[] = CLUSTER_TOOLS): void {
-  const missing = tools.filter((t) => !fs.existsSync(path.join(binDir, t)));
+  const found = (t: string) => [binDir, doublesDir(binDir)].some((dir) => fs.existsSync(path.join(dir, t)));
+  const missing = [...new Set(tools.filter((t) => !found(t)).map(componentOf))];
   if (missing.length) throw new Error(`missing in ${binDir}: ${missing.join(", ")}; run: bash scripts/toolchain.sh ${missing.join(" ")}`);
+  try {
+    execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--check", ...new Set(tools.map(componentOf))], { encoding: "utf8", stdio: "pipe" });
+  } catch (e) {
+    throw new Error(`the toolchain in ${binDir} was not built from this checkout: ${(e as { stderr?: string }).stderr ?? e}`);
+  }
 }
 
 /** The exact upstream Jenkins chart at the pinned version, beside the clone (../shared/upstream). */
@@ -85,10 +96,15 @@ export class LoopbackCluster extends ControlPlane {
 
   override async start(): Promise<void> {
     await super.start();
-    this.kubectl(["delete", "storageclass", "--all"]);
-    this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(this.storageClassNames) }));
+    this.useStorageClasses(this.storageClassNames);
     await this.tekton.start();
     this.provisioner.start();
+  }
+
+  /** Replaces the cluster's StorageClasses with these (the first is the default), as a stack expects them. */
+  useStorageClasses(names: readonly string[]): void {
+    this.kubectl(["delete", "storageclass", "--all"]);
+    if (names.length) this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(names) }));
   }
 
   override async stop(): Promise<void> {

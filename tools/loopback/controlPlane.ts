@@ -53,10 +53,15 @@ export class ControlPlane {
   server = "";
   private readonly procs: ChildProcess[] = [];
   private readonly onExit = () => this.killAll("SIGKILL");
-  // Node exits on these signals without an "exit" event: take the control plane down first.
+  /**
+   * Node dies of these signals without an "exit" event when nothing listens. A caller that listens
+   * (npm start) owns the teardown and calls stop(); otherwise exit, so that every "exit" handler
+   * (the processes here, Tekton's network namespaces) still runs.
+   */
   private readonly onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 0) return;
     this.killAll("SIGKILL");
-    process.kill(process.pid, signal);
+    process.exit(128 + (os.constants.signals[signal] ?? 0));
   };
 
   constructor(private readonly opts: ControlPlaneOptions) {

@@ -15,6 +15,7 @@
 import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { ControlPlane, goModuleDir, KwokStage, toolchainVersion } from "./controlPlane";
@@ -77,7 +78,54 @@ export interface TektonNetwork {
   readonly hostAddress: string;
 }
 
+/** Which process owns network `id` (a file beside the other temp files): lets a later run clean up after a killed one. */
+function ownerFile(id: number): string {
+  return path.join(os.tmpdir(), `stx-net-${id}.owner`);
+}
+
+/**
+ * Removes the namespaces, bridge and route of every network whose owning process is gone. A process
+ * killed with SIGKILL (or a timeout in CI) cannot clean up after itself; the next run does.
+ */
+export function sweepStaleNetworks(): string[] {
+  const swept: string[] = [];
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    const id = /^stx-net-(\d+)\.owner$/.exec(entry)?.[1];
+    if (!id) continue;
+    const owner = Number(fs.readFileSync(path.join(os.tmpdir(), entry), "utf8"));
+    if (alive(owner)) continue;
+    removeNetwork(Number(id));
+    swept.push(`stxbr${id}`);
+  }
+  return swept;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Deletes network `id`'s namespaces (stx<id>-*), its bridge (and the routes through it) and its owner file. */
+function removeNetwork(id: number): void {
+  const quiet = (...args: string[]) => {
+    try {
+      execFileSync("ip", args, { stdio: "ignore" });
+    } catch {
+      /* gone */
+    }
+  };
+  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]);
+  for (const ns of namespaces.filter((n) => n.startsWith(`stx${id}-`))) quiet("netns", "del", ns);
+  quiet("link", "del", `stxbr${id}`);
+  fs.rmSync(ownerFile(id), { force: true });
+}
+
 export function pickNetwork(): TektonNetwork {
+  sweepStaleNetworks();
   const routes = execFileSync("ip", ["-4", "route", "show", "table", "all"], { encoding: "utf8" });
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -203,6 +251,7 @@ export class TektonProcesses {
     const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
     const bridge = `stxbr${id}`;
     process.on("exit", this.cleanup);
+    fs.writeFileSync(ownerFile(id), String(process.pid));
     ip("link", "add", bridge, "type", "bridge");
     ip("addr", "add", `${hostAddress}/24`, "dev", bridge);
     ip("link", "set", bridge, "up");
@@ -239,18 +288,7 @@ export class TektonProcesses {
 
   private readonly cleanup = () => {
     for (const p of this.procs.values()) kill(p, "SIGKILL");
-    for (const ns of this.netns.splice(0)) {
-      try {
-        execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
-      } catch {
-        /* gone */
-      }
-    }
-    try {
-      execFileSync("ip", ["link", "del", `stxbr${this.net.id}`], { stdio: "ignore" });
-    } catch {
-      /* gone */
-    }
+    removeNetwork(this.net.id);
   };
 
   /** Starts whatever is not running and can run now. */
