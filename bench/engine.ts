@@ -104,6 +104,12 @@ function stackFile(size: number, cluster: LoopbackCluster): string {
   return yaml.dump({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`stx-build-cluster:${k}`, v])) });
 }
 
+/** What `pulumi preview --json` prints that the benchmark reads. */
+interface PreviewJson {
+  changeSummary?: Record<string, number>;
+  steps?: { op: string; urn: string; diffs?: string[] }[];
+}
+
 interface StateResource { type: string; inputs?: Record<string, unknown> }
 
 /** The Kubernetes objects of the stack as declared (resource inputs), for kubectl. */
@@ -166,15 +172,19 @@ export async function engineBench(sizes: readonly number[], log: (line: string) 
       const up = await timedPulumi(["up", "--yes", "--skip-preview"], growth);
       log(`  engine: no-op pulumi preview at ${size}...`);
       const preview = await timedPulumi(["preview", "--json"], opts);
-      const summary = (JSON.parse(preview.stdout) as { changeSummary?: Record<string, number> }).changeSummary ?? {};
-      const changes = Object.entries(summary).filter(([op]) => op !== "same").reduce((n, [, c]) => n + c, 0);
+      const planned = JSON.parse(preview.stdout) as PreviewJson;
+      const summary = planned.changeSummary ?? {};
+      const changes = Object.entries(summary).filter(([op]) => op !== "same" && op !== "read").reduce((n, [, c]) => n + c, 0);
+      for (const step of (planned.steps ?? []).filter((st) => st.op !== "same" && st.op !== "read").slice(0, 5)) {
+        log(`  engine: not a no-op: ${step.op} ${step.urn} (${(step.diffs ?? []).join(", ") || "no property named"})`);
+      }
       const objects = await declaredObjects(opts);
       const file = path.join(work, `objects-${size}.json`);
       fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
       log(`  engine: kubectl apply --server-side --dry-run=server of ${objects.length} objects...`);
       const kubectlMs = await kubectlDryRun(binDir, cluster.kubeconfig, file);
       runs.push({
-        stack: STACK, size, resources: summary.same ?? 0,
+        stack: STACK, size, resources: Object.values(summary).reduce((n, c) => n + c, 0),
         up: { fromSize, wallMs: up.wallMs, memory: up.memory },
         noopPreview: { wallMs: preview.wallMs, changes, memory: preview.memory },
         kubectlDryRun: { wallMs: kubectlMs, objects: objects.length },
