@@ -2,11 +2,12 @@
  * The plain Pulumi CLI path, as a reviewer runs it: `pulumi preview` and `pulumi up` from a
  * directory with this repo's Pulumi.yaml, so the CLI starts the Node.js language host
  * (tools/test-doubles/pulumi-language-nodejs, a stand-in that starts @pulumi/pulumi's own program
- * runner) and the SDK resolves the program and tsconfig.json itself. File backend, passphrase
+ * runner) and the SDK resolves the program itself (package.json's main, src/main.js, which loads
+ * src/index.ts through esbuild). File backend, passphrase
  * secrets, the minikube stack against a throwaway control plane on loopback.
  *
- * The same check runs with a Pulumi.yaml whose `main` is src/index.ts again, and must fail: that is
- * the layout under which the CLI compiled the program non-strict from src/ (issue 11).
+ * The same check runs with a Pulumi.yaml whose `main` is src/index.ts, and must fail: under that
+ * layout the CLI once compiled the program non-strict from src/ (issue 11).
  */
 import { expect } from "chai";
 import * as fs from "fs";

@@ -172,9 +172,14 @@ function logicalName(resource: pulumi.Resource): string {
 
 /** What the mocked engine reports back for resources whose state the program reads. */
 function mockState(type: string, name: string, inputs: Record<string, any>, id?: string): Record<string, unknown> {
+  const encode = (text: string) => Buffer.from(text).toString("base64");
   if (type === "kubernetes:core/v1:Secret" && id !== undefined) {
-    const encode = (text: string) => Buffer.from(text).toString("base64");
     return { data: { token: encode(`token-of-${id}`), "ca.crt": encode("test-ca") } };
+  }
+  // The provider waits for the token controller (pulumi.com/waitFor) and returns the filled Secret.
+  if (type === "kubernetes:core/v1:Secret" && inputs.type === "kubernetes.io/service-account-token") {
+    const { namespace, name: secretName } = inputs.metadata;
+    return { ...inputs, data: { token: encode(`token-of-${namespace}/${secretName}`), "ca.crt": encode("test-ca") } };
   }
   if (type.startsWith("random:")) {
     // Stand-ins shaped like the provider's outputs: a bcrypt hash (htpasswd) and base64 (keys).
