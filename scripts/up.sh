@@ -31,7 +31,7 @@ else
   export PATH=$STX_TOOLCHAIN_BIN:$doubles:$PATH
   # Offline: plugins come from the toolchain, never from a download.
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-  echo "up.sh: no Pulumi CLI installed: using the toolchain's; pulumi-language-nodejs and" \
+  echo "up.sh: using the toolchain's Pulumi CLI (none installed, or STX_USE_TOOLCHAIN is set); pulumi-language-nodejs and" \
     "pulumi-resource-random are test doubles from $doubles (docs/cluster-tests.md says what they cover)" >&2
 fi
 
