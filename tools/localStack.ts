@@ -5,15 +5,14 @@
  *
  *   node bin/tools/localStack.js <up|preview|destroy|refresh> <stack> [--diff]
  *
- * Used by scripts/up.sh and by the cluster tests.
+ * Used by the cluster tests (test/cluster/stacks.test.ts).
  */
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, REPO_ROOT, toolchainBinDir, toolchainPath } from "./pulumiCli";
+import { offlineEnv, PROJECT, REPO_ROOT, toolchainBinDir } from "./pulumiCli";
 
 export { PROJECT, REPO_ROOT };
-
 
 export interface LocalStackOptions {
   readonly stack: string;
@@ -49,15 +48,7 @@ export async function localStack(opts: LocalStackOptions): Promise<Stack> {
       workDir: opts.workDir ?? REPO_ROOT,
       pulumiHome,
       pulumiCommand: await PulumiCommand.get({ root: path.dirname(opts.binDir) }),
-      envVars: {
-        PULUMI_BACKEND_URL: `file://${opts.backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: opts.passphrase,
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        // Offline: never try to download a plugin; the toolchain's are found on PATH.
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PATH: toolchainPath(opts.binDir),
-        ...opts.env,
-      },
+      envVars: offlineEnv(opts),
     },
   );
 }

@@ -1,10 +1,10 @@
 /**
  * The plain Pulumi CLI path: `pulumi preview | up | destroy | refresh` run as a user runs them, from
  * a directory with Pulumi.yaml, so the CLI starts the Node.js language host, which runs the program
- * with @pulumi/pulumi's own runner (tsconfig.json and package.json `main` resolved by the SDK).
+ * with @pulumi/pulumi's own runner (package.json `main`, src/main.js, resolved by the SDK).
  * Local file backend, passphrase secrets, binaries from the toolchain (scripts/toolchain.sh).
  *
- * Used by scripts/up.sh, `npm start` (tools/start.ts), the cluster tests and the benchmark.
+ * Used by `npm start` (tools/start.ts), the cluster tests and the benchmark.
  */
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -60,19 +60,26 @@ export function toolchainPath(binDir: string): string {
   return [binDir, doublesDir(binDir), process.env.PATH ?? ""].join(path.delimiter);
 }
 
+/** What the Pulumi CLI needs offline: a file backend, passphrase secrets, the toolchain on PATH. */
+export function offlineEnv(opts: Pick<CliOptions, "backendDir" | "passphrase" | "binDir" | "env">): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${opts.backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: opts.passphrase,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    // Never download a plugin: the toolchain's and its test doubles are found on PATH.
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PATH: toolchainPath(opts.binDir),
+    ...opts.env,
+  };
+}
+
 export function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
   fs.mkdirSync(opts.backendDir, { recursive: true });
   return {
     ...process.env,
-    PULUMI_BACKEND_URL: `file://${opts.backendDir}`,
-    PULUMI_CONFIG_PASSPHRASE: opts.passphrase,
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    // Offline: never download a plugin; the toolchain's are found beside pulumi and on PATH.
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     ...(opts.pulumiHome ? { PULUMI_HOME: opts.pulumiHome } : {}),
-    PATH: toolchainPath(opts.binDir),
-    ...opts.env,
+    ...offlineEnv(opts),
   };
 }
 

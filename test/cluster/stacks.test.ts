@@ -14,7 +14,8 @@ import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
-import { JENKINS_CHART, LoopbackCluster, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
+import { JENKINS_CHART, LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
+import { projectCopy } from "../../tools/pulumiCli";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane, KubectlError } from "../../tools/loopback/controlPlane";
 
@@ -32,18 +33,6 @@ const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   }],
 };
 
-/**
- * The only config the tests change (besides apiServer): what would need the internet or a real host.
- * See docs/cluster-tests.md, "Overrides". build.tekton.manifestDir is set for every stack in
- * `before` (a temp dir: Tekton Pipelines' release made from its pinned module).
- */
-const OVERRIDES: Record<(typeof STACKS)[number], Record<string, string | boolean>> = {
-  minikube: {},
-  // The chart repository is on the internet; the same chart version is read from a local copy.
-  cengn: { "build.jenkins.chartPath": JENKINS_CHART },
-  // sysbox's node labels are set over SSH on the StarlingX host (@pulumi/command, not buildable here).
-  starlingx: { "build.imageBuilds": "none" },
-};
 const SHARED = "stx-system";
 const binDir = toolchainBinDir();
 
@@ -98,25 +87,18 @@ describe("cluster: pulumi up against a real API server", function () {
 
       before(async function () {
         // A copy of the project files, so the tests' config changes never touch the repo.
-        const workDir = path.join(work, stackName);
-        fs.mkdirSync(workDir);
-        // Inline programs have no `main`; the CLI would look for it relative to this copy.
-        fs.writeFileSync(path.join(workDir, "Pulumi.yaml"),
-          fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8").replace(/^main:.*$/m, ""));
-        // Without the salt of a passphrase someone used locally (scripts/up.sh writes one).
-        fs.writeFileSync(path.join(workDir, `Pulumi.${stackName}.yaml`),
-          fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), "utf8").replace(/^encryptionsalt:.*$/m, ""));
+        const workDir = projectCopy(path.join(work, stackName), stackName);
         stack = await localStack({
           stack: stackName, workDir, binDir, passphrase: "cluster-tests",
           backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
         });
         // What the platform itself provides on a real cluster of this kind.
         for (const obj of PLATFORM[stackName]) cluster.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-        await stack.setConfig(`${PROJECT}:build.tekton.manifestDir`, { value: cluster.manifestDir }, true);
-        // Otherwise the stack file as committed: the admin kubeconfig (via $KUBECONFIG) has a context
-        // named like the stack's kubeContext, so kubeContext and kubeconfig stay as they are.
-        for (const [key, value] of Object.entries(OVERRIDES[stackName])) {
-          await stack.setConfig(`${PROJECT}:${key}`, { value: JSON.stringify(value).replace(/^"|"$/g, "") }, true);
+        // Otherwise the stack file as committed (the admin kubeconfig, via $KUBECONFIG, has a context
+        // named like the stack's kubeContext): only what would need the internet or a real host
+        // changes, as for `npm start` (loopbackOverrides; docs/cluster-tests.md, "Overrides").
+        for (const [key, value] of Object.entries(loopbackOverrides(stackName, cluster))) {
+          await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
         }
         settings = await stackSettings(stack);
         plans = planTenants(settings);

@@ -92,8 +92,7 @@ export function sweepStaleNetworks(): string[] {
   for (const entry of fs.readdirSync(os.tmpdir())) {
     const id = /^stx-net-(\d+)\.owner$/.exec(entry)?.[1];
     if (!id) continue;
-    const owner = Number(fs.readFileSync(path.join(os.tmpdir(), entry), "utf8"));
-    if (alive(owner)) continue;
+    if (alive(Number(fs.readFileSync(ownerFile(Number(id)), "utf8")))) continue;
     removeNetwork(Number(id));
     swept.push(`stxbr${id}`);
   }
