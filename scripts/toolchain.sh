@@ -127,7 +127,7 @@ spec() {
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi=pulumi ;;
     etcd) echo gobuild etcd go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" "v$ETCD_VERSION" "''" \
       go.etcd.io/etcd/server/v3=etcd ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy)
       echo gobuild "$1" k8s.io/kubernetes "v$KUBERNETES_VERSION" "v0.$minor.${KUBERNETES_VERSION##*.}" "'$kflags'" \
         "k8s.io/kubernetes/cmd/$1=$1" ;;
     kwok) echo gobuild kwok sigs.k8s.io/kwok "v$KWOK_VERSION" - \
@@ -164,7 +164,7 @@ spec() {
   esac
 }
 
-ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
