@@ -44,6 +44,11 @@ if [[ ${1:-} == --check ]]; then
   exit 0
 fi
 
+if ((EUID != 0)); then
+  log "not root: no real node here (the loopback cluster's nodes will all be simulated); run as root to set it up"
+  exit 0
+fi
+
 t=$SECONDS
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"

@@ -13,7 +13,7 @@ import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwo
 import { storageClasses, TestProvisioner } from "./volumes";
 import { NodeImage, nodeImages, RealNode, realNodeSupport } from "./node";
 import { nodeLayout } from "./nodeConfig";
-import { stackFileConfig } from "../../test/harness/program";
+import { stackFileConfig } from "../stackFile";
 import { doublesDir, REPO_ROOT, toolchainBinDir } from "../pulumiCli";
 
 export { toolchainBinDir };

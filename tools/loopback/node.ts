@@ -24,6 +24,9 @@ export interface NodeImage {
   readonly tar: string;
 }
 
+/** Toolchain binaries the real node runs (scripts/toolchain.sh). */
+export const NODE_TOOLS = ["kubelet", "kube-proxy", "kube-router", "coredns"] as const;
+
 const LOCK = "/run/stx-real-node.owner";
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
