@@ -225,6 +225,9 @@ export class RealNode {
         /* gone */
       }
     }
+    // A killed process leaves its cgroup a moment later; rmdir before that fails (EBUSY).
+    const until = Date.now() + 5000;
+    while (procs.some(alive) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m): m is string => !!m && m.startsWith(this.dir));
     for (const m of mounts.reverse()) {
       try {
@@ -260,12 +263,42 @@ async function takeLock(): Promise<void> {
     } catch {
       const owner = Number(fs.readFileSync(LOCK, "utf8"));
       if (!alive(owner)) {
+        sweepStaleNode();
         fs.rmSync(LOCK, { force: true });
         continue;
       }
       if (Date.now() > deadline) throw new Error(`another real node (pid ${owner}) still runs on this machine (${LOCK})`);
       await new Promise((r) => setTimeout(r, 2000));
     }
+  }
+}
+
+/**
+ * What a real node killed with SIGKILL left behind (its owner could not clean up): its containers'
+ * shims and processes, its mounts under a cluster temp dir, its cgroups. Only ever called with
+ * the lock's owner dead, so nothing of a live node is touched.
+ */
+function sweepStaleNode(): void {
+  const nodeDir = /\/stx-cluster-[^/]+\/node(\/|$)/;
+  for (const pid of shimPids("/stx-cluster-")) killQuietly(pid);
+  const roots = fs.readdirSync(path.join(CGROUP_ROOT, fs.existsSync(path.join(CGROUP_ROOT, "memory")) ? "memory" : "")).filter((n) => n.startsWith("stx-node-"));
+  for (const root of roots) for (const dir of cgroupDirs(root)) cgroupProcs(dir).forEach(killQuietly);
+  const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m): m is string => !!m && nodeDir.test(m));
+  for (const m of mounts.reverse()) {
+    try {
+      execFileSync("umount", ["-l", m], { stdio: "ignore" });
+    } catch {
+      /* gone */
+    }
+  }
+  for (const root of roots) for (const dir of cgroupDirs(root)) removeCgroupTree(dir);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone */
   }
 }
 
