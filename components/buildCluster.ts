@@ -144,7 +144,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
       publicUrl: urls.objectStorePublicUrl,
       externalCredentials: args.objectStoreKeys,
-      tenantUsers: tenantStoreUsers(settings).map((user) => ({
+      tenantUsers: tenantStoreUsers(tenants.map(([plan]) => plan), settings.retention.days).map((user) => ({
         ...user,
         namespaceResource: tenants.find(([plan]) => plan.namespace === user.namespace)![1],
       })),
