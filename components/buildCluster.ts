@@ -172,7 +172,8 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
       inClusterHost: inClusterEndpoints(services, namespace).registry,
-      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+      tenants: tenants.map(([plan, resource]) => ({ plan, resource })),
+      retentionDays: settings.retention.days,
       nodes: cluster.nodes.length,
     }, opts);
     return { pulp, objectStore, registry };
