@@ -26,7 +26,7 @@ const STACKS = ["minikube", "cengn", "starlingx"] as const;
 const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   minikube: [],
   cengn: [],
-  // StarlingX's platform registry pull secret, copied into tenant namespaces by the program.
+  // StarlingX's platform registry login (an admin's), which must never reach a tenant namespace.
   starlingx: [{
     apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson",
     metadata: { name: "default-registry-key", namespace: "kube-system" },
@@ -164,6 +164,15 @@ describe("cluster: pulumi up against a real API server", function () {
           expect(me.status.userInfo.username).to.equal(`system:serviceaccount:${plan.namespace}:${OWNER_SERVICE_ACCOUNT}`);
           expect(cluster.kubectl(["get", "pods", "-o", "name"], undefined, file)).to.equal("");
           expect(() => cluster.kubectl(["get", "pods", "-n", SHARED], undefined, file)).to.throw(KubectlError, /forbidden/i);
+        }
+      });
+
+      it("no tenant namespace holds the platform's registry login", function () {
+        const platformLogin = Buffer.from("admin:test").toString("base64");
+        for (const plan of plans) {
+          const secrets = cluster.kubectl(["get", "secrets", "-n", plan.namespace, "-o", "json"]);
+          const decoded = JSON.parse(secrets).items.flatMap((s: any) => Object.values(s.data ?? {}).map((v) => Buffer.from(v as string, "base64").toString()));
+          expect(decoded.join("\n"), plan.namespace).to.not.contain(platformLogin);
         }
       });
 
