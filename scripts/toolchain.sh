@@ -133,6 +133,13 @@ spec() {
     kwok) echo gobuild kwok sigs.k8s.io/kwok "v$KWOK_VERSION" - \
       "'-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION'" \
       sigs.k8s.io/kwok/cmd/kwok=kwok ;;
+    # The real node's cluster DNS and NetworkPolicy enforcer (tools/loopback/node.ts).
+    # Static, as upstream's image ships it (it runs in a container: tools/loopback/node.ts).
+    coredns) echo CGO_ENABLED=0 gobuild coredns github.com/coredns/coredns "v$COREDNS_VERSION" - \
+      "'-X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION'" github.com/coredns/coredns=coredns ;;
+    kube-router) echo gobuild kube-router github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION" - \
+      "'-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION'" \
+      github.com/cloudnativelabs/kube-router/v2/cmd/kube-router=kube-router ;;
     # NetworkPolicy analyser: the unit tests feed it what each stack declares (no CNI needed).
     cyclonus) echo gobuild cyclonus github.com/mattfenwick/cyclonus "v$CYCLONUS_VERSION" - \
       "'-X github.com/mattfenwick/cyclonus/pkg/cli.version=v$CYCLONUS_VERSION'" \
@@ -170,7 +177,7 @@ spec() {
   esac
 }
 
-ALL=(minio cyclonus mc registry pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy)
+ALL=(minio cyclonus mc registry pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy coredns kube-router)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"

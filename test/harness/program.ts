@@ -3,10 +3,10 @@
  * every resource it declared with its inputs, plus the stack outputs. Nothing talks to a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../../src/settings/schema";
+import { stackFileConfig } from "../../tools/stackFile";
 
 export interface DeclaredResource {
   readonly type: string;
@@ -46,17 +46,7 @@ export interface ProgramRun {
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const PROGRAM_ROOTS = ["src", "components"].map((dir) => path.join(REPO_ROOT, "bin", dir));
 
-/** The `config:` of Pulumi.<stack>.yaml, keyed without the project namespace. */
-export function stackFileConfig(stack: string): Record<string, unknown> {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-  const prefix = `${CONFIG_NAMESPACE}:`;
-  return Object.fromEntries(
-    Object.entries(doc.config ?? {})
-      .filter(([key]) => key.startsWith(prefix))
-      .map(([key, value]) => [key.slice(prefix.length), value]),
-  );
-}
+export { stackFileConfig };
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
 export async function runProgram(
