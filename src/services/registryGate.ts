@@ -39,7 +39,7 @@ export function passwordDigest(password: string): string {
 
 /** The login an Authorization header proves, or undefined. */
 export function authenticate(config: GateConfig, header: string | undefined): RegistryLogin | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? "");
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
   if (!match) return undefined;
   const text = Buffer.from(match[1], "base64").toString("utf8");
   const colon = text.indexOf(":");
