@@ -144,7 +144,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
       publicUrl: urls.objectStorePublicUrl,
       externalCredentials: args.objectStoreKeys,
-      tenantUsers: tenantStoreUsers(settings).map((user) => ({
+      tenantUsers: tenantStoreUsers(tenants.map(([plan]) => plan), settings.retention.days).map((user) => ({
         ...user,
         namespaceResource: tenants.find(([plan]) => plan.namespace === user.namespace)![1],
       })),
@@ -172,7 +172,8 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
       inClusterHost: inClusterEndpoints(services, namespace).registry,
-      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+      tenants: tenants.map(([plan, resource]) => ({ plan, resource })),
+      retentionDays: settings.retention.days,
       nodes: cluster.nodes.length,
     }, opts);
     return { pulp, objectStore, registry };

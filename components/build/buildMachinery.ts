@@ -93,6 +93,9 @@ export class BuildMachinery extends pulumi.ComponentResource {
     // The shared and tenant namespaces (BuildCluster's dependsOn) must exist before anything in them.
     const child = { parent: this, dependsOn: inheritedDependencies(opts) };
 
+    // The Dashboard shows every tenant's runs and logs and has no login: exposed only when asked
+    // for ("public", refused by the settings on stacks with more than one user).
+    const exposed = args.tekton.dashboard && args.tekton.dashboardAccess === "public";
     const tekton = new Tekton(`${name}-tekton`, {
       manifestDir: args.tekton.manifestDir,
       sharedNamespace: args.sharedNamespace,
@@ -100,9 +103,10 @@ export class BuildMachinery extends pulumi.ComponentResource {
       defaultTimeoutMinutes: args.tekton.defaultTimeoutMinutes,
       defaultServiceAccount: PIPELINE_SERVICE_ACCOUNT,
       dashboard: args.tekton.dashboard,
-    }, { ...child, transformations: args.tekton.dashboard ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
-    if (args.tekton.dashboard) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
-    const dashboardUrl = args.tekton.dashboard ? args.services.dashboardUrl : "";
+    }, { ...child, transformations: exposed ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
+    if (exposed) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
+    // Reports link to the Dashboard only where people can open it.
+    const dashboardUrl = exposed ? args.services.dashboardUrl : "";
 
     new BuildPipeline(`${name}-pipeline`, {
       namespace: args.sharedNamespace,

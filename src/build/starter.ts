@@ -85,7 +85,7 @@ for switch in ${Object.keys(SWITCHES).join(" ")}; do
 done
 
 name="$(kubectl create -f "$work/run.json" -o jsonpath='{.metadata.name}')"
-echo "Tekton run: ${o.dashboardUrl}/#/namespaces/$ns/pipelineruns/$name"
+echo "Tekton run: ${o.dashboardUrl ? `${o.dashboardUrl}/#/namespaces/$ns/pipelineruns/$name` : "pipelinerun $name in namespace $ns (no Dashboard link: build.tekton.dashboardAccess)"}"
 status=""
 while [ "$status" != "True" ] && [ "$status" != "False" ]; do
   sleep ${o.pollSeconds ?? 60}

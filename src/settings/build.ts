@@ -31,6 +31,13 @@ const tekton = z.strictObject({
   defaultTimeoutMinutes: wholeCount.default(600),
   /** Install the (read-only) Tekton Dashboard. */
   dashboard: z.boolean().default(true),
+  /**
+   * Who reaches the Dashboard, which shows every tenant namespace's runs, parameters and logs:
+   * "port-forward" (default): no Ingress and no NodePort; cluster admins open it with
+   * `kubectl -n tekton-dashboard port-forward svc/tekton-dashboard 9097`; "public": the stack's
+   * Ingress or NodePort, with no login, refused unless the stack has at most one user.
+   */
+  dashboardAccess: z.enum(["port-forward", "public"]).default("port-forward"),
   /** Finished PipelineRuns kept per namespace when a new scheduled run starts. */
   keepRuns: wholeCount.default(20),
 });
@@ -87,11 +94,17 @@ export type BuildSettings = z.output<typeof build>;
 /** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
 export function buildProblems(
   settings: BuildSettings,
-  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string },
+  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string; users?: number },
   path: (string | number)[] = ["build"],
 ): Problem[] {
   const problems: Problem[] = [];
   const { profile } = context;
+  if (settings.tekton.dashboard && settings.tekton.dashboardAccess === "public" && (context.users ?? 0) > 1) {
+    problems.push({
+      path: [...path, "tekton", "dashboardAccess"],
+      message: `"public" exposes the Dashboard without a login, showing every tenant's runs, parameters and logs to anyone, and this stack has ${context.users} users; use "port-forward" (cluster admins only)`,
+    });
+  }
   if (settings.imageBuilds === "sysbox" && profile === "minikube") {
     problems.push({
       path: [...path, "imageBuilds"],

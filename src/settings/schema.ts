@@ -153,6 +153,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
       nodes: settings.cluster.nodes.map((n) => n.name),
       kubernetesVersion: settings.cluster.kubernetesVersion,
       quotaStorage: settings.tenancy.quota.storage,
+      users: settings.users.length,
     }),
     ...runHistoryProblems({
       quota: settings.tenancy.quota.pipelineRuns,

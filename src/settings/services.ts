@@ -124,14 +124,15 @@ export const registry = z.strictObject({
   size: positiveQuantity,
   replicas: wholeCount,
   resources: containerResources,
-  /** Platform mode: the registry address and the pull secret copied into every tenant namespace. */
+  /**
+   * Platform mode: the registry address. The platform's own pull secret is never copied into
+   * tenant namespaces (owners read Secrets there); the site gives each tenant a login of its own.
+   */
   platform: z
     .strictObject({
       server: z.string().min(1).default("registry.local:9001"),
-      pullSecretNamespace: z.string().refine(isDnsLabel, { message: "must be a namespace name" }).default("kube-system"),
-      pullSecretName: z.string().min(1).default("default-registry-key"),
     })
-    .default({ server: "registry.local:9001", pullSecretNamespace: "kube-system", pullSecretName: "default-registry-key" }),
+    .default({ server: "registry.local:9001" }),
 });
 export type RegistrySettings = z.output<typeof registry>;
 

@@ -259,7 +259,7 @@ const h = { authorization: "Basic " + auth };
 
 /** Where a tenant's keys may write (src/services/objectStoreUsers.ts), ending in "/". */
 function storeWritePrefix(settings: Settings, namespace: string): string {
-  const user = tenantStoreUsers(settings).find((u) => u.namespace === namespace);
+  const user = tenantStoreUsers(planTenants(settings), settings.retention.days).find((u) => u.namespace === namespace);
   if (!user) throw new Error(`no object store user for ${namespace}`);
   return user.writePrefix;
 }

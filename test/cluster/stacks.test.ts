@@ -9,6 +9,7 @@
 import { OpMap, Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
 import * as fs from "fs";
+import * as https from "https";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
@@ -25,7 +26,7 @@ const STACKS = ["minikube", "cengn", "starlingx"] as const;
 const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   minikube: [],
   cengn: [],
-  // StarlingX's platform registry pull secret, copied into tenant namespaces by the program.
+  // StarlingX's platform registry login (an admin's), which must never reach a tenant namespace.
   starlingx: [{
     apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson",
     metadata: { name: "default-registry-key", namespace: "kube-system" },
@@ -163,6 +164,41 @@ describe("cluster: pulumi up against a real API server", function () {
           expect(me.status.userInfo.username).to.equal(`system:serviceaccount:${plan.namespace}:${OWNER_SERVICE_ACCOUNT}`);
           expect(cluster.kubectl(["get", "pods", "-o", "name"], undefined, file)).to.equal("");
           expect(() => cluster.kubectl(["get", "pods", "-n", SHARED], undefined, file)).to.throw(KubectlError, /forbidden/i);
+        }
+      });
+
+      it("no tenant namespace holds the platform's registry login", function () {
+        const platformLogin = Buffer.from("admin:test").toString("base64");
+        for (const plan of plans) {
+          const secrets = cluster.kubectl(["get", "secrets", "-n", plan.namespace, "-o", "json"]);
+          const decoded = JSON.parse(secrets).items.flatMap((s: any) => Object.values(s.data ?? {}).map((v) => Buffer.from(v as string, "base64").toString()));
+          expect(decoded.join("\n"), plan.namespace).to.not.contain(platformLogin);
+        }
+      });
+
+      it("the Tekton Dashboard is reachable neither anonymously nor by a tenant (no NodePort, Ingress or API proxy)", async function () {
+        if (!settings.build.tekton.dashboard) this.skip();
+        expect(settings.build.tekton.dashboardAccess).to.equal("port-forward");
+        const service = JSON.parse(cluster.kubectl(["get", "service", "-n", "tekton-dashboard", "tekton-dashboard", "-o", "json"]));
+        expect(service.spec.type).to.equal("ClusterIP");
+        const ingresses = cluster.kubectl(["get", "ingress", "--all-namespaces", "-o", "json"]);
+        expect(ingresses).to.not.contain("tekton-dashboard");
+        const exposed = JSON.parse(cluster.kubectl(["get", "service", "--all-namespaces", "-o", "json"])).items
+          .filter((s: any) => ["NodePort", "LoadBalancer", "ExternalName"].includes(s.spec.type))
+          .map((s: any) => `${s.metadata.namespace}/${s.metadata.name}: ${JSON.stringify(s.spec.selector ?? s.spec.externalName)}`);
+        expect(exposed.join("\n")).to.not.match(/dashboard/);
+        // The API server's service proxy, the one path left: anonymous is refused, and so is every tenant.
+        const proxy = `${cluster.server}/api/v1/namespaces/tekton-dashboard/services/tekton-dashboard:9097/proxy/`;
+        const anonymous = await new Promise<number>((resolve, reject) => {
+          https.get(proxy, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on("error", reject);
+        });
+        expect(anonymous).to.be.oneOf([401, 403]);
+        for (const plan of plans.filter((p) => p.issuesKubeconfig)) {
+          const file = path.join(work, `${stackName}-${plan.owner}.kubeconfig`);
+          expect(() => cluster.kubectl(["get", "--raw", "/api/v1/namespaces/tekton-dashboard/services/tekton-dashboard:9097/proxy/"], undefined, file), plan.owner)
+            .to.throw(KubectlError, /forbidden/i);
+          expect(() => cluster.kubectl(["port-forward", "-n", "tekton-dashboard", "svc/tekton-dashboard", "0:9097", "--pod-running-timeout=5s"], undefined, file), plan.owner)
+            .to.throw(KubectlError, /forbidden|cannot/i);
         }
       });
 

@@ -105,6 +105,30 @@ for (const stack of STACKS) {
       expect(cluster).to.not.include("tekton-dashboard-tenant");
     });
 
+    it("exposes the login-less Dashboard nowhere: no Ingress, NodePort or LoadBalancer leads to it", () => {
+      expect(settings.build.tekton.dashboardAccess).to.equal("port-forward");
+      const service = run.object(T.service, "tekton-dashboard", "tekton-dashboard");
+      expect(service.inputs.spec.type ?? "ClusterIP").to.equal("ClusterIP");
+      for (const s of run.ofType(T.service)) {
+        expect([s.inputs.metadata.name, s.inputs.spec?.type ?? "ClusterIP"]).to.not.deep.equal(["tekton-dashboard", "ExternalName"]);
+      }
+      const ingresses = run.ofType("kubernetes:networking.k8s.io/v1:Ingress");
+      expect(JSON.stringify(ingresses.map((i) => i.inputs))).to.not.contain("tekton-dashboard");
+      // Reports carry no link to a Dashboard people cannot open.
+      for (const cm of run.ofType(T.configMap).filter((c) => c.inputs.data?.["start.sh"])) {
+        expect(cm.inputs.data["start.sh"]).to.contain("no Dashboard link: build.tekton.dashboardAccess");
+      }
+    });
+
+    if (stack === "minikube") {
+      it("exposes it on its NodePort when a one-user stack sets dashboardAccess: public", async () => {
+        const open = await runStack(stack, { build: { tekton: { dashboardAccess: "public" } } });
+        const service = open.object(T.service, "tekton-dashboard", "tekton-dashboard");
+        expect(service.inputs.spec.type).to.equal("NodePort");
+        expect(service.inputs.spec.ports[0].nodePort).to.equal(30097);
+      });
+    }
+
     it(stack !== "cengn" ? "has no sysbox (unsupported on minikube and StarlingX hosts)" : "installs sysbox on the configured nodes", () => {
       const runtimeClasses = run.ofType(T.runtimeClass);
       if (stack !== "cengn") {

@@ -21,6 +21,9 @@ describe("build settings", () => {
     expect(cengn).to.deep.include({ imageBuilds: "sysbox", forcedBuildWeekday: 0, distro: "debian" });
     expect(cengn.jenkins.enabled).to.equal(true);
     expect(cengn.tekton.dashboard).to.equal(true);
+    // No stack exposes the login-less Dashboard unless its file asks for it.
+    for (const stack of ["minikube", "cengn", "starlingx"]) expect(parseSettings(stackFileConfig(stack)).build.tekton.dashboardAccess, stack).to.equal("port-forward");
+    expect(parseSettings({ ...stackFileConfig("minikube"), build: { tekton: { dashboardAccess: "public" } } }).build.tekton.dashboardAccess).to.equal("public");
     const starlingx = parseSettings(stackFileConfig("starlingx")).build;
     expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["none", false]);
   });
@@ -39,6 +42,7 @@ describe("build settings", () => {
     ["a made-up time zone", "cengn", { build: { timeZone: "Mars/Olympus" } }, /^stx-build-cluster:build\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
     ["SSH settings off StarlingX", "cengn", { build: { starlingxHost: { address: "10.0.0.1" } } }, /^stx-build-cluster:build\.starlingxHost: is only used on the starlingx profile/],
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
+    ["a Dashboard without login on a farm of many users", "cengn", { build: { tekton: { dashboardAccess: "public" } } }, /^stx-build-cluster:build\.tekton\.dashboardAccess: "public" exposes the Dashboard without a login, .* this stack has 5 users; use "port-forward"/],
     ["a zero timeout", "cengn", { build: { tekton: { defaultTimeoutMinutes: 0 } } }, /^stx-build-cluster:build\.tekton\.defaultTimeoutMinutes: must be at least 1/],
     ["a bad workspace size", "cengn", { build: { workspaceSize: "lots" } }, /^stx-build-cluster:build\.workspaceSize: must be/],
     ["a Kubernetes version that is not 1.<minor>", "cengn", { cluster: { kubernetesVersion: "v1.30.2" } }, /^stx-build-cluster:cluster\.kubernetesVersion: must be a Kubernetes minor version such as "1\.30"/],
