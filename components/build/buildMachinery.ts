@@ -239,7 +239,7 @@ export function buildMachineryArgs(
       registrySecret: REGISTRY_SECRET,
       toolImages: toolImageRefs(build),
       dockerImage: IMAGES.dockerDaemon,
-      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace),
+      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace, build.debianSnapshot),
       distro: build.distro,
       forcedWeekday: build.forcedBuildWeekday,
     },

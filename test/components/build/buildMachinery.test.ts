@@ -235,7 +235,7 @@ describe("build machinery with settings changed", () => {
     const pr = JSON.parse(run.object(T.configMap, "scheduled-build", "build-starlingx-master").inputs.data["pipelinerun.json"]);
     expect(pr.spec.taskRunSpecs.map((t: any) => t.pipelineTaskName)).to.deep.equal(["get-sources"]);
     const images = run.object(T.task, "stx-build-app-images", SHARED);
-    expect(images.inputs.spec.sidecars[0].securityContext).to.deep.equal({ privileged: true });
+    expect(images.inputs.spec.sidecars.find((c: any) => c.name === "docker-daemon").securityContext).to.deep.equal({ privileged: true });
   });
 
   it("labels no StarlingX node for sysbox, which cannot run there, and turns system stages off", async () => {
