@@ -5,7 +5,7 @@
  * sidecar follows from its stage record (src/build/stages.ts), checked against the tools' contract.
  */
 import { ImageBuildMode } from "../settings/build";
-import { LOCALDISK, PATHS, SERVICES, ServiceName } from "./contract";
+import { LOCALDISK, PATHS, SERVICES, ServiceName, STAGE_SERVICE } from "./contract";
 import { recordOfTask } from "./stages";
 
 type Obj = Record<string, unknown>;
@@ -138,5 +138,25 @@ if [ "\${REGISTRY_INSECURE}" = "true" ] && [ -n "\${REGISTRY}" ]; then set -- "$
 exec dockerd-entrypoint.sh dockerd "$@"
 `,
     ...tcpReady(SERVICES.docker.port),
+  };
+}
+
+/**
+ * The Service of every build namespace that `docker build` reaches the running image stage's
+ * aptly (nginx, 80) and files server (8088) by (STAGE_SERVICE). It selects the label the image
+ * Tasks carry (Tekton copies a Task's labels onto its pods); not-ready addresses are published
+ * because a Tekton pod reports ready only while all its containers run.
+ */
+export function stageServiceSpec(namespace: string, labels: Record<string, string>): { metadata: Obj; spec: Obj } {
+  return {
+    metadata: { name: STAGE_SERVICE.name, namespace, labels },
+    spec: {
+      selector: { [STAGE_SERVICE.label.key]: STAGE_SERVICE.label.value },
+      publishNotReadyAddresses: true,
+      ports: [
+        { name: "aptly", port: SERVICES.aptlyDeploy.port, targetPort: SERVICES.aptlyDeploy.port },
+        { name: "files", port: SERVICES.files.port, targetPort: SERVICES.files.port },
+      ],
+    },
   };
 }
