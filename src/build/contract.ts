@@ -178,7 +178,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT", "DEBIAN_DISTRIBUTION", "REPOMGR_DEPLOY_URL", "REPOMGR_ORIGIN", "USER"],
     services: ["docker", "aptlyDeploy"],
     mounts: [],
-    files: ["build-docker-images/build-stx-base.sh"],
+    files: ["build-docker-images/build-stx-base.sh", "utils.sh", "git-utils.sh", "build-docker-images/docker_utils.sh"],
   },
   {
     tool: "build-wheel-tarball.sh",
@@ -186,7 +186,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST", "USER", "REPOMGR_DEPLOY_URL", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT", "DEBIAN_DISTRIBUTION"],
     services: ["docker", "aptlyDeploy"],
     mounts: [],
-    files: ["build-wheels/build-wheel-tarball.sh", "build-wheels/build-base-wheels.sh"],
+    files: ["build-wheels/build-wheel-tarball.sh", "build-wheels/build-base-wheels.sh", "build-wheels/debian-trixie/openstack.cfg", "utils.sh", "git-utils.sh"],
   },
   {
     tool: "build-stx-images.sh",
@@ -194,7 +194,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["MY_WORKSPACE", "MY_REPO", "DOCKER_HOST", "USER", "BUILDER_FILES_URL", "DEBIAN_DISTRIBUTION"],
     services: ["docker", "files"],
     mounts: [],
-    files: ["build-docker-images/build-stx-images.sh"],
+    files: ["build-docker-images/build-stx-images.sh", "git-utils.sh", "build-docker-images/docker_utils.sh"],
   },
   {
     tool: "build-helm-charts.sh",
@@ -202,7 +202,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["MY_WORKSPACE", "MY_REPO"],
     services: [],
     mounts: [],
-    files: ["build-helm-charts.sh"],
+    files: ["build-helm-charts.sh", "utils.sh"],
   },
 ];
 

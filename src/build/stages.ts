@@ -50,14 +50,13 @@ export const SHELL_PROVIDED = {
   RANDOM: "bash's own",
   OPTARG: "getopts' own",
   OPTIND: "getopts' own",
+  SHELL: "set by bash when unset",
+  VERSION_CODENAME: "from /etc/os-release, which the scripts source only when neither --os-codename nor DEBIAN_DISTRIBUTION is given",
 } as const;
 
-const IMAGE_WAIVERS = {
-  http_proxy: "no proxy: the farm reaches its mirrors directly (upstream passes it only with --http_proxy)",
-  https_proxy: "no proxy (as http_proxy)",
-  no_proxy: "no proxy (as http_proxy)",
-  PROXY: "no proxy (build-stx-base.sh --proxy only)",
-  WORKSPACE: "our own step variable: the state volume (build-stx-images.sh reads it only when MY_WORKSPACE is unset)",
+/** Reads of aptly_deb_usage.py, which every stage talking to aptly imports. */
+const APTLY_WAIVERS = {
+  REPOMGR_REQ_TIMEOUT_FACTOR: "optional multiplier of aptly task timeouts (aptly_deb_usage.py); the default suits an aptly on the pod's loopback",
 } as const;
 
 /** The stages in the order StarlingX builds them (stx-tools' build flow, on Kubernetes). */
@@ -74,6 +73,7 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     params: ["CLEAN_DOWNLOADS", "CLEAN_REPOMGR"], switches: ["BUILD_PACKAGES"],
     // stx_apt_cache.create_apt_chroot: sudo mount -o bind, mount -t devpts, chroot.
     services: ["aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["get-sources"],
+    waived: { ...APTLY_WAIVERS },
   },
   {
     name: "build-packages-std", task: "stx-build-packages",
@@ -81,6 +81,7 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-pkgs"], step: { name: "build-pkgs", script: "buildPackages" },
     params: ["BUILD_TYPE", "CLEAN_PACKAGES"], switches: ["BUILD_PACKAGES"], fixed: { BUILD_TYPE: "std" },
     services: ["pkgbuilder", "aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["download-prerequisites"],
+    waived: { ...APTLY_WAIVERS },
   },
   {
     name: "build-packages-rt", task: "stx-build-packages",
@@ -88,6 +89,7 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-pkgs"], step: { name: "build-pkgs", script: "buildPackages" },
     params: ["BUILD_TYPE", "CLEAN_PACKAGES"], switches: ["BUILD_PACKAGES", "BUILD_RT"], fixed: { BUILD_TYPE: "rt" },
     services: ["pkgbuilder", "aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["build-packages-std"],
+    waived: { ...APTLY_WAIVERS },
   },
   {
     name: "build-iso", task: "stx-build-iso",
@@ -95,7 +97,7 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-image"], step: { name: "build-image", script: "buildIso" },
     params: ["CLEAN_ISO"], switches: ["BUILD_ISO"],
     services: ["lat", "aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["build-packages-rt"],
-    waived: { TIMESTAMP: "build-image's own override of the ISO timestamp; unset means now" },
+    waived: { ...APTLY_WAIVERS, TIMESTAMP: "build-image's own override of the ISO timestamp; unset means now" },
   },
   // The image stages follow the ISO: each stage with aptly runs it on the one state volume, so no
   // two of them may run at once (aptly holds its database open).
@@ -105,7 +107,6 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-stx-base.sh"], step: { name: "build-stx-base", script: "buildBaseImage" },
     params: ["REGISTRY", "CLEAN_DOCKER"], switches: ["BUILD_IMAGES"],
     services: ["docker", "aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["build-iso"],
-    waived: { ...IMAGE_WAIVERS, REPOMGR_PUBLISH_URL: "passed as --repomgr-publish-url" },
   },
   {
     name: "build-wheels", task: "stx-build-wheels",
@@ -113,7 +114,11 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-wheel-tarball.sh"], step: { name: "build-wheels", script: "buildWheels" },
     params: ["REGISTRY", "CLEAN_DOCKER"], switches: ["BUILD_IMAGES"],
     services: ["docker", "aptlyApi", "aptlyDeploy"], privileges: "system", runAfter: ["build-base-image"],
-    waived: { ...IMAGE_WAIVERS },
+    waived: {
+      BUILD_OPUTPUT_PATH: "upstream's misspelling of BUILD_OUTPUT_PATH in an error message of build-base-wheels.sh; empty either way",
+      BUILD_OPUTPUT_PATH_PY2: "as BUILD_OPUTPUT_PATH",
+      SKIP_CONSTRAINTS_PY: "a list openstack.cfg may set; the trixie one does not, so no constraint is skipped",
+    },
   },
   {
     name: "build-app-images", task: "stx-build-app-images",
@@ -121,7 +126,7 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-stx-images.sh"], step: { name: "build-images", script: "buildImages" },
     params: ["REGISTRY", "CLEAN_DOCKER"], switches: ["BUILD_IMAGES"],
     services: ["docker", "aptlyApi", "aptlyDeploy", "files"], privileges: "system", runAfter: ["build-wheels"],
-    waived: { ...IMAGE_WAIVERS },
+    waived: { POSTBUILD_COMMAND: "set by each image's build file, which build-stx-images.sh sources" },
   },
   {
     name: "build-helm-charts", task: "stx-build-helm-charts",
@@ -129,6 +134,11 @@ export const STAGE_RECORDS: readonly StageRecord[] = [
     tools: ["build-helm-charts.sh"], step: { name: "build-helm-charts", script: "buildHelmCharts" },
     params: [], switches: ["BUILD_HELM_CHARTS"],
     services: [], privileges: "none", runAfter: ["build-app-images", "build-packages-rt"],
+    waived: {
+      PYTHON: "interpreter override; unset, build-helm-charts.sh tries python2, python and python3 in turn",
+      PYTHON2: "an interpreter override, as PYTHON",
+      PYTHON3: "an interpreter override, as PYTHON",
+    },
   },
   {
     name: "publish", task: "stx-publish",
