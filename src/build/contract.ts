@@ -153,7 +153,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["OS_MIRROR", "DIST", "MY_REPO_ROOT_DIR", "MY_BUILD_PKG_DIR", "MY_WORKSPACE", ...REPOMGR, ...OS_MIRROR, "DEBIAN_DISTRIBUTION"],
     services: ["aptlyApi", "aptlyDeploy"],
     mounts: [PATHS.mirror],
-    files: ["stx/downloader", "stx/debdownloader", "stx/utils.py", "stx/debrepack.py", "stx/discovery.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py", "stx/stx_apt_cache.py"],
+    files: ["stx/downloader", "stx/debdownloader", "stx/utils.py", "stx/debrepack.py", "stx/discovery.py", "stx/git_utils.py", "stx/repo_utils.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py", "stx/stx_apt_cache.py"],
   },
   {
     tool: "build-pkgs",
@@ -162,7 +162,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     services: ["pkgbuilder", "aptlyApi", "aptlyDeploy"],
     mounts: [PATHS.pkgbuilder, PATHS.buildPkgDir],
     whenFlags: [{ flags: REUSE.flags, env: REUSE.env, source: REUSE.source }],
-    files: ["stx/build-pkgs", "stx/debrepack.py", "stx/utils.py", "stx/discovery.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py", "stx/dsccache.py", "stx/debsentry.py"],
+    files: ["stx/build-pkgs", "stx/debrepack.py", "stx/utils.py", "stx/discovery.py", "stx/git_utils.py", "stx/repo_utils.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py", "stx/dsccache.py", "stx/debsentry.py"],
   },
   {
     tool: "build-image",
@@ -170,7 +170,7 @@ export const TOOLS: readonly (ToolContract & { readonly files: readonly string[]
     env: ["MY_REPO_ROOT_DIR", "MY_REPO", ...REPOMGR, "DEBIAN_SNAPSHOT", "OSTREE_OSNAME", "DIST"],
     services: ["lat", "aptlyApi", "aptlyDeploy"],
     mounts: [PATHS.channel, PATHS.deploy],
-    files: ["stx/build-image", "stx/utils.py", "stx/discovery.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py"],
+    files: ["stx/build-image", "stx/utils.py", "stx/discovery.py", "stx/git_utils.py", "stx/repo_utils.py", "stx/repo_manage.py", "stx/aptly_deb_usage.py"],
   },
   {
     tool: "build-stx-base.sh",
