@@ -153,6 +153,13 @@ need_system download-prerequisites "the downloader's apt chroot mounts /proc, /s
 # downloader fetches each file from OS_MIRROR_URL first, then from its upstream URL (utils.py
 # get_download_url, stx_mirror_first), and Debian's packages from the pinned DEBIAN_SNAPSHOT; it
 # keeps the files in OS_MIRROR on this build state and loads them into this state's aptly.
+# The downloader's apt chroot copies the builder's /etc/apt/sources.list (stx_apt_cache.py), which
+# the image baked with its own snapshot: point it at this build's pinned one, the single source of truth.
+sources="deb \${DEBIAN_SNAPSHOT} \${DEBIAN_DISTRIBUTION} main contrib non-free non-free-firmware
+deb \${DEBIAN_SNAPSHOT} \${DEBIAN_DISTRIBUTION}-updates main contrib non-free non-free-firmware
+deb \${DEBIAN_SECURITY_SNAPSHOT} \${DEBIAN_DISTRIBUTION}-security main contrib non-free non-free-firmware"
+if [ "\${DRY_RUN}" = "true" ]; then echo "+ /etc/apt/sources.list <- \${DEBIAN_SNAPSHOT}"
+else printf '%s\n' "\${sources}" | sudo tee /etc/apt/sources.list >/dev/null && sudo rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; fi
 if [ "\${CLEAN_DOWNLOADS}" = "true" ]; then run rm -rf "\${OS_MIRROR}"; fi
 mkdir -p "\${OS_MIRROR}"
 # repo_manage.py clean empties the aptly it talks to: this build state's own sidecar, nobody else's.
