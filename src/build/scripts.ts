@@ -205,7 +205,7 @@ printf '%s' "\${REGISTRY%/}/starlingx/stx-${OS.id}:\${DEBIAN_DISTRIBUTION}-${OS.
   buildWheels: `${PREAMBLE("build-wheels")}
 ${DOCKER_READY}
 # The wheel builder's apt sources use REPOMGR_DEPLOY_URL inside docker build: the namespace's Service.
-export REPOMGR_DEPLOY_URL="${STAGE_SERVICE.publishUrl}/"
+export REPOMGR_DEPLOY_URL="${STAGE_SERVICE.publishUrl}"
 run build-wheel-tarball.sh --os ${OS.id} --os-codename "\${DEBIAN_DISTRIBUTION}" --stream ${OS.buildStream}
 collect "\${MY_WORKSPACE}std/build-wheels-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}" '*.tar' "${STATE_DIR}/outputs/wheels"
 `,

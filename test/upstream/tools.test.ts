@@ -175,6 +175,26 @@ print(json.dumps({"status": state.status_code, "extra": app.dbuilder.assemble_ex
     expect(fs.readFileSync(log, "utf8")).to.contain(recorded);
   });
 
+  it("build-wheels: build-wheel-tarball.sh builds the wheel builder as USER's image, with aptly under the Service name, into the dir the stage collects", () => {
+    const env = stageEnv("build-wheels", disk, { REGISTRY: "registry.example:5000" });
+    fs.mkdirSync(path.join(env.MY_REPO, "build-tools"), { recursive: true });
+    fs.cpSync(buildTools(dir), path.join(env.MY_REPO, "build-tools"), { recursive: true });
+    execFileSync("git", ["init", "-q", env.MY_REPO]);
+    fs.mkdirSync(path.join(disk, ".stx", "logs"), { recursive: true });
+    const bin = path.join(disk, ".bin");
+    const log = path.join(disk, "docker.log");
+    dockerShim(bin, log);
+    const r = spawnSync("bash", ["-c", SCRIPTS.buildWheels], { env: { ...env, GIT_ALLOW_PROTOCOL: "file", CLEAN_DOCKER: "false", PATH: `${bin}:${env.PATH}`, DOCKER_CONFIG: path.join(disk, ".docker") }, encoding: "utf8", timeout: 60000 });
+    const out = r.stdout + r.stderr;
+    const wheels = path.join(env.MY_WORKSPACE, "std/build-wheels-debian-trixie-stable");
+    expect(fs.readFileSync(log, "utf8")).to.contain(`-t ${env.USER}-stx-wheelbuilder:debian-stable`);
+    expect(fs.readFileSync(path.join(wheels, "docker/debian-trixie/apt/stx.sources.list"), "utf8")).to.contain(`deb [trusted=yes] ${STAGE_SERVICE.publishUrl}/deb-local-binary trixie main`);
+    expect(out).to.contain("All python3 wheels have been successfully built.");
+    // It stops where an empty checkout has no <layer>/debian-trixie wheels.inc (a real manifest has them).
+    expect(out).to.contain("Could not find debian-trixie wheels.inc files");
+    expect(SCRIPTS.buildWheels).to.contain(`collect "\${MY_WORKSPACE}std/build-wheels-debian-\${DEBIAN_DISTRIBUTION}-stable"`);
+  });
+
   it("build-app-images: build-stx-images.sh accepts --base and --wheels, pulls the recorded base and goes on to loci", () => {
     const env = stageEnv("build-app-images", disk, { REGISTRY: "registry.example:5000" });
     fs.mkdirSync(path.join(env.MY_REPO, "build-tools"), { recursive: true });
