@@ -50,7 +50,7 @@ export const PATHS = {
    * gives REPO_BUILD and REPO_SOURCE, starlingx/root build-tools/stx/build-pkgs).
    */
   aptlyPublished: `${LOCALDISK}/aptly/public`,
-  /** downloader's STX_MIRROR: sources/ and binaries/ (starlingx/root build-tools/stx/downloader). */
+  /** downloader's and build-pkgs' OS_MIRROR: sources/ and binaries/ (starlingx/root build-tools/stx/downloader:42-43, build-pkgs:1372). */
   mirror: `${LOCALDISK}/mirrors/starlingx`,
   /** The Docker daemon's data (layer cache), per state volume. */
   docker: `${LOCALDISK}/docker`,
