@@ -3,6 +3,7 @@ import { FarmDefaults } from "../../src/build/params";
 import { BranchJob, planBranchJobs, RunOptions, STATE_CLAIM } from "../../src/build/runs";
 import { sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
 import { downloadSettings } from "../../src/build/downloads";
+import { stageServiceSpec } from "../../src/build/services";
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../../src/settings/schema";
 import { PIPELINE_SERVICE_ACCOUNT } from "../../src/tenancy/tenants";
@@ -138,6 +139,11 @@ export class BuildMachinery extends pulumi.ComponentResource {
         },
       }, child);
     }
+    // docker build reaches the running image stage's aptly and files server by this Service name.
+    for (const namespace of [...new Set([...args.tenantNamespaces, ...args.jobs.map((j) => j.namespace)])]) {
+      const service = stageServiceSpec(namespace, { "app.kubernetes.io/part-of": "stx-build-cluster", "app.kubernetes.io/component": "build-services" });
+      new k8s.core.v1.Service(`${name}-build-services-${namespace}`, service, child);
+    }
     if (args.imageBuilds === "none") {
       pulumi.log.warn("build.imageBuilds is \"none\": no runtime for system containers here, so package, ISO and image stages are off by default (BUILD_PACKAGES, BUILD_ISO, BUILD_IMAGES = false)", this);
     }
@@ -243,7 +249,7 @@ export function buildMachineryArgs(
       registrySecret: REGISTRY_SECRET,
       toolImages: toolImageRefs(build),
       dockerImage: IMAGES.dockerDaemon,
-      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace),
+      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace, build.debianSnapshot),
       distro: build.distro,
       forcedWeekday: build.forcedBuildWeekday,
     },

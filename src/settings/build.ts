@@ -6,7 +6,7 @@ import { z } from "zod";
 import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
-import { STX_TOOLS } from "../versions";
+import { DEBIAN_SNAPSHOT, STX_TOOLS } from "../versions";
 import { sysboxFor } from "../build/sysboxSupport";
 
 /** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
@@ -60,6 +60,9 @@ const starlingxHost = z.strictObject({
   port: z.number().int().min(1).max(65535).default(22),
 });
 
+/** The Debian codename every build is for (DEBIAN_DISTRIBUTION, DIST). */
+const BUILD_CODENAME = "trixie";
+
 const WEEKDAY_HELP = 'must be a day of the week 0 (Sunday) to 6 (Saturday), or "never"';
 
 export const build = z.strictObject({
@@ -71,6 +74,11 @@ export const build = z.strictObject({
   imageBuilds: z.enum(IMAGE_BUILD_MODES),
   /** StarlingX's build containers (builder, pkgbuilder, LAT, aptly). */
   toolsImages: toolsImages.prefault({}),
+  /**
+   * The Debian snapshot every build of this stack downloads from (upstream's
+   * project.debian_snapshot_timestamp); moving it is a new source of truth for the whole farm.
+   */
+  debianSnapshot: z.string().regex(/^\d{8}T\d{6}Z$/, { message: "must be a snapshot.debian.org timestamp YYYYMMDDTHHMMSSZ, e.g. 20260516T111458Z" }).default(DEBIAN_SNAPSHOT),
   tekton: tekton.prefault({}),
   jenkins: jenkins.prefault({}),
   /**
@@ -159,10 +167,12 @@ export function buildProblems(
       });
     }
   });
-  if (/(^|-)latest$/.test(settings.toolsImages.tag)) {
+  // downloader, build-pkgs and build-image stop with "Invalid tooling" unless the image's
+  // VERSION_CODENAME is the build's (starlingx/root build-tools/stx/downloader:847).
+  if (!settings.toolsImages.tag.split("-").includes(BUILD_CODENAME)) {
     problems.push({
       path: [...path, "toolsImages", "tag"],
-      message: `"${settings.toolsImages.tag}" moves with every publication; pin a dated tag such as "master-debian-<YYYYMMDDTHHMMSSZ>"`,
+      message: `"${settings.toolsImages.tag}" does not name ${BUILD_CODENAME}; the tools refuse images of another codename ("Invalid tooling"). Use stx-init-env's scheme <branch>-debian-${BUILD_CODENAME}-amd64-<version>`,
     });
   }
   const workspace = tryParseQuantity(settings.workspaceSize);

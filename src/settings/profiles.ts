@@ -2,6 +2,9 @@
  * What each kind of cluster gets when its stack file says nothing. Stack config is laid over
  * these (objects merge key by key, lists replace), then the result is validated as a whole.
  */
+import { snapshotUrls } from "../build/downloads";
+import { DEBIAN_SNAPSHOT } from "../versions";
+
 export const PROFILES = ["minikube", "cengn", "starlingx"] as const;
 export type Profile = (typeof PROFILES)[number];
 
@@ -55,24 +58,28 @@ const BUCKETS = { artifacts: "stx-artifacts", pulp: "stx-pulp", registry: "stx-r
 
 /** The Debian release StarlingX builds on, mirrored once for every build (on demand: only what is asked for). */
 const MIRRORS = [
-  // master builds on trixie: the builder's DEBIAN_SNAPSHOT points at this distribution (src/build/downloads.ts).
+  // master builds on trixie from one pinned snapshot (build.debianSnapshot, default DEBIAN_SNAPSHOT):
+  // the builder's DEBIAN_SNAPSHOT points here when the URLs match (src/build/downloads.ts), and the
+  // verbatim publication serves Debian's own signed Release files, so apt verifies them.
   {
-    name: "debian-trixie",
+    name: `debian-snapshot-${DEBIAN_SNAPSHOT.toLowerCase()}`,
     type: "deb",
-    url: "http://deb.debian.org/debian",
-    distributions: "trixie trixie-updates trixie-backports",
+    url: snapshotUrls(DEBIAN_SNAPSHOT).debian,
+    distributions: "trixie trixie-updates",
     components: "main contrib non-free non-free-firmware",
     architectures: "amd64",
-    basePath: "debian/trixie",
+    verbatim: true,
+    basePath: `debian-snapshot/${DEBIAN_SNAPSHOT}`,
   },
   {
-    name: "debian-trixie-security",
+    name: `debian-security-snapshot-${DEBIAN_SNAPSHOT.toLowerCase()}`,
     type: "deb",
-    url: "http://security.debian.org/debian-security",
+    url: snapshotUrls(DEBIAN_SNAPSHOT).security,
     distributions: "trixie-security",
     components: "main contrib non-free non-free-firmware",
     architectures: "amd64",
-    basePath: "debian-security/trixie",
+    verbatim: true,
+    basePath: `debian-security-snapshot/${DEBIAN_SNAPSHOT}`,
   },
   {
     name: "debian-bullseye",

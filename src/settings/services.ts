@@ -59,6 +59,13 @@ const mirror = z.strictObject({
   architectures: z.string().min(1).optional(),
   /** Download packages when first asked for (on_demand, the default) or all at sync time. */
   policy: z.enum(["on_demand", "immediate", "streamed"]).default("on_demand"),
+  /**
+   * APT only: publish Debian's own Release/InRelease files and signatures unchanged (pulp_deb's
+   * verbatim publication), so apt in the build chroots and images verifies the archive's
+   * signatures; the way to mirror a pinned snapshot (build.debianSnapshot). A structured
+   * publication (the default) is unsigned.
+   */
+  verbatim: z.boolean().optional(),
   /** Path under Pulp's content URL; "mirror/<name>" when left out. */
   basePath: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { message: "must be a relative path such as debian/bullseye" }).optional(),
 });
@@ -168,6 +175,9 @@ export function servicesProblems(s: ServicesSettings, cluster: { nodes: readonly
   s.pulp.mirrors.forEach((m, i) => {
     if (m.type === "deb" && !m.distributions) {
       problems.push({ path: at("pulp", "mirrors", String(i), "distributions").map(numeric), message: 'is required for a "deb" mirror (e.g. "bullseye")' });
+    }
+    if (m.type === "file" && m.verbatim) {
+      problems.push({ path: at("pulp", "mirrors", String(i), "verbatim").map(numeric), message: 'is for "deb" mirrors only (a verbatim APT publication)' });
     }
     if (m.type === "file" && (m.distributions || m.components || m.architectures)) {
       problems.push({ path: at("pulp", "mirrors", String(i), "type").map(numeric), message: '"file" mirrors take no distributions, components or architectures' });

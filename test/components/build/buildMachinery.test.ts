@@ -83,6 +83,16 @@ for (const stack of STACKS) {
       expect(defaults.PULP_URL).to.equal(`http://pulp-api.${SHARED}.svc:24817`);
     });
 
+    it("downloads Debian from the stack's pinned snapshot through its Pulp mirror, and gives every build namespace the Service docker build reaches aptly by", () => {
+      const defaults = Object.fromEntries(run.object(T.pipeline, "stx-build", SHARED).inputs.spec.params.map((p: { name: string; default?: string }) => [p.name, p.default]));
+      expect(defaults.DEBIAN_SNAPSHOT).to.equal(`http://pulp-content.${SHARED}.svc:24816/pulp/content/debian-snapshot/${settings.build.debianSnapshot}`);
+      expect(defaults.DEBIAN_SECURITY_SNAPSHOT).to.equal(`http://pulp-content.${SHARED}.svc:24816/pulp/content/debian-security-snapshot/${settings.build.debianSnapshot}`);
+      for (const namespace of new Set([...tenants, ...jobs.map((j) => j.namespace)])) {
+        const service = run.object(T.service, "stx-build-services", namespace);
+        expect(service.inputs.spec.selector).to.deep.equal({ "stx-build-cluster.io/build-services": "true" });
+      }
+    });
+
     it("configures Tekton for a shared farm: timeouts, pod template, cluster resolver limited to the shared namespace", () => {
       const defaults = run.object(T.configMap, "config-defaults", "tekton-pipelines").inputs.data;
       expect(defaults["default-timeout-minutes"]).to.equal(String(settings.build.tekton.defaultTimeoutMinutes));
@@ -259,7 +269,7 @@ describe("build machinery with settings changed", () => {
     const pr = JSON.parse(run.object(T.configMap, "scheduled-build", "build-starlingx-master").inputs.data["pipelinerun.json"]);
     expect(pr.spec.taskRunSpecs.map((t: any) => t.pipelineTaskName)).to.deep.equal(["get-sources"]);
     const images = run.object(T.task, "stx-build-app-images", SHARED);
-    expect(images.inputs.spec.sidecars[0].securityContext).to.deep.equal({ privileged: true });
+    expect(images.inputs.spec.sidecars.find((c: any) => c.name === "docker-daemon").securityContext).to.deep.equal({ privileged: true });
   });
 
   it("labels no StarlingX node for sysbox, which cannot run there, and turns system stages off", async () => {

@@ -35,7 +35,8 @@ describe("build settings", () => {
     ["an unknown image build mode", "cengn", { build: { imageBuilds: "podman" } }, /^stx-build-cluster:build\.imageBuilds: is "podman"; it must be one of "sysbox"/],
     ["a sysbox node that is not configured", "cengn", { build: { sysboxNodes: ["build-09"] } }, /^stx-build-cluster:build\.sysboxNodes\[0\]: "build-09" is not in cluster\.nodes/],
     ["a weekday out of range", "cengn", { build: { forcedBuildWeekday: 7 } }, /^stx-build-cluster:build\.forcedBuildWeekday: must be a day of the week/],
-    ["the tools' moving tag", "cengn", { build: { toolsImages: { tag: "master-debian-latest" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-latest" moves/],
+    ["a tools tag of another codename", "cengn", { build: { toolsImages: { tag: "master-debian-20230203T015600Z" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-20230203T015600Z" does not name trixie.*Invalid tooling/],
+    ["a Debian snapshot that is no timestamp", "cengn", { build: { debianSnapshot: "latest" } }, /^stx-build-cluster:build\.debianSnapshot: must be a snapshot\.debian\.org timestamp/],
     ["a tools prefix without its slash", "cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx" } } }, /^stx-build-cluster:build\.toolsImages\.prefix: must be a registry path/],
     ["sysbox on a StarlingX host", "starlingx", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" cannot be installed on a StarlingX host/],
     ["a PipelineRun quota that finished runs fill", "cengn", { tenancy: { quota: { pipelineRuns: 21 } } }, /^stx-build-cluster:tenancy\.quota\.pipelineRuns: 21 is too small: .* at least 22/],
@@ -64,7 +65,7 @@ describe("build settings", () => {
   });
 
   it("accepts a site's own tools images in a private registry with a port", () => {
-    expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-20260301" } } })).to.deep.equal([]);
+    expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-debian-trixie-amd64-20260301" } } })).to.deep.equal([]);
   });
 
   it("keeps the settings a profile does not need out of it", () => {
