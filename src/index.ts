@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildCluster } from "../components/buildCluster";
-import { loadSettings, secretSetting } from "./settings";
+import { loadSettings, secretSetting, SettingsError } from "./settings";
 
 const settings = loadSettings();
 
@@ -39,9 +39,9 @@ function objectStoreKeys() {
   const accessKey = secretSetting("objectStoreAccessKey");
   const secretKey = secretSetting("objectStoreSecretKey");
   if (!accessKey || !secretKey) {
-    throw new Error(
-      'services.objectStore.mode is "external": set stx-build-cluster:objectStoreAccessKey and stx-build-cluster:objectStoreSecretKey with `pulumi config set --secret`',
-    );
+    throw new SettingsError([
+      'stx-build-cluster:services.objectStore.mode is "external": set stx-build-cluster:objectStoreAccessKey and stx-build-cluster:objectStoreSecretKey with `pulumi config set --secret`',
+    ]);
   }
   return { accessKey, secretKey };
 }

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { PUBLISHED_ROOT } from "../artifacts";
 import { isDnsLabel } from "../tenancy/naming";
-import { positiveQuantity, wholeCount } from "./fields";
+import { positiveQuantity, urlSetting, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 
 /** Requests and limits of one container (cpu and memory; storage is sized per volume). */
@@ -52,7 +52,7 @@ const mirror = z.strictObject({
   /** "deb" for an APT repository, "file" for a tree listed by a PULP_MANIFEST. */
   type: z.enum(["deb", "file"]),
   /** Upstream URL (APT: the archive root; file: the PULP_MANIFEST URL). */
-  url: z.url({ message: "must be the upstream URL, e.g. http://deb.debian.org/debian" }),
+  url: urlSetting(["http", "https"], "http://deb.debian.org/debian"),
   /** APT only: space-separated suites, components and architectures to mirror. */
   distributions: z.string().min(1).optional(),
   components: z.string().min(1).optional(),
@@ -66,7 +66,7 @@ export type MirrorSettings = z.output<typeof mirror>;
 
 export const pulp = z.strictObject({
   /** Base URL clients download content from; derived from `exposure` when left out. */
-  contentOrigin: z.url({ message: "must be the URL clients reach Pulp's content app at, e.g. https://pulp.build.example.org" }).optional(),
+  contentOrigin: urlSetting(["https", "http"], "https://pulp.build.example.org").optional(),
   /** "pvc" (one volume shared by all Pulp pods: single node or ReadWriteMany class) or "s3" (the object store). */
   storage: z.enum(["pvc", "s3"]),
   /** Size of the content volume when storage is "pvc". */
@@ -93,9 +93,9 @@ export const objectStore = z.strictObject({
   /** "minio" deploys MinIO here; "external" uses an existing S3 endpoint (keys: objectStoreAccessKey/objectStoreSecretKey secrets). */
   mode: z.enum(["minio", "external"]),
   /** External mode: the S3 endpoint URL every component talks to. */
-  endpoint: z.url({ message: "must be the S3 endpoint URL, e.g. https://s3.example.org" }).optional(),
+  endpoint: urlSetting(["https", "http"], "https://s3.example.org").optional(),
   /** URL users download published artifacts from; derived from `exposure` for MinIO when left out. */
-  publicUrl: z.url({ message: "must be a URL" }).optional(),
+  publicUrl: urlSetting(["https", "http"], "https://s3.build.example.org").optional(),
   region: z.string().min(1).default("us-east-1"),
   buckets: z.strictObject({
     artifacts: bucketName,

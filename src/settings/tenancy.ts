@@ -5,12 +5,14 @@
 import { z } from "zod";
 import { parseQuantity } from "../quantity";
 import {
+  gitRefName,
   podSecurityLevel,
   positiveQuantity,
   RESOURCE_NAMES,
   resourceTriple,
   schedule,
   simpleName,
+  urlSetting,
   wholeCount,
   ResourceTriple,
 } from "./fields";
@@ -70,9 +72,7 @@ const RELEASE_ID = /^(master|(feature|release|milestone)\/[A-Za-z0-9][A-Za-z0-9.
 
 export const branch = z.strictObject({
   /** The git branch of the manifest repository, e.g. "master" or "r/stx.9.0". */
-  name: z.string().min(1, { message: "must name a git branch" }).regex(/^[^\s~^:?*[\\]+$/, {
-    message: "must be a git branch name (no spaces or ~ ^ : ? * [ \\)",
-  }),
+  name: gitRefName,
   /** Where its builds are published; derived from the branch name when left out. */
   releaseId: z
     .string()
@@ -89,9 +89,9 @@ export type BranchSettings = z.output<typeof branch>;
 export const project = z.strictObject({
   name: simpleName,
   /** Git URL of the repo manifest repository. */
-  manifestUrl: z.url({ message: "must be a URL (https://... or ssh://...)" }),
+  manifestUrl: urlSetting(["https", "http", "ssh"], "https://opendev.org/starlingx/manifest.git"),
   /** Manifest file inside that repository. */
-  manifest: z.string().min(1).default("default.xml"),
+  manifest: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*\.xml$/, { message: "must be a relative path of an .xml file in the manifest repository (letters, digits, '.', '_', '-', '/'), e.g. default.xml" }).default("default.xml"),
   branches: z.array(branch).min(1, { message: "must list at least one branch" }),
 });
 export type ProjectSettings = z.output<typeof project>;
