@@ -142,21 +142,33 @@ export function limitRangeSpec(plan: TenantPlan): k8s.types.input.core.v1.LimitR
     limits: [
       {
         type: "Container",
+        min: kubernetesResources(plan.limits.min),
         defaultRequest: kubernetesResources(plan.limits.defaultRequest),
         default: kubernetesResources(plan.limits.default),
         max: kubernetesResources(plan.limits.max),
+        maxLimitRequestRatio: {
+          cpu: String(plan.limits.maxLimitRequestRatio.cpu),
+          memory: String(plan.limits.maxLimitRequestRatio.memory),
+        },
       },
       { type: "PersistentVolumeClaim", max: { storage: plan.quota.storage } },
     ],
   };
 }
 
+/**
+ * The namespace's hard caps. NodePorts and LoadBalancers are 0: a tenant's Service must not open
+ * a port on every node or ask for an outside address (the admission policy refuses externalIPs).
+ */
 export function quotaHard(plan: TenantPlan): Record<string, string> {
-  const requests = Object.fromEntries(
-    RESOURCE_NAMES.map((resource) => [`requests.${KUBERNETES_RESOURCE[resource]}`, plan.quota.requests[resource]]),
-  );
+  const triple = (kind: "requests" | "limits") =>
+    Object.fromEntries(RESOURCE_NAMES.map((resource) => [`${kind}.${KUBERNETES_RESOURCE[resource]}`, plan.quota[kind][resource]]));
   return {
-    ...requests,
+    ...triple("requests"),
+    ...triple("limits"),
+    pods: String(plan.quota.pods),
+    "services.nodeports": "0",
+    "services.loadbalancers": "0",
     persistentvolumeclaims: String(plan.quota.persistentVolumeClaims),
     "requests.storage": plan.quota.storage,
     "count/pipelineruns.tekton.dev": String(plan.quota.pipelineRuns),

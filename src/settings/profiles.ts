@@ -9,12 +9,19 @@ type RawObject = Record<string, unknown>;
 
 const LAPTOP_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "250m", memory: "512Mi", ephemeralStorage: "1Gi" },
     default: { cpu: "2", memory: "4Gi", ephemeralStorage: "10Gi" },
     max: { cpu: "6", memory: "12Gi", ephemeralStorage: "60Gi" },
+    // default / min, the worst a Tekton step gets (src/settings/tenancy.ts ratioProblems).
+    maxLimitRequestRatio: { cpu: 20, memory: 16 },
   },
   quota: {
     requests: { cpu: "6", memory: "12Gi", ephemeralStorage: "80Gi" },
+    // The widest build pod with its sidecars, beside the next task's pod and the run's helpers
+    // (test/src/tenancy/pipelineFit.test.ts computes it from the pipeline definition).
+    limits: { cpu: "24", memory: "48Gi", ephemeralStorage: "120Gi" },
+    pods: 12,
     persistentVolumeClaims: 10,
     storage: "200Gi",
     // Finished runs count against this: schedules and the pruner keep 3, so a 4th can always start.
@@ -24,12 +31,16 @@ const LAPTOP_TENANCY = {
 
 const FARM_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "500m", memory: "1Gi", ephemeralStorage: "2Gi" },
     default: { cpu: "4", memory: "8Gi", ephemeralStorage: "20Gi" },
     max: { cpu: "16", memory: "64Gi", ephemeralStorage: "200Gi" },
+    maxLimitRequestRatio: { cpu: 40, memory: 32 },
   },
   quota: {
     requests: { cpu: "32", memory: "128Gi", ephemeralStorage: "500Gi" },
+    limits: { cpu: "128", memory: "512Gi", ephemeralStorage: "2Ti" },
+    pods: 40,
     persistentVolumeClaims: 20,
     storage: "1Ti",
     // Finished runs count against this: schedules and the pruner keep 20, plus one to start.

@@ -42,16 +42,30 @@ for (const stack of STACKS) {
       for (const plan of plans) {
         const limitRange = run.object("kubernetes:core/v1:LimitRange", "container-limits", plan.namespace);
         const container = limitRange.inputs.spec.limits.find((l: { type: string }) => l.type === "Container");
-        for (const field of ["default", "defaultRequest", "max"]) {
+        for (const field of ["min", "default", "defaultRequest", "max"]) {
           expect(Object.keys(container[field])).to.have.members(["cpu", "memory", "ephemeral-storage"], field);
         }
         expect(container.max.cpu).to.equal(plan.limits.max.cpu);
+        // No swarm of 1m/1Mi pods, and no small request carrying a node-sized limit.
+        expect(container.min.cpu).to.equal(plan.limits.min.cpu);
+        expect(container.maxLimitRequestRatio).to.deep.equal({
+          cpu: String(plan.limits.maxLimitRequestRatio.cpu),
+          memory: String(plan.limits.maxLimitRequestRatio.memory),
+        });
       }
     });
 
-    it("caps requests, volumes and PipelineRuns with a ResourceQuota", () => {
+    it("caps requests, limits, pods, volumes and PipelineRuns with a ResourceQuota, and allows no NodePort or LoadBalancer", () => {
       for (const plan of plans) {
         const quota = run.object("kubernetes:core/v1:ResourceQuota", "build-quota", plan.namespace);
+        expect(quota.inputs.spec.hard).to.include({
+          "limits.cpu": plan.quota.limits.cpu,
+          "limits.memory": plan.quota.limits.memory,
+          "limits.ephemeral-storage": plan.quota.limits.ephemeralStorage,
+          pods: String(plan.quota.pods),
+          "services.nodeports": "0",
+          "services.loadbalancers": "0",
+        });
         expect(quota.inputs.spec.hard).to.include.all.keys(
           "requests.cpu",
           "requests.memory",

@@ -117,4 +117,20 @@ describe("settings refused for safety (issue 19)", () => {
     wide.cluster.egressExclusions = { nodeCidrs: ["10.0.0.0/24"], platformCidrs: ["0.0.0.0/1"] };
     expectProblem(wide, "cluster.egressExclusions.platformCidrs[0]", /wider than \/8: it would cut builds off the internet/);
   });
+
+  it("refuses a LimitRange whose min, ratio or quota would stop build pods", () => {
+    const raw = base();
+    raw.tenancy = {
+      limits: { min: { cpu: "1" }, maxLimitRequestRatio: { memory: 4 } },
+      quota: { limits: { memory: "1Gi" } },
+    };
+    const found = problems(raw);
+    const line = (path: string) => found.find((p) => p.startsWith(`stx-build-cluster:${path}: `)) ?? found.join("\n");
+    expect(line("tenancy.limits.min.cpu")).to.match(/1 is above defaultRequest 500m; min must be at most defaultRequest/);
+    expect(line("tenancy.limits.maxLimitRequestRatio.memory")).to.match(/4 is below default \/ min \(8Gi \/ 256Mi = 32\); Tekton lowers a step's request to min/);
+    expect(line("tenancy.quota.limits.memory")).to.match(/1Gi is smaller than one container's default limit \(8Gi\)/);
+    const user = base();
+    user.users[0].limits = { maxLimitRequestRatio: { cpu: 0.5 } };
+    expect(problems(user).join("\n")).to.contain("stx-build-cluster:users[0].limits.maxLimitRequestRatio.cpu: must be at least 1");
+  });
 });
