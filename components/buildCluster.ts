@@ -5,6 +5,7 @@ import { Settings } from "../src/settings/schema";
 import { planTenants, TenantPlan } from "../src/tenancy/tenants";
 import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./build/buildMachinery";
 import { TenantNamespace } from "./tenancy/tenantNamespace";
+import { TenantAdmission } from "./tenancy/tenantAdmission";
 import { TenantRoles } from "./tenancy/tenantRoles";
 import { waitForNamespace } from "./dependencies";
 import { inClusterEndpoints, serviceEndpoints, NODE_PORTS } from "../src/services/serviceEndpoints";
@@ -65,6 +66,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       external: externalPeers(settings),
     }, inShared);
     const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: settings.cluster.sharedNamespace }, inShared);
+    new TenantAdmission(`${name}-tenant-admission`, { kubernetesVersion: settings.cluster.kubernetesVersion }, child);
     const tenants = planTenants(settings).map(
       (plan) =>
         [plan, new TenantNamespace(plan.namespace, {
