@@ -5,8 +5,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import { BuildCluster } from "../components/buildCluster";
 import { loadSettings, secretSetting, SettingsError } from "./settings";
+import { verifyAllManifests } from "./build/manifests";
 
 const settings = loadSettings();
+// Tekton's release files are checked against their pins before a single resource is registered.
+verifyAllManifests(settings.build.tekton);
 
 const provider = new k8s.Provider("kubernetes", {
   context: settings.kubeContext,

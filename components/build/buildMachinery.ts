@@ -95,6 +95,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
 
     const tekton = new Tekton(`${name}-tekton`, {
       manifestDir: args.tekton.manifestDir,
+      manifestSha256: args.tekton.manifestSha256,
       sharedNamespace: args.sharedNamespace,
       tenantNamespaces: args.tenantNamespaces,
       defaultTimeoutMinutes: args.tekton.defaultTimeoutMinutes,

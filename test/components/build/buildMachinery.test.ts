@@ -263,7 +263,7 @@ describe("build machinery with settings changed", () => {
     const { MANIFESTS } = await import("../../../src/versions");
     const pins = (await import("fs")).readFileSync(require.resolve("../../../../scripts/toolchain.versions"), "utf8");
     const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
-    expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
+    expect(MANIFESTS["tekton-pipelines"].url).to.contain(`/pipeline/previous/v${version}/release.yaml`);
   });
 
   it("makes Pulumi await the registration of Tekton's admission webhooks, and no other object", async () => {
@@ -322,12 +322,6 @@ describe("build machinery with settings changed", () => {
     expect(deps({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "config.webhook.pipeline.tekton.dev" },
       webhooks: [{ name: "config.webhook.pipeline.tekton.dev", clientConfig: service }] })).to.deep.equal(["deployment", "service"]);
     expect(deps({ apiVersion: "v1", kind: "Service", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } })).to.deep.equal(["deployment"]);
-  });
-
-  it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
-    const { manifestSource } = await import("../../../components/build/tekton");
-    expect(manifestSource("tekton-pipelines")).to.match(/^https:\/\/infra\.tekton\.dev\/tekton-releases\/pipeline\/previous\/v1\.\d+\.\d+\/release\.yaml$/);
-    expect(manifestSource("tekton-dashboard", "/mirror")).to.equal("/mirror/tekton-dashboard.yaml");
   });
 });
 
