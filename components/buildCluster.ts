@@ -76,6 +76,7 @@ export class BuildCluster extends pulumi.ComponentResource {
             sharedPorts,
             podCidr: settings.cluster.podCidr,
             serviceCidr: settings.cluster.serviceCidr,
+            exclusions: settings.cluster.egressExclusions,
           },
           ownerRole: roles.ownerRole,
           pipelineRole: roles.pipelineRole,

@@ -5,6 +5,8 @@ import { userNamespace } from "../../src/tenancy/naming";
 import { KUBERNETES_RESOURCE, RESOURCE_NAMES, ResourceTriple } from "../../src/settings/fields";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../../src/tenancy/tenants";
 import { SharedPort, tenantEgressToShared } from "../../src/services/sharedNetwork";
+import { internetEgress } from "../../src/tenancy/egress";
+import { EgressExclusions } from "../../src/settings/cluster";
 
 /** Where tenants may send traffic besides their own namespace. */
 export interface TenantNetwork {
@@ -12,9 +14,10 @@ export interface TenantNetwork {
   readonly sharedNamespace: string;
   /** The only ports of the shared namespace builds may open (src/services/sharedNetwork.ts). */
   readonly sharedPorts: readonly SharedPort[];
-  /** Pod and Service ranges of the cluster: internet egress excludes them, so other tenants stay unreachable. */
+  /** Pod and Service ranges of the cluster, and the node, API server and platform ranges: internet egress excludes them. */
   readonly podCidr: string;
   readonly serviceCidr: string;
+  readonly exclusions: EgressExclusions;
 }
 
 export interface TenantNamespaceArgs {
@@ -183,8 +186,9 @@ export function egressRules(network: TenantNetwork): k8s.types.input.networking.
       ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
     },
     ...tenantEgressToShared(network.sharedNamespace, network.sharedPorts),
-    // Builds fetch sources and packages from the internet, but never from another tenant's pods.
-    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [network.podCidr, network.serviceCidr] } }] },
+    // Builds fetch sources and packages from the internet, but never from another tenant's pods,
+    // a node, the metadata address or the platform's networks (src/tenancy/egress.ts).
+    ...internetEgress(network),
   ];
 }
 

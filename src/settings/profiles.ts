@@ -183,6 +183,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       podCidr: "10.244.0.0/16",
       serviceCidr: "10.96.0.0/12",
       nodes: [{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }],
+      // minikube's docker network and its API server (the node itself) as pods reach it.
+      egressExclusions: { nodeCidrs: ["192.168.49.0/24"], apiServerEndpoints: ["192.168.49.2:8443"] },
       // No sysbox here, so nothing depends on it: the minor the loopback cluster tests run
       // (scripts/toolchain.versions KUBERNETES_VERSION); `minikube start --kubernetes-version`.
       kubernetesVersion: "1.33",
@@ -214,6 +216,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     cluster: {
       storageClass: "general",
       sharedStorageClass: "cephfs",
+      // The management and cluster-host subnets StarlingX's bootstrap (localhost.yml) documents
+      // by default, beside its cluster_pod_subnet 172.16.0.0/16; a site with other subnets sets
+      // its own, and adds its OAM subnet (pxeboot 169.254.202.0/24 is link-local, always excluded).
+      egressExclusions: { platformCidrs: ["192.168.204.0/24", "192.168.206.0/24"] },
       podCidr: "172.16.0.0/16",
       serviceCidr: "10.96.0.0/12",
       // StarlingX ships Kubernetes 1.29 to 1.32 depending on the release; 1.29 is the one every
