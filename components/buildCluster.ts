@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
+import { objectStoreAdvice } from "../src/settings/services";
 import { planTenants, TenantPlan } from "../src/tenancy/tenants";
 import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./build/buildMachinery";
 import { TenantNamespace } from "./tenancy/tenantNamespace";
@@ -90,6 +91,8 @@ export class BuildCluster extends pulumi.ComponentResource {
     ]);
     const afterNamespaces = { ...child, transformations: [waitForNamespace(namespaces)] };
 
+    const advice = objectStoreAdvice(settings.services, settings.cluster.nodes.length);
+    if (advice) pulumi.log.warn(advice, this);
     this.services = this.sharedServices(name, args, afterNamespaces, tenants);
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
       ...afterNamespaces,

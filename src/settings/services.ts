@@ -202,3 +202,16 @@ function tlsProblems(s: ServicesSettings): Problem[] {
 function numeric(part: string): string | number {
   return /^\d+$/.test(part) ? Number(part) : part;
 }
+
+/**
+ * MinIO here is one pod on one node's volume, holding artifacts, Pulp's content on S3 and the
+ * registry: on a cluster of several nodes, losing that node stops every build until it returns.
+ * The recommendation for such clusters is an external S3 endpoint (services.objectStore.mode
+ * "external"); docs/services.md "Object store: one node or external S3" gives the trade-off.
+ */
+export function objectStoreAdvice(s: Pick<ServicesSettings, "objectStore">, nodeCount: number): string | undefined {
+  if (s.objectStore.mode !== "minio" || nodeCount <= 1) return undefined;
+  return `services.objectStore.mode is "minio" on ${nodeCount} nodes: one MinIO pod on one node's volume holds the artifacts, ` +
+    'Pulp\'s content and the registry, and builds stop while that node is down; on a multi-node farm set services.objectStore.mode "external" ' +
+    "(an S3 service that survives a node: the site's Ceph RGW, or a cloud bucket) with backup.enabled for release builds (docs/services.md)";
+}
