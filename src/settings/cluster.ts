@@ -14,7 +14,9 @@ const dnsLabel = z.string().refine(isDnsLabel, {
 const cidr = z.cidrv4({ message: 'must be an IPv4 CIDR such as "10.0.0.0/24"' });
 
 const node = z.strictObject({
-  name: z.string().min(1, { message: "must be the Kubernetes node name" }),
+  name: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    message: "must be the Kubernetes node name (a DNS name: lower-case letters, digits, '-' and '.')",
+  }),
   cpu: positiveQuantity,
   memory: positiveQuantity,
   ephemeralStorage: positiveQuantity,

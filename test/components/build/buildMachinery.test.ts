@@ -127,7 +127,7 @@ for (const stack of STACKS) {
       } else {
         const commands = run.ofType(T.remoteCommand);
         expect(commands.map((c) => c.inputs.create)).to.have.members(
-          nodes.map((n) => `source /etc/platform/openrc && system host-label-assign --overwrite ${n} sysbox-install=yes`),
+          nodes.map((n) => `source /etc/platform/openrc && system host-label-assign --overwrite '${n}' sysbox-install=yes`),
         );
         expect(commands[0].inputs.connection.host).to.equal("10.10.10.2");
         expect(run.ofType(T.nodePatch)).to.be.empty;

@@ -133,4 +133,10 @@ describe("settings refused for safety (issue 19)", () => {
     user.users[0].limits = { maxLimitRequestRatio: { cpu: 0.5 } };
     expect(problems(user).join("\n")).to.contain("stx-build-cluster:users[0].limits.maxLimitRequestRatio.cpu: must be at least 1");
   });
+
+  it("refuses a node name that is not a DNS name (it reaches a remote shell on StarlingX)", () => {
+    const raw = base();
+    raw.cluster.nodes[0].name = "build-01; reboot";
+    expectProblem(raw, "cluster.nodes[0].name", /must be the Kubernetes node name \(a DNS name/);
+  });
 });
