@@ -2,7 +2,8 @@
  * The nasty configurations of issue 19, each refused with the setting's path and what is allowed.
  */
 import { expect } from "chai";
-import { parseSettings, SettingsError } from "../../../src/settings/schema";
+import { expectProblem, problems } from "../../harness/settingsProblems";
+import { parseSettings } from "../../../src/settings/schema";
 import { NASTY_NAMES } from "../nastyNames";
 
 const base = (): Record<string, any> => ({
@@ -14,22 +15,6 @@ const base = (): Record<string, any> => ({
   projects: [{ name: "starlingx", manifestUrl: "https://opendev.org/starlingx/manifest.git", branches: [{ name: "master" }, { name: "r/stx.10.0" }] }],
 });
 
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parseSettings(raw);
-  } catch (error) {
-    expect(error).to.be.instanceOf(SettingsError);
-    return [...(error as SettingsError).problems];
-  }
-  throw new Error("expected the settings to be rejected");
-}
-
-function expectProblem(raw: Record<string, unknown>, path: string, pattern: RegExp): void {
-  const found = problems(raw);
-  const line = found.find((p) => p.startsWith(`stx-build-cluster:${path}: `));
-  expect(line, `no problem for ${path} in:\n${found.join("\n")}`).to.not.equal(undefined);
-  expect(line).to.match(pattern);
-}
 
 describe("settings refused for safety (issue 19)", () => {
   it("accepts the usual branch names", () => {
