@@ -69,14 +69,25 @@ export const CHARTS = {
 const TEKTON_RELEASES = "https://infra.tekton.dev/tekton-releases";
 
 /**
- * Upstream release manifests, applied as they are published. Each key is also the file name
- * (`<key>.yaml`) looked up in build.tekton.manifestDir on sites without internet access.
+ * Upstream release manifests, applied only after their SHA-256 matches a pin (src/build/manifests.ts).
+ * Each key is also the file name (`<key>.yaml`) looked up in build.tekton.manifestDir on sites
+ * without internet access.
+ *
+ * `sha256: UNVERIFIED`: Tekton publishes no checksum of these files (its releases carry a Rekor
+ * attestation of the images only), and this workplace cannot download them to compute one. Until a
+ * maintainer pins the value here after checking the file, each site pins the copy it checked in
+ * build.tekton.manifestSha256, and the program refuses a manifest that has neither pin.
  */
+export const UNVERIFIED = null;
+
 export const MANIFESTS = {
   /** Tekton Pipelines, the current long-term-support line. */
-  "tekton-pipelines": `${TEKTON_RELEASES}/pipeline/previous/v1.15.1/release.yaml`,
-  "tekton-triggers": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/release.yaml`,
-  "tekton-interceptors": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/interceptors.yaml`,
+  "tekton-pipelines": { url: `${TEKTON_RELEASES}/pipeline/previous/v1.15.1/release.yaml`, sha256: UNVERIFIED },
+  "tekton-triggers": { url: `${TEKTON_RELEASES}/triggers/previous/v0.34.0/release.yaml`, sha256: UNVERIFIED },
+  "tekton-interceptors": { url: `${TEKTON_RELEASES}/triggers/previous/v0.34.0/interceptors.yaml`, sha256: UNVERIFIED },
   /** The read-only Dashboard release (release-full.yaml is the one that can edit). */
-  "tekton-dashboard": `${TEKTON_RELEASES}/dashboard/previous/v0.65.0/release.yaml`,
-} as const satisfies Record<string, string>;
+  "tekton-dashboard": { url: `${TEKTON_RELEASES}/dashboard/previous/v0.65.0/release.yaml`, sha256: UNVERIFIED },
+} as const satisfies Record<string, { url: string; sha256: string | null }>;
+
+export type ManifestName = keyof typeof MANIFESTS;
+export const MANIFEST_NAMES = Object.keys(MANIFESTS) as ManifestName[];

@@ -99,6 +99,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
     const exposed = args.tekton.dashboard && args.tekton.dashboardAccess === "public";
     const tekton = new Tekton(`${name}-tekton`, {
       manifestDir: args.tekton.manifestDir,
+      manifestSha256: args.tekton.manifestSha256,
       sharedNamespace: args.sharedNamespace,
       tenantNamespaces: args.tenantNamespaces,
       defaultTimeoutMinutes: args.tekton.defaultTimeoutMinutes,

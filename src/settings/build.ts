@@ -6,7 +6,7 @@ import { z } from "zod";
 import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
-import { DEBIAN_SNAPSHOT, STX_TOOLS } from "../versions";
+import { DEBIAN_SNAPSHOT, MANIFEST_NAMES, ManifestName, STX_TOOLS } from "../versions";
 import { sysboxFor } from "../build/sysboxSupport";
 
 /** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
@@ -27,6 +27,12 @@ const tekton = z.strictObject({
    * the pinned upstream URLs of src/versions.ts when left out.
    */
   manifestDir: z.string().min(1, { message: "must be a directory path" }).optional(),
+  /**
+   * The site's SHA-256 of each manifest (sha256sum of the file it checked), by name; they take
+   * precedence over src/versions.ts, which has none verified yet. A manifest is applied only
+   * when its file matches its pin.
+   */
+  manifestSha256: z.partialRecord(z.enum(MANIFEST_NAMES as [ManifestName, ...ManifestName[]]), z.string().regex(/^[0-9a-f]{64}$/, { message: "must be a SHA-256 in lower-case hex (64 characters), as sha256sum prints it" })).default({}),
   /** Default timeout of a PipelineRun; a full StarlingX build takes several hours. */
   defaultTimeoutMinutes: wholeCount.default(600),
   /** Install the (read-only) Tekton Dashboard. */

@@ -12,12 +12,19 @@ type RawObject = Record<string, unknown>;
 
 const LAPTOP_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "250m", memory: "512Mi", ephemeralStorage: "1Gi" },
     default: { cpu: "2", memory: "4Gi", ephemeralStorage: "10Gi" },
     max: { cpu: "6", memory: "12Gi", ephemeralStorage: "60Gi" },
+    // default / min, the worst a Tekton step gets (src/settings/tenancy.ts ratioProblems).
+    maxLimitRequestRatio: { cpu: 20, memory: 16 },
   },
   quota: {
     requests: { cpu: "6", memory: "12Gi", ephemeralStorage: "80Gi" },
+    // The widest build pod with its sidecars, beside the next task's pod and the run's helpers
+    // (test/src/tenancy/pipelineFit.test.ts computes it from the pipeline definition).
+    limits: { cpu: "24", memory: "48Gi", ephemeralStorage: "120Gi" },
+    pods: 12,
     persistentVolumeClaims: 10,
     storage: "200Gi",
     // Finished runs count against this: schedules and the pruner keep 3, so a 4th can always start.
@@ -27,12 +34,16 @@ const LAPTOP_TENANCY = {
 
 const FARM_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "500m", memory: "1Gi", ephemeralStorage: "2Gi" },
     default: { cpu: "4", memory: "8Gi", ephemeralStorage: "20Gi" },
     max: { cpu: "16", memory: "64Gi", ephemeralStorage: "200Gi" },
+    maxLimitRequestRatio: { cpu: 40, memory: 32 },
   },
   quota: {
     requests: { cpu: "32", memory: "128Gi", ephemeralStorage: "500Gi" },
+    limits: { cpu: "128", memory: "512Gi", ephemeralStorage: "2Ti" },
+    pods: 40,
     persistentVolumeClaims: 20,
     storage: "1Ti",
     // Finished runs count against this: schedules and the pruner keep 20, plus one to start.
@@ -179,6 +190,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       podCidr: "10.244.0.0/16",
       serviceCidr: "10.96.0.0/12",
       nodes: [{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }],
+      // minikube's docker network and its API server (the node itself) as pods reach it.
+      egressExclusions: { nodeCidrs: ["192.168.49.0/24"], apiServerEndpoints: ["192.168.49.2:8443"] },
       // No sysbox here, so nothing depends on it: the minor the loopback cluster tests run
       // (scripts/toolchain.versions KUBERNETES_VERSION); `minikube start --kubernetes-version`.
       kubernetesVersion: "1.33",
@@ -210,6 +223,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     cluster: {
       storageClass: "general",
       sharedStorageClass: "cephfs",
+      // The management and cluster-host subnets StarlingX's bootstrap (localhost.yml) documents
+      // by default, beside its cluster_pod_subnet 172.16.0.0/16; a site with other subnets sets
+      // its own, and adds its OAM subnet (pxeboot 169.254.202.0/24 is link-local, always excluded).
+      egressExclusions: { platformCidrs: ["192.168.204.0/24", "192.168.206.0/24"] },
       podCidr: "172.16.0.0/16",
       serviceCidr: "10.96.0.0/12",
       // StarlingX ships Kubernetes 1.29 to 1.32 depending on the release; 1.29 is the one every

@@ -14,6 +14,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
+import { ADMISSION_POLICY_NAME, hasAdmissionPolicyV1 } from "../../src/tenancy/admission";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { JENKINS_CHART, LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
 import { projectCopy } from "../../tools/pulumiCli";
@@ -345,6 +346,24 @@ describe("cluster: pulumi up against a real API server", function () {
           if (plan.podSecurity === "baseline") expect(create, plan.namespace).to.throw(KubectlError, /violates PodSecurity "baseline:latest"/);
           else expect(create, plan.namespace).not.to.throw();
         }
+      });
+
+      it("a tenant's externalIPs, NodePort or hostPath objects are refused (admission policy, quota)", function () {
+        const plan = plans.find((p) => p.issuesKubeconfig)!;
+        const file = path.join(work, `${stackName}-${plan.owner}-escape.kubeconfig`);
+        fs.writeFileSync(file, (outputs.kubeconfigs as Record<string, string>)[plan.owner], { mode: 0o600 });
+        const asTenant = (object: object) => () => cluster.kubectl(["create", "-f", "-"], JSON.stringify(object), file);
+        const service = (name: string, spec: object) => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { ports: [{ port: 80 }], selector: { a: "b" }, ...spec } });
+        // The quota counts NodePorts as 0 on every stack, whatever the cluster's version.
+        expect(asTenant(service("escape-nodeport", { type: "NodePort" }))).to.throw(KubectlError, /services\.nodeports|must be of type ClusterIP/);
+        if (!hasAdmissionPolicyV1(settings.cluster.kubernetesVersion)) return;
+        expect(asTenant(service("escape-external-ips", { externalIPs: ["192.0.2.1"] })))
+          .to.throw(KubectlError, new RegExp(`${ADMISSION_POLICY_NAME}.*externalIPs \\(CVE-2020-8554`));
+        const hostPath = { ...podManifest("escape-hostpath", { requests: { cpu: "100m" } }) as any };
+        hostPath.spec.volumes = [{ name: "root", hostPath: { path: "/" } }];
+        expect(asTenant(hostPath)).to.throw(KubectlError, /hostPath volumes|violates PodSecurity/);
+        // What builds create still passes.
+        cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(service("plain", {})), file);
       });
 
       it("a second preview shows no changes", async function () {

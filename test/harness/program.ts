@@ -7,6 +7,8 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../../src/settings/schema";
 import { stackFileConfig } from "../../tools/stackFile";
+import { sha256 } from "../../src/build/manifests";
+import { MANIFEST_NAMES } from "../../src/versions";
 
 export interface DeclaredResource {
   readonly type: string;
@@ -132,11 +134,16 @@ export function runStack(stack: string, overrides: Record<string, unknown> = {})
 /** The tests cannot reach the internet: Tekton's release manifests come from small local fixtures. */
 export const TEKTON_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "tekton");
 
-/** Points Tekton's manifests at the fixtures unless a test chose a directory itself. */
+/** The fixtures' SHA-256, pinned as a site pins its own copies (build.tekton.manifestSha256). */
+export function fixtureChecksums(dir = TEKTON_FIXTURES): Record<string, string> {
+  return Object.fromEntries(MANIFEST_NAMES.map((name) => [name, sha256(fs.readFileSync(path.join(dir, `${name}.yaml`)))]));
+}
+
+/** Points Tekton's manifests at the fixtures (with their checksums) unless a test chose a directory itself. */
 function withTektonFixtures(config: Record<string, unknown>): Record<string, unknown> {
   const build = (config.build ?? {}) as { tekton?: { manifestDir?: string } };
   if (build.tekton?.manifestDir !== undefined) return config;
-  return { ...config, build: { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
+  return { ...config, build: { ...build, tekton: { manifestSha256: fixtureChecksums(), ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
 }
 
 async function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): Promise<DeclaredOptions> {

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import { parseSettings } from "../../src/settings";
-import { CHARTS } from "../../src/versions";
+import { CHARTS, MANIFEST_NAMES } from "../../src/versions";
+import { sha256 } from "../../src/build/manifests";
 import { ControlPlane, KwokStage, SimulatedNode } from "./controlPlane";
 import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "./tekton";
 import { storageClasses, TestProvisioner } from "./volumes";
@@ -50,11 +51,17 @@ export const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", `j
 
 /**
  * Config a loopback cluster needs on top of a stack file: Tekton's release from the cluster's
- * manifestDir (no internet for the release URL), Jenkins from the local chart where there is one,
- * and no StarlingX host for node labels.
+ * manifestDir (no internet for the release URL) pinned by its own checksums, Jenkins from the
+ * local chart where there is one, and no StarlingX host for node labels.
  */
 export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
-  const tekton = { "build.tekton.manifestDir": cluster.manifestDir, ...realNodeOverrides(stack, cluster) };
+  const tekton = {
+    "build.tekton.manifestDir": cluster.manifestDir,
+    ...realNodeOverrides(stack, cluster),
+    ...Object.fromEntries(MANIFEST_NAMES.map((name) => [
+      `build.tekton.manifestSha256["${name}"]`, sha256(fs.readFileSync(path.join(cluster.manifestDir, `${name}.yaml`))),
+    ])),
+  };
   if (stack === "cengn") {
     return fs.existsSync(JENKINS_CHART) ? { ...tekton, "build.jenkins.chartPath": JENKINS_CHART } : { ...tekton, "build.jenkins.enabled": "false" };
   }

@@ -79,6 +79,17 @@ for (const stack of STACKS) {
       expectNoPlainCredentials(run, ["random-stx-pulp-db-password", "random-stx-pulp-admin-password", "random-stx-pulp-secret-key"]);
     });
 
+    it("gives the database a startup probe and distinct readiness (a query as Pulp) and liveness (the server accepting)", () => {
+      const [postgres] = podSpec(run.object(DEPLOYMENT, "pulp-database", SHARED)).containers;
+      const command = (probe: { exec: { command: string[] } }) => probe.exec.command.join(" ");
+      expect(command(postgres.startupProbe)).to.match(/^pg_isready /);
+      expect(postgres.startupProbe.periodSeconds * postgres.startupProbe.failureThreshold, "seconds for initdb or WAL recovery").to.be.at.least(600);
+      expect(command(postgres.readinessProbe)).to.contain("psql -h 127.0.0.1 -U pulp -d pulp -tAc 'SELECT 1'");
+      expect(command(postgres.livenessProbe)).to.match(/^pg_isready /);
+      expect(command(postgres.readinessProbe)).not.to.equal(command(postgres.livenessProbe));
+      expect(postgres.livenessProbe.initialDelaySeconds, "the startup probe holds liveness back").to.equal(undefined);
+    });
+
     it("keeps its database on a protected volume and Redis without one", () => {
       const volume = run.object(PVC, "pulp-database", SHARED);
       expect(volume.options.protect).to.equal(true);
