@@ -3,6 +3,7 @@
  * every resource it declared with its inputs, plus the stack outputs. Nothing talks to a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../../src/settings/schema";

@@ -76,7 +76,14 @@ export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Reco
 function realNodeOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
   if (!cluster.realNode) return {};
   const nodePorts = parseSettings(stackFileConfig(stack)).services.exposure.kind === "nodePort";
-  return { "cluster.podCidr": cluster.podCidr, ...(nodePorts ? { "services.exposure.nodeAddress": cluster.realNode.layout.nodeAddress } : {}) };
+  const { hostLink, apiAddress } = cluster.realNode.layout;
+  return {
+    "cluster.podCidr": cluster.podCidr,
+    // The node's link and the API server as pods reach it (the stack's defaults name minikube's).
+    "cluster.egressExclusions.nodeCidrs[0]": `${hostLink.replace(/\.\d+$/, ".0")}/30`,
+    "cluster.egressExclusions.apiServerEndpoints[0]": `${apiAddress}:${new URL(cluster.server).port}`,
+    ...(nodePorts ? { "services.exposure.nodeAddress": cluster.realNode.layout.nodeAddress } : {}),
+  };
 }
 
 /** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
