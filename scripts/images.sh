@@ -106,7 +106,7 @@ build_base() {
 layer_open() {
   L=$cache/work/$1 M=$cache/work/$1/merged
   layer_cleanup
-  rm -rf "$L" && mkdir -p "$L/upper" "$L/ovl" "$M" "$cache/apt/lists" "$cache/apt/archives"
+  rm -rf --one-file-system "$L" && mkdir -p "$L/upper" "$L/ovl" "$M" "$cache/apt/lists" "$cache/apt/archives"
   mount -t overlay overlay -o "lowerdir=$cache/base/rootfs,upperdir=$L/upper,workdir=$L/ovl" "$M"
   MOUNTS=("$M")
   local pair
@@ -230,9 +230,11 @@ build_image() {
   local layers=("$cache/layers/base.tar" "$cache/layers/$name.tar")
   # An image that does not share the base gives its own layer list (tekton-shell: busybox only).
   [[ -f $L/layers ]] && mapfile -t layers <"$L/layers"
+  # Unmount before anything is removed: /dev and /proc of the host are bound inside.
+  layer_cleanup
   [[ -f $cache/layers/$name.tar ]] || layer_close "$name"
   archive write "$(tar_of "$name")" "$(ref "$name")" "$L/config.json" "${layers[@]}"
-  rm -rf "$L"
+  rm -rf --one-file-system "$L"
   log "$name: built in $((SECONDS - t))s ($(du -m "$(tar_of "$name")" | cut -f1) MB)"
 }
 
