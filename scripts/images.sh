@@ -61,14 +61,15 @@ check_pin() {
 
 # ---- layers -------------------------------------------------------------------------------------
 
-# tar_layer DIR OUT [TAR OPTION...]: DIR's content as a layer tar, in name order, numeric owners,
-# every mtime the epoch (unless an option overrides it), device nodes of /dev left out.
+# tar_layer DIR OUT: DIR's content as a layer tar, in name order, numeric owners, every mtime the
+# epoch (unless KEEP_MTIME is set), device nodes of /dev left out.
 tar_layer() {
-  local dir=$1 out=$2; shift 2
+  local dir=$1 out=$2 mtime=(--mtime=@0)
+  [[ -z ${KEEP_MTIME:-} ]] || mtime=()
   (cd "$dir" && find . -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort \
-    | LC_ALL=C tar --sort=name --numeric-owner --format=posix --mtime=@0 \
+    | LC_ALL=C tar --sort=name --numeric-owner --format=posix "${mtime[@]}" \
       --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
-      --exclude='dev/*' "$@" -cf "$out.tmp" --no-unquote -T -)
+      --exclude='dev/*' -cf "$out.tmp" --no-unquote -T -)
   mv "$out.tmp" "$out"
 }
 
@@ -102,7 +103,8 @@ build_base() {
 }
 
 # layer_open IMAGE: an overlay on the base whose upper directory becomes IMAGE's layer. $M is the
-# image's root; `inroot CMD` runs CMD there with /proc, /dev and the host's resolver and apt caches.
+# image's root; `inroot CMD` runs CMD there with /proc, /dev and the host's resolver, CA bundle and
+# apt caches (bound, so none of them ends up in the layer).
 layer_open() {
   L=$cache/work/$1 M=$cache/work/$1/merged
   layer_cleanup
@@ -110,7 +112,9 @@ layer_open() {
   mount -t overlay overlay -o "lowerdir=$cache/base/rootfs,upperdir=$L/upper,workdir=$L/ovl" "$M"
   MOUNTS=("$M")
   local pair
+  # The host's CA bundle too: package registries may be reached through a proxy with its own CA.
   for pair in /proc=proc /dev=dev /sys=sys /etc/resolv.conf=etc/resolv.conf \
+    /etc/ssl/certs/ca-certificates.crt=etc/ssl/certs/ca-certificates.crt \
     "$cache/apt/lists=var/lib/apt/lists" "$cache/apt/archives=var/cache/apt/archives"; do
     mount --bind "${pair%%=*}" "$M/${pair#*=}"
     MOUNTS+=("$M/${pair#*=}")
@@ -124,6 +128,7 @@ layer_cleanup() {
 }
 MOUNTS=()
 trap layer_cleanup EXIT
+trap 'exit 130' INT TERM # so that the EXIT trap unmounts
 
 inroot() { chroot "$M" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 
@@ -133,7 +138,7 @@ apt_install() {
   inroot dpkg-query -W "$@" | sed 's/^/images:   /' >&2
 }
 
-# layer_close IMAGE [TAR OPTION...]: unmounts, drops apt's and dpkg's leftovers, turns overlay
+# layer_close IMAGE: unmounts, drops apt's and dpkg's leftovers, turns overlay
 # whiteouts into the layer format's .wh. files, and writes the layer tar.
 layer_close() {
   layer_cleanup
@@ -155,7 +160,7 @@ for root, dirs, names in os.walk(sys.argv[1]):
     except OSError:
         pass
 EOF
-  tar_layer "$u" "$cache/layers/$1.tar" "${@:2}"
+  tar_layer "$u" "$cache/layers/$1.tar"
 }
 
 # config JSON: the image config (Entrypoint, Cmd, Env, User, WorkingDir, ...); PATH if Env is not given.
@@ -224,6 +229,7 @@ tar_of() { echo "$cache/$1.tar"; }
 
 build_image() {
   local name=$1 t=$SECONDS
+  KEEP_MTIME=
   log "$name: building $(ref "$name")"
   layer_open "$name"
   if [[ $name == tekton-* && $name != tekton-shell ]]; then build_tekton_step "${name#tekton-}"; else "build_$name"; fi

@@ -128,3 +128,34 @@ build_tekton-shell() {
   echo "$cache/layers/tekton-shell.tar" >"$L/layers"
   config '{"Cmd":["/bin/sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
 }
+
+# Pulp: pulpcore (with its file plugin and S3 storage) and pulp_deb from PyPI in a virtualenv on
+# Debian's python3, user pulp (700), the settings file and directories pulp-oci-images uses, and
+# equivalents of its pulp-api / pulp-content / pulp-worker entry scripts (scripts/images/files/pulp).
+# Python checks .pyc files against their sources' mtimes: this layer keeps its real mtimes.
+build_pulp() {
+  local venv=/usr/local/lib/pulp
+  apt_install python3 python3-venv libpq5
+  inroot python3 -m venv "$venv"
+  mkdir -p "$cache/pip" "$M/root/.cache/pip"
+  mount --bind "$cache/pip" "$M/root/.cache/pip" && MOUNTS+=("$M/root/.cache/pip")
+  log "  pip install pulpcore[s3]==$PULPCORE_VERSION pulp-deb==$PULP_DEB_VERSION"
+  inroot nice -n 10 "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "pulpcore[s3]==$PULPCORE_VERSION" "pulp-deb==$PULP_DEB_VERSION" >&2
+  inroot "$venv/bin/pip" list --format=freeze 2>/dev/null | grep -Ei '^(pulpcore|pulp-deb|pulp_deb|django|gunicorn|django-storages)=' | sed 's/^/images:   /' >&2
+  local cmd
+  for cmd in pulpcore-manager pulpcore-worker pulpcore-api pulpcore-content gunicorn django-admin; do
+    [[ -e $M$venv/bin/$cmd ]] && ln -sf "$venv/bin/$cmd" "$M/usr/local/bin/$cmd"
+  done
+  inroot groupadd -r -g 700 pulp
+  inroot useradd -r -u 700 -g pulp -d /var/lib/pulp -s /bin/bash pulp
+  inroot sh -ec 'mkdir -p /etc/pulp/certs /var/lib/pulp/assets /var/lib/pulp/media /var/lib/pulp/scripts /var/lib/pulp/tmp
+    chown -R pulp:pulp /var/lib/pulp'
+  copy_files pulp
+  KEEP_MTIME=1
+  config '{"Env":["PATH='"$venv"'/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8",
+    "PYTHONUNBUFFERED=0","DJANGO_SETTINGS_MODULE=pulpcore.app.settings","PULP_SETTINGS=/etc/pulp/settings.py",
+    "PULP_GUNICORN_TIMEOUT=90","PULP_API_WORKERS=2","PULP_API_WORKERS_MAX_REQUESTS=0","PULP_API_WORKERS_MAX_REQUESTS_JITTER=0",
+    "PULP_CONTENT_WORKERS=2","PULP_CONTENT_WORKERS_MAX_REQUESTS=0","PULP_CONTENT_WORKERS_MAX_REQUESTS_JITTER=0"],
+    "Cmd":["/usr/bin/pulp-api"],"ExposedPorts":{"24816/tcp":{},"24817/tcp":{}}}'
+}

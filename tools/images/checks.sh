@@ -113,3 +113,51 @@ check_tekton() {
   run_in tekton-sidecarlogresults 0:0 -- /ko-app/sidecarlogresults -help 2>&1 | grep -q results-dir
   [[ $(run_in tekton-shell 0:0 -- sh -c 'printf hello | base64 | base64 -d') == hello ]]
 }
+
+# Pulp with the program's own settings file (src/services/pulpConfig.ts, from bin/ after npm run
+# build): PostgreSQL and Redis up, the migration Job's commands, then the api (its readiness path
+# reports database and Redis connected), the content app and a worker, all as uid 700.
+check_pulp() {
+  local config=$repo/bin/src/services/pulpConfig.js db_password=smoke-db-password redis_password=smoke-redis
+  [[ -f $config ]] || { log "pulp: $config missing (npm run build first)"; return 1; }
+  unpack pulp && unpack pulpDatabase && unpack pulpRedis
+  start pulpDatabase 999:999 POSTGRES_USER=pulp POSTGRES_DB=pulp POSTGRES_PASSWORD=$db_password \
+    PGDATA=/var/lib/postgresql/data/pgdata -- docker-entrypoint.sh postgres
+  mkdir -p "$work/pulpRedis/etc/redis"
+  printf 'requirepass "%s"\nsave ""\nappendonly no\n' "$redis_password" >"$work/pulpRedis/etc/redis/redis.conf"
+  start pulpRedis 999:1000 -- /bin/sh -c 'cd /data && exec docker-entrypoint.sh /etc/redis/redis.conf'
+  mkdir -p "$work/pulp/etc/pulp/keys" "$work/pulp/etc/pulp/admin"
+  node -e '
+    const { renderPulpSettings } = require(process.argv[1]);
+    process.stdout.write(renderPulpSettings({
+      secretKey: "smoke-secret-key-smoke-secret-key-smoke-secret-key", contentOrigin: "http://127.0.0.1:24816",
+      database: { host: "127.0.0.1", port: 5432, name: "pulp", user: "pulp", password: process.argv[2] },
+      redis: { host: "127.0.0.1", port: 6379, password: process.argv[3] }, redirectToObjectStorage: false }));' \
+    "$config" "$db_password" "$redis_password" >"$work/pulp/etc/pulp/settings.py"
+  head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$work/pulp/etc/pulp/keys/database_fields.symmetric.key"
+  echo smoke-admin-password >"$work/pulp/etc/pulp/admin/admin-password"
+  chmod -R a+rX "$work/pulp/etc/pulp"
+  local env=(POSTGRES_SERVICE_HOST=127.0.0.1 POSTGRES_SERVICE_PORT=5432)
+  wait_for 60 "pg_isready" run_in pulpDatabase 999:999 -- pg_isready -U pulp -d pulp -h 127.0.0.1
+  # The migration Job's script (components/services/pulp.ts).
+  run_in pulp 700:700 "${env[@]}" -- /bin/sh -ec 'pulpcore-manager migrate --noinput
+    pulpcore-manager reset-admin-password --password "$(cat /etc/pulp/admin/admin-password)"' >"$work/migrate.log" 2>&1
+  start pulp 700:700 "${env[@]}" -- /usr/bin/pulp-api
+  cp "$work/pulp.log" "$work/pulp-api.log" 2>/dev/null || true
+  run_in pulp 700:700 "${env[@]}" -- /usr/bin/pulp-content >"$work/pulp-content.log" 2>&1 &
+  echo $! >>"$work/pids"
+  run_in pulp 700:700 "${env[@]}" -- /usr/bin/pulp-worker >"$work/pulp-worker.log" 2>&1 &
+  echo $! >>"$work/pids"
+  wait_for 180 "pulp api status" curl_ns http://127.0.0.1:24817/pulp/api/v3/status/
+  local status
+  status=$(curl_ns http://127.0.0.1:24817/pulp/api/v3/status/)
+  node -e 'const s = JSON.parse(process.argv[1]);
+    if (!s.database_connection.connected || !s.redis_connection.connected) throw new Error("not connected: " + process.argv[1]);
+    const v = Object.fromEntries(s.versions.map((p) => [p.component, p.version]));
+    if (v.core !== process.argv[2] || v.deb !== process.argv[3]) throw new Error("versions " + JSON.stringify(v));' \
+    "$status" "$(. "$repo/scripts/images.versions"; echo "$PULPCORE_VERSION")" "$(. "$repo/scripts/images.versions"; echo "$PULP_DEB_VERSION")"
+  # The admin password the Job set works; the content app serves; the worker comes online.
+  curl_ns -u admin:smoke-admin-password http://127.0.0.1:24817/pulp/api/v3/repositories/deb/apt/ | grep -q '"count":0'
+  wait_for 60 "pulp content app" curl_ns http://127.0.0.1:24816/pulp/content/
+  wait_for 90 "a pulp worker online" sh -c "ip netns exec $ns curl -fsS http://127.0.0.1:24817/pulp/api/v3/status/ | grep -q '\"online_workers\":\[{'"
+}

@@ -52,11 +52,11 @@ unpack() {
 # smoke namespace, with the image's Env plus the given variables (as a container would run it).
 run_in() {
   local image=$1 user=$2; shift 2
-  local vars=()
+  local vars=() image_env=()
   while [[ $1 != -- ]]; do vars+=("$1"); shift; done
   shift
-  mapfile -t env <"$work/$image.env"
-  ip netns exec "$ns" env -i "${env[@]}" "${vars[@]}" chroot --userspec="$user" "$work/$image" "$@"
+  mapfile -t image_env <"$work/$image.env"
+  ip netns exec "$ns" env -i "${image_env[@]}" "${vars[@]}" chroot --userspec="$user" "$work/$image" "$@"
 }
 
 # start IMAGE UID:GID [VAR=VALUE ...] -- COMMAND...: like `run_in`, in the background, logging to $work/IMAGE.log.
@@ -88,7 +88,7 @@ for check in "$@"; do
   (set -e; "check_$check")
   rc=$?
   set -e
-  if ((rc == 0)); then log "ok   $check ($((SECONDS - t))s)"; else fail "$check"; tail -n 20 "$work"/*.log 2>/dev/null >&2 || true; fi
+  if ((rc == 0)); then log "ok   $check ($((SECONDS - t))s)"; else fail "$check"; tail -n 20 "$work"/*.log >&2 2>/dev/null || true; fi
 done
 ((${#FAILED[@]} == 0)) || { log "failed: ${FAILED[*]}"; exit 1; }
 log "all passed: $*"
