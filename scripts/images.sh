@@ -166,12 +166,22 @@ EOF
 # config JSON: the image config (Entrypoint, Cmd, Env, User, WorkingDir, ...); PATH if Env is not given.
 config() { printf '%s' "$1" >"$L/config.json"; }
 
-# goinstall PACKAGE@VERSION DIR LDFLAGS: a static binary, built as `go install` builds it from the
-# module's own go.mod (these modules have no replace directives), into DIR of the image.
+# goinstall PACKAGE@VERSION DIR LDFLAGS: a static binary built with the module's own dependency
+# versions (these modules have no replace directives), into DIR of the image. A throwaway wrapper
+# module rather than `go install pkg@version`, which also asks the proxy for the module's version
+# list (for deprecations) and fails where the proxy refuses that list (tektoncd/pipeline).
 goinstall() {
-  log "  go install $1 -> ${2#"$M"}"
+  local pkg=${1%@*} ver=${1##*@} work
+  log "  go build $1 -> ${2#"$M"}"
   mkdir -p "$2"
-  GOBIN=$2 CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local nice -n 10 go install -trimpath -ldflags "-s -w $3" "$1" >&2
+  work=$(mktemp -d "${TMPDIR:-/tmp}/stx-images-go.XXXXXX")
+  (
+    cd "$work" && printf 'module stx-images/build\n\ngo 1.24\n' >go.mod
+    export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
+    go get "$pkg@$ver" >&2
+    nice -n 10 go build -trimpath -ldflags "-s -w $3" -o "$2/${pkg##*/}" "$pkg" >&2
+  )
+  rm -rf "$work"
 }
 
 # npm_unpack PACKAGE@VERSION DIR: the package's files (its package/ directory) in DIR.

@@ -46,7 +46,7 @@ check_objectStore() {
   chown 1000:1000 "$work/minio/data"
   start minio 1000:1000 "${keys[@]}" -- /usr/bin/docker-entrypoint.sh server /data --address :9000 --console-address :9001
   wait_for 60 "minio ready" curl_ns http://127.0.0.1:9000/minio/health/ready
-  mkdir -p "$work/minioClient/tmp/mc" && chmod 1777 "$work/minioClient/tmp"
+  chmod 1777 "$work/minioClient/tmp" # an emptyDir in the Job
   run_in minioClient 1000:1000 S3_ENDPOINT=http://127.0.0.1:9000 MC_CONFIG_DIR=/tmp/mc \
     AWS_ACCESS_KEY_ID=smokeadmin AWS_SECRET_ACCESS_KEY=smoke-secret-key -- /bin/sh -ec '
       mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >/dev/null

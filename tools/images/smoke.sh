@@ -56,7 +56,10 @@ run_in() {
   while [[ $1 != -- ]]; do vars+=("$1"); shift; done
   shift
   mapfile -t image_env <"$work/$image.env"
-  ip netns exec "$ns" env -i "${image_env[@]}" "${vars[@]}" chroot --userspec="$user" "$work/$image" "$@"
+  # HOME as a container runtime sets it: the user's home in the image's passwd, else /.
+  local home
+  home=$(awk -F: -v uid="${user%%:*}" '$3 == uid { print $6; exit }' "$work/$image/etc/passwd" 2>/dev/null)
+  ip netns exec "$ns" env -i "HOME=${home:-/}" "${image_env[@]}" "${vars[@]}" chroot --userspec="$user" "$work/$image" "$@"
 }
 
 # start IMAGE UID:GID [VAR=VALUE ...] -- COMMAND...: like `run_in`, in the background, logging to $work/IMAGE.log.
