@@ -161,3 +161,28 @@ check_pulp() {
   wait_for 60 "pulp content app" curl_ns http://127.0.0.1:24816/pulp/content/
   wait_for 90 "a pulp worker online" sh -c "ip netns exec $ns curl -fsS http://127.0.0.1:24817/pulp/api/v3/status/ | grep -q '\"online_workers\":\[{'"
 }
+
+# The archives as the node loads them: a private containerd (its own root, state and socket under
+# the smoke directory; CRI off, so nothing of a node's containerd is touched) imports every built
+# image with `ctr images import --all-platforms` and runs two of them.
+check_containerd() {
+  command -v containerd >/dev/null && command -v ctr >/dev/null || { log "containerd: not installed, skipped"; return 0; }
+  local dir=$work/containerd ctr line
+  mkdir -p "$dir"
+  printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s/sock"\n[ttrpc]\n  address = "%s/sock.ttrpc"\n' \
+    "$dir" "$dir" "$dir" "$dir" >"$dir/config.toml"
+  containerd --config "$dir/config.toml" >"$work/containerd.log" 2>&1 &
+  echo $! >>"$work/pids"
+  ctr=(ctr -a "$dir/sock" -n k8s.io)
+  wait_for 30 "containerd" "${ctr[@]}" version
+  while IFS=$'\t' read -r line tar; do
+    "${ctr[@]}" images import --all-platforms "$tar" >/dev/null
+    "${ctr[@]}" images ls -q | grep -qxF "$line"
+  done < <(bash "$repo/scripts/images.sh" --list)
+  [[ $("${ctr[@]}" run --rm docker.io/library/registry:3.0.0 smoke-registry registry --version) == *v3.0.0* ]]
+  local shell
+  shell=$(bash "$repo/scripts/images.sh" --list | cut -f1 | grep '^cgr.dev/chainguard/busybox@')
+  [[ $("${ctr[@]}" run --rm "$shell" smoke-shell sh -c 'echo ok') == ok ]]
+  # Unmount what the runs left before the directory goes.
+  grep -F " $dir/" /proc/mounts | cut -d' ' -f2 | tac >>"$work/mounts" || true
+}

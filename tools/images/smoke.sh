@@ -82,7 +82,7 @@ curl_ns() { ip netns exec "$ns" curl -fsS --max-time 5 "$@"; }
 # shellcheck source=checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-all=(registry objectStore pulpDatabase pulpRedis node kubectl tekton pulp)
+all=(registry objectStore pulpDatabase pulpRedis node kubectl tekton pulp containerd)
 (($#)) || set -- "${all[@]}"
 for check in "$@"; do
   t=$SECONDS
