@@ -254,61 +254,62 @@ build_image() {
   log "$name: built in $((SECONDS - t))s ($(du -m "$(tar_of "$name")" | cut -f1) MB)"
 }
 
+# fresh IMAGE: IMAGE's tar exists and was built from what this checkout asks for.
+fresh() { [[ -f $cache/stamps/$1 && -f $(tar_of "$1") && $(<"$cache/stamps/$1") == "$(spec "$1")" ]]; }
+
+list() {
+  local n
+  for n in "${ALL[@]}"; do
+    if fresh "$n"; then printf '%s\t%s\n' "$(ref "$n")" "$(tar_of "$n")"; fi
+  done
+}
+
+verify() {
+  local n bad=0 seen=0
+  for n in "${ALL[@]}"; do
+    [[ -f $(tar_of "$n") ]] || continue
+    seen=$((seen + 1))
+    check_pin "$n" || bad=1
+    archive verify "$(tar_of "$n")" "$(ref "$n")" || bad=1
+  done
+  ((bad == 0)) || die "verify: some images are malformed or misnamed"
+  log "verify: $seen image(s) well formed and named as pinned"
+}
+
+ensure_base() {
+  if [[ -f $cache/stamps/base && $(<"$cache/stamps/base") == "$(base_spec)" ]]; then log "base: cached"; return; fi
+  local t=$SECONDS
+  log "base: building (mmdebstrap $DEBIAN_SUITE minbase)"
+  rm -f "$cache"/stamps/*
+  build_base
+  base_spec >"$cache/stamps/base"
+  log "base: built in $((SECONDS - t))s"
+}
+
 main() {
   case ${1:-} in
     --names) printf '%s\n' "${ALL[@]}"; return ;;
-    --list)
-      local n
-      for n in "${ALL[@]}"; do
-        [[ -f $cache/stamps/$n && -f $(tar_of "$n") && $(<"$cache/stamps/$n") == "$(spec "$n")" ]] && printf '%s\t%s\n' "$(ref "$n")" "$(tar_of "$n")"
-      done
-      return ;;
-    --verify)
-      local n bad=0 seen=0
-      for n in "${ALL[@]}"; do
-        [[ -f $(tar_of "$n") ]] || continue
-        seen=$((seen + 1))
-        check_pin "$n" || bad=1
-        archive verify "$(tar_of "$n")" "$(ref "$n")" || bad=1
-      done
-      ((bad == 0)) || die "verify: some images are malformed or misnamed"
-      log "verify: $seen image(s) well formed and named as pinned"
-      return ;;
+    --list) list; return ;;
+    --verify) verify; return ;;
   esac
-  local check=0
+  local check=0 n stale=()
   if [[ ${1:-} == --check ]]; then check=1; shift; fi
   (($#)) || set -- "${ALL[@]}"
-  local n stale=()
   for n in "$@"; do spec "$n" >/dev/null; check_pin "$n"; done
   if ((check)); then
-    for n in "$@"; do
-      [[ -f $cache/stamps/$n && -f $(tar_of "$n") && $(<"$cache/stamps/$n") == "$(spec "$n")" ]] || stale+=("$n")
-    done
+    for n in "$@"; do fresh "$n" || stale+=("$n"); done
     ((${#stale[@]} == 0)) || die "not built from this checkout's pins: ${stale[*]} (run bash scripts/images.sh ${stale[*]})"
     return
   fi
   [[ $(id -u) == 0 ]] || die "building images needs root (overlay mounts and chroot)"
   mkdir -p "$cache/stamps" "$cache/layers"
   local start=$SECONDS
-  if [[ ! -f $cache/stamps/base || $(<"$cache/stamps/base") != "$(base_spec)" ]]; then
-    local t=$SECONDS
-    log "base: building (mmdebstrap $DEBIAN_SUITE minbase)"
-    rm -f "$cache"/stamps/*
-    build_base
-    base_spec >"$cache/stamps/base"
-    log "base: built in $((SECONDS - t))s"
-  else
-    log "base: cached"
-  fi
+  ensure_base
   for n in "$@"; do
-    local want
-    want=$(spec "$n")
-    if [[ -f $cache/stamps/$n && -f $(tar_of "$n") && $(<"$cache/stamps/$n") == "$want" ]]; then
-      log "$n: cached"; continue
-    fi
+    if fresh "$n"; then log "$n: cached"; continue; fi
     rm -f "$cache/stamps/$n" "$cache/layers/$n.tar"
     build_image "$n"
-    printf '%s' "$want" >"$cache/stamps/$n"
+    spec "$n" >"$cache/stamps/$n"
   done
   log "done in $((SECONDS - start))s; images in $cache (bash scripts/images.sh --list)"
 }
