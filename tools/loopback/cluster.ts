@@ -123,7 +123,8 @@ export class LoopbackCluster extends ControlPlane {
   constructor(binDir: string, contexts: readonly string[], private readonly storageClassNames: readonly string[],
     private readonly net: TektonNetwork = pickNetwork(), private readonly nodeImages?: readonly NodeImage[]) {
     super({
-      binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()],
+      binDir, contexts, podCidr: net.podCidr, kwokStages: [INGRESS_STAGE, ...tektonKwokStages()],
+      apiServerAddresses: [net.hostAddress, ...(nodeImages ? [nodeLayout(net).apiAddress] : [])],
       ...(nodeImages ? { kwokCidr: nodeLayout(net).kwokCidr, podNodeSelectors: SIMULATED_NAMESPACES } : {}),
     });
     this.manifestDir = writePipelinesRelease(fs.mkdtempSync(path.join(os.tmpdir(), "stx-tekton-")));

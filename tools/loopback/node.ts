@@ -125,6 +125,9 @@ export class RealNode {
     ip("-n", this.netns, "link", "set", "lo", "up");
     ip("-n", this.netns, "route", "add", "default", "via", hostLink);
     ip("route", "add", podSubnet, "via", nodeAddress);
+    const port = new URL(this.cluster.server).port;
+    this.procs.push(this.cluster.spawn("node-apiserver-forwarder", process.execPath,
+      [path.join(__dirname, "tcpForward.js"), this.layout.apiAddress, port, "127.0.0.1", port]));
     for (const s of ["net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", "net.ipv4.conf.all.route_localnet=1"]) {
       try {
         execFileSync("ip", ["netns", "exec", this.netns, "sysctl", "-qw", s], { stdio: "pipe" });

@@ -16,7 +16,10 @@ export interface NodeLayout {
   readonly podSubnet: string;
   /** The range kwok's simulated pods take their IPs from (the lower half of the run's pod range). */
   readonly kwokCidr: string;
-  /** Where the node (and its pods, through kube-proxy) reach the API server: the forwarder on the Tekton bridge. */
+  /**
+   * Where the node (and its pods, through kube-proxy) reach the API server: a forwarder on the
+   * host end of the node's link (an Endpoints address may not be link-local, so not the Tekton bridge).
+   */
   readonly apiAddress: string;
   readonly clusterDns: string;
   /** The pods' cgroup parent, one per run. */
@@ -35,7 +38,7 @@ export function nodeLayout(net: TektonNetwork): NodeLayout {
     nodeAddress: `10.${id}.255.2`,
     podSubnet: `10.${id}.128.0/24`,
     kwokCidr: `10.${id}.0.0/17`,
-    apiAddress: net.hostAddress,
+    apiAddress: `10.${id}.255.1`,
     clusterDns: "10.96.0.10",
     cgroupRoot: `stx-node-${id}`,
     file: (dir, name) => path.join(dir, name),
@@ -81,6 +84,8 @@ export function containerdConfig(dir: string, l: NodeLayout): string {
     "  restrict_oom_score_adj = true",
     "  enable_selinux = false",
     "  disable_apparmor = true",
+    // Pods' network namespaces under the run's state dir, not /var/run/netns: cleaned up with it.
+    "  netns_mounts_under_state_dir = true",
     `[${cri}.containerd]`,
     '  snapshotter = "overlayfs"',
     '  default_runtime_name = "runc"',
@@ -160,7 +165,9 @@ export function corednsObjects(l: NodeLayout, image: string): object[] {
   const corefile = [
     ".:53 {",
     "    errors",
-    "    health { lameduck 5s }",
+    "    health {",
+    "       lameduck 5s",
+    "    }",
     "    ready",
     "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
     "       pods insecure",
