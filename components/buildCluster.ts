@@ -2,9 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
+import { objectStoreAdvice } from "../src/settings/services";
 import { planTenants, TenantPlan } from "../src/tenancy/tenants";
 import { BuildMachinery, buildMachineryArgs, sharedServicesFor } from "./build/buildMachinery";
 import { TenantNamespace } from "./tenancy/tenantNamespace";
+import { TenantAdmission } from "./tenancy/tenantAdmission";
 import { TenantRoles } from "./tenancy/tenantRoles";
 import { waitForNamespace } from "./dependencies";
 import { inClusterEndpoints, serviceEndpoints, NODE_PORTS } from "../src/services/serviceEndpoints";
@@ -65,6 +67,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       external: externalPeers(settings),
     }, inShared);
     const roles = new TenantRoles(`${name}-tenant-roles`, { sharedNamespace: settings.cluster.sharedNamespace }, inShared);
+    new TenantAdmission(`${name}-tenant-admission`, { kubernetesVersion: settings.cluster.kubernetesVersion }, child);
     const tenants = planTenants(settings).map(
       (plan) =>
         [plan, new TenantNamespace(plan.namespace, {
@@ -74,6 +77,7 @@ export class BuildCluster extends pulumi.ComponentResource {
             sharedPorts,
             podCidr: settings.cluster.podCidr,
             serviceCidr: settings.cluster.serviceCidr,
+            exclusions: settings.cluster.egressExclusions,
           },
           ownerRole: roles.ownerRole,
           pipelineRole: roles.pipelineRole,
@@ -87,6 +91,8 @@ export class BuildCluster extends pulumi.ComponentResource {
     ]);
     const afterNamespaces = { ...child, transformations: [waitForNamespace(namespaces)] };
 
+    const advice = objectStoreAdvice(settings.services, settings.cluster.nodes.length);
+    if (advice) pulumi.log.warn(advice, this);
     this.services = this.sharedServices(name, args, afterNamespaces, tenants);
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
       ...afterNamespaces,
@@ -144,7 +150,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.objectStore, urls.ingressHosts?.objectStore),
       publicUrl: urls.objectStorePublicUrl,
       externalCredentials: args.objectStoreKeys,
-      tenantUsers: tenantStoreUsers(settings).map((user) => ({
+      tenantUsers: tenantStoreUsers(tenants.map(([plan]) => plan), settings.retention.days).map((user) => ({
         ...user,
         namespaceResource: tenants.find(([plan]) => plan.namespace === user.namespace)![1],
       })),
@@ -172,7 +178,8 @@ export class BuildCluster extends pulumi.ComponentResource {
       exposure: exposure(NODE_PORTS.registry, urls.ingressHosts?.registry),
       publicHost: urls.registryHost,
       inClusterHost: inClusterEndpoints(services, namespace).registry,
-      tenantNamespaces: tenants.map(([plan, tenant]) => ({ name: plan.namespace, resource: tenant })),
+      tenants: tenants.map(([plan, resource]) => ({ plan, resource })),
+      retentionDays: settings.retention.days,
       nodes: cluster.nodes.length,
     }, opts);
     return { pulp, objectStore, registry };

@@ -3,7 +3,7 @@
 # prebuilt binary can be downloaded here; only the Go module proxy is reachable.
 #
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
-#                                               `cluster` names all but minio
+#                                               `cluster` names all but minio, mc, cyclonus, registry
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
 #   bash scripts/toolchain.sh --doubles-dir     print the directory holding the test doubles (their
 #                                               own directory, so nothing puts them on PATH unasked)
@@ -133,10 +133,23 @@ spec() {
     kwok) echo gobuild kwok sigs.k8s.io/kwok "v$KWOK_VERSION" - \
       "'-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION'" \
       sigs.k8s.io/kwok/cmd/kwok=kwok ;;
+    # The real node's cluster DNS and NetworkPolicy enforcer (tools/loopback/node.ts).
+    # Static, as upstream's image ships it (it runs in a container: tools/loopback/node.ts).
+    coredns) echo CGO_ENABLED=0 gobuild coredns github.com/coredns/coredns "v$COREDNS_VERSION" - \
+      "'-X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION'" github.com/coredns/coredns=coredns ;;
+    kube-router) echo gobuild kube-router github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION" - \
+      "'-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION'" \
+      github.com/cloudnativelabs/kube-router/v2/cmd/kube-router=kube-router ;;
     # NetworkPolicy analyser: the unit tests feed it what each stack declares (no CNI needed).
     cyclonus) echo gobuild cyclonus github.com/mattfenwick/cyclonus "v$CYCLONUS_VERSION" - \
       "'-X github.com/mattfenwick/cyclonus/pkg/cli.version=v$CYCLONUS_VERSION'" \
       github.com/mattfenwick/cyclonus/cmd/cyclonus=cyclonus ;;
+    # MinIO's client: the object store test runs the bucket Job's own script with it.
+    mc) echo gobuild mc github.com/minio/mc "$MC_VERSION" - "''" github.com/minio/mc=mc ;;
+    # The registry server itself: the registry gate's test pushes through the gate to it on loopback.
+    registry) echo gobuild registry github.com/distribution/distribution/v3 "v$DISTRIBUTION_VERSION" - \
+      "'-X github.com/distribution/distribution/v3/version.version=v$DISTRIBUTION_VERSION'" \
+      github.com/distribution/distribution/v3/cmd/registry=registry ;;
     # The real language host's module is refused: a stand-in that runs @pulumi/pulumi's own
     # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
     pulumi-language-nodejs) echo double pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
@@ -164,18 +177,18 @@ spec() {
   esac
 }
 
-ALL=(minio cyclonus pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy)
+ALL=(minio cyclonus mc registry pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy coredns kube-router)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"
 check=0
 if [[ ${1:-} == --check ]]; then check=1; shift; fi
 (($#)) || set -- "${ALL[@]}"
-# `cluster`: what a deployment to the loopback control plane needs (all but MinIO and cyclonus, which the unit tests use).
+# `cluster`: what a deployment to the loopback control plane needs (all but MinIO, mc, cyclonus and the registry, which the unit tests use).
 args=()
 for comp in "$@"; do
   if [[ $comp == cluster ]]; then
-    for c in "${ALL[@]}"; do [[ $c == minio || $c == cyclonus ]] || args+=("$c"); done
+    for c in "${ALL[@]}"; do [[ $c == minio || $c == cyclonus || $c == mc || $c == registry ]] || args+=("$c"); done
   else
     args+=("$comp")
   fi

@@ -4,9 +4,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildCluster } from "../components/buildCluster";
-import { loadSettings, secretSetting } from "./settings";
+import { loadSettings, secretSetting, SettingsError } from "./settings";
+import { verifyAllManifests } from "./build/manifests";
 
 const settings = loadSettings();
+// Tekton's release files are checked against their pins before a single resource is registered.
+verifyAllManifests(settings.build.tekton);
 
 const provider = new k8s.Provider("kubernetes", {
   context: settings.kubeContext,
@@ -39,9 +42,9 @@ function objectStoreKeys() {
   const accessKey = secretSetting("objectStoreAccessKey");
   const secretKey = secretSetting("objectStoreSecretKey");
   if (!accessKey || !secretKey) {
-    throw new Error(
-      'services.objectStore.mode is "external": set stx-build-cluster:objectStoreAccessKey and stx-build-cluster:objectStoreSecretKey with `pulumi config set --secret`',
-    );
+    throw new SettingsError([
+      'stx-build-cluster:services.objectStore.mode is "external": set stx-build-cluster:objectStoreAccessKey and stx-build-cluster:objectStoreSecretKey with `pulumi config set --secret`',
+    ]);
   }
   return { accessKey, secretKey };
 }

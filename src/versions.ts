@@ -38,17 +38,29 @@ export const IMAGES = {
 
 /**
  * StarlingX's own build containers, as its `stx-init-env` pulls them: `${prefix}<image>:${tag}` for
- * stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (starlingx/tools stx-init-env:
- * DOCKER_PREFIX=${STX_PREBUILT_BUILDER_IMAGE_PREFIX:-starlingx/}, DOCKER_IMAGES, DOCKER_TAG). The
- * tools default to the moving tag `master-debian-latest` (starlingx/tools import-stx); published
- * builds also carry dated tags `master-debian-<YYYYMMDDTHHMMSSZ>`, and this pins one of those.
- * All four come from one tag because they are built and tested together. A stack overrides
- * prefix and tag with build.toolsImages (sites that build their own with stx-init-env --rebuild).
+ * stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (starlingx/tools stx-init-env:73-74
+ * DOCKER_PREFIX, DOCKER_IMAGES; :834-856 DOCKER_TAG = ${ROOT_TAG_NAME}-${os_id}-${codename}-${arch}-${TAG_VER}).
+ * The tools refuse an image whose VERSION_CODENAME differs from DIST ("Invalid tooling":
+ * starlingx/root build-tools/stx/downloader:847, build-pkgs:2350, build-image:700), so the tag
+ * names trixie. All four come from one tag because they are built and tested together.
+ *
+ * Not pinned by digest: Docker Hub is not reachable from where this was written, and no
+ * published digest (nor any dated trixie tag) could be found in the sources searched; this is
+ * the name stx-init-env derives from its default `master-debian-latest` for trixie/amd64. It
+ * moves with every publication: a site pins by setting build.toolsImages.tag to a dated tag or
+ * `<tag>@sha256:<digest>` it has checked (stx-init-env --rebuild images work the same way).
  */
 export const STX_TOOLS = {
   prefix: "docker.io/starlingx/",
-  tag: "master-debian-20230203T015600Z",
+  tag: "master-debian-trixie-amd64-latest",
 } as const;
+
+/**
+ * The Debian snapshot a build downloads from, unless a stack sets build.debianSnapshot: the
+ * timestamp of starlingx/tools stx.conf.trixie.sample:13 (project.debian_snapshot_timestamp),
+ * the snapshot the tools' .lst files are tested against.
+ */
+export const DEBIAN_SNAPSHOT = "20260516T111458Z";
 
 export const CHARTS = {
   jenkins: { chart: "jenkins", version: "5.8.73", repo: "https://charts.jenkins.io" },
@@ -57,14 +69,25 @@ export const CHARTS = {
 const TEKTON_RELEASES = "https://infra.tekton.dev/tekton-releases";
 
 /**
- * Upstream release manifests, applied as they are published. Each key is also the file name
- * (`<key>.yaml`) looked up in build.tekton.manifestDir on sites without internet access.
+ * Upstream release manifests, applied only after their SHA-256 matches a pin (src/build/manifests.ts).
+ * Each key is also the file name (`<key>.yaml`) looked up in build.tekton.manifestDir on sites
+ * without internet access.
+ *
+ * `sha256: UNVERIFIED`: Tekton publishes no checksum of these files (its releases carry a Rekor
+ * attestation of the images only), and this workplace cannot download them to compute one. Until a
+ * maintainer pins the value here after checking the file, each site pins the copy it checked in
+ * build.tekton.manifestSha256, and the program refuses a manifest that has neither pin.
  */
+export const UNVERIFIED = null;
+
 export const MANIFESTS = {
   /** Tekton Pipelines, the current long-term-support line. */
-  "tekton-pipelines": `${TEKTON_RELEASES}/pipeline/previous/v1.15.1/release.yaml`,
-  "tekton-triggers": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/release.yaml`,
-  "tekton-interceptors": `${TEKTON_RELEASES}/triggers/previous/v0.34.0/interceptors.yaml`,
+  "tekton-pipelines": { url: `${TEKTON_RELEASES}/pipeline/previous/v1.15.1/release.yaml`, sha256: UNVERIFIED },
+  "tekton-triggers": { url: `${TEKTON_RELEASES}/triggers/previous/v0.34.0/release.yaml`, sha256: UNVERIFIED },
+  "tekton-interceptors": { url: `${TEKTON_RELEASES}/triggers/previous/v0.34.0/interceptors.yaml`, sha256: UNVERIFIED },
   /** The read-only Dashboard release (release-full.yaml is the one that can edit). */
-  "tekton-dashboard": `${TEKTON_RELEASES}/dashboard/previous/v0.65.0/release.yaml`,
-} as const satisfies Record<string, string>;
+  "tekton-dashboard": { url: `${TEKTON_RELEASES}/dashboard/previous/v0.65.0/release.yaml`, sha256: UNVERIFIED },
+} as const satisfies Record<string, { url: string; sha256: string | null }>;
+
+export type ManifestName = keyof typeof MANIFESTS;
+export const MANIFEST_NAMES = Object.keys(MANIFESTS) as ManifestName[];

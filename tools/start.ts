@@ -1,9 +1,11 @@
 /**
  * `npm start`: the main job with an embedded default. If the minikube stack's kubeconfig context
  * answers, the stack is deployed there (as `npm run up:minikube` does). Otherwise a throwaway
- * Kubernetes control plane starts on loopback (etcd, kube-apiserver, controller-manager, scheduler,
- * and kwok simulating the node), the minikube stack is deployed to it through the Pulumi CLI, what
- * was created is printed, and it keeps running until SIGINT/SIGTERM, which tears it all down.
+ * Kubernetes control plane starts on loopback (etcd, kube-apiserver, controller-manager, scheduler)
+ * with a real node (kubelet, containerd, CNI: tools/loopback/node.ts) where this machine can run one
+ * and kwok simulating it where not, the minikube stack is deployed to it through the Pulumi CLI,
+ * what was created and how to reach each service is printed, and it keeps running until
+ * SIGINT/SIGTERM, which tears it all down.
  *
  *   node bin/tools/start.js [--loopback]    --loopback: never use an existing cluster
  */
@@ -13,6 +15,9 @@ import * as os from "os";
 import * as path from "path";
 import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopback/cluster";
 import { CliOptions, PROJECT, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
+import { NODE_PORTS } from "../src/services/serviceEndpoints";
+import { parseSettings } from "../src/settings";
+import { stackFileConfig } from "./stackFile";
 
 const STACK = "minikube";
 const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local";
@@ -50,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void teardown(signal));
 
   try {
-    cluster = await startLoopbackCluster(binDir, STACK);
+    cluster = await startLoopbackCluster(binDir, STACK, undefined, true);
     console.log(`start: control plane ready in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${cluster.server}`);
     const opts: CliOptions = {
       projectDir: projectCopy(path.join(work, "project"), STACK),
@@ -96,10 +101,7 @@ function report(cluster: LoopbackCluster, opts: CliOptions, outputs: Record<stri
     `services in ${shared}:`,
     kubectl("get", "services", "-n", shared, "-o", "wide"),
     "",
-    "How to reach them: inside the cluster at <service>.<namespace>.svc (e.g. the names above in",
-    `${shared}); the API objects are real (admission, RBAC, quotas, Pod Security), but the pods run on`,
-    "a node simulated by kwok with no container runtime, so nothing answers on those ports here. For",
-    "services that run, deploy to a real minikube: minikube start ... && npm run up:minikube (README).",
+    ...reachability(cluster, parseSettings(stackFileConfig(STACK)).services.objectStore.buckets.artifacts),
     "",
     "Try:",
     `  KUBECONFIG=${cluster.kubeconfig} kubectl get all -n ${shared}`,
@@ -109,6 +111,36 @@ function report(cluster: LoopbackCluster, opts: CliOptions, outputs: Record<stri
     "Running until stopped: Ctrl-C (SIGINT) or SIGTERM tears the control plane down.",
   ];
   console.log(lines.join("\n"));
+}
+
+/** How a person reaches each service from this machine, with a one-line check of each. */
+function reachability(cluster: LoopbackCluster, bucket: string): string[] {
+  const node = cluster.realNode;
+  if (!node) {
+    return [
+      "The API objects are real (admission, RBAC, quotas, Pod Security), but this machine cannot run",
+      "the real node (see the reason above), so every node is simulated by kwok and no service answers.",
+      "For services that run: run as root with cgroups and overlayfs, or deploy to a real minikube",
+      "(minikube start ... && npm run up:minikube, see the README).",
+    ];
+  }
+  const at = node.layout.nodeAddress;
+  const s3 = `http://${at}:${NODE_PORTS.objectStore}`;
+  return [
+    `The pods run on a real node, ${node.name} (${at}: kubelet, containerd, CNI, kube-proxy, kube-router`,
+    "enforcing the NetworkPolicies, CoreDNS), from stand-in images (docs/cluster-tests.md). From this",
+    "machine, the services answer at the node's NodePorts:",
+    `  Pulp API      http://${at}:${NODE_PORTS.pulpApi}/pulp/api/v3/status/`,
+    `  Pulp content  http://${at}:${NODE_PORTS.pulpContent}/pulp/content/`,
+    `  S3 (MinIO)    ${s3}   (published/ is anonymous; keys in Secret object-store-credentials)`,
+    `  registry      http://${at}:${NODE_PORTS.registry}/v2/   (login in Secret registry-credentials)`,
+    "",
+    "Check each:",
+    `  curl -s http://${at}:${NODE_PORTS.pulpApi}/pulp/api/v3/status/ | head -c 300; echo`,
+    `  curl -s -o /dev/null -w '%{http_code}\\n' http://${at}:${NODE_PORTS.pulpContent}/pulp/content/`,
+    `  curl -s '${s3}/${bucket}?list-type=2&prefix=published/' | head -c 300; echo`,
+    `  curl -s -o /dev/null -w '%{http_code} (401: login required)\\n' http://${at}:${NODE_PORTS.registry}/v2/_catalog`,
+  ];
 }
 
 if (require.main === module) {

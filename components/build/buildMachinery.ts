@@ -3,6 +3,7 @@ import { FarmDefaults } from "../../src/build/params";
 import { BranchJob, planBranchJobs, RunOptions, STATE_CLAIM } from "../../src/build/runs";
 import { sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
 import { downloadSettings } from "../../src/build/downloads";
+import { stageServiceSpec } from "../../src/build/services";
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../../src/settings/schema";
 import { PIPELINE_SERVICE_ACCOUNT } from "../../src/tenancy/tenants";
@@ -93,16 +94,21 @@ export class BuildMachinery extends pulumi.ComponentResource {
     // The shared and tenant namespaces (BuildCluster's dependsOn) must exist before anything in them.
     const child = { parent: this, dependsOn: inheritedDependencies(opts) };
 
+    // The Dashboard shows every tenant's runs and logs and has no login: exposed only when asked
+    // for ("public", refused by the settings on stacks with more than one user).
+    const exposed = args.tekton.dashboard && args.tekton.dashboardAccess === "public";
     const tekton = new Tekton(`${name}-tekton`, {
       manifestDir: args.tekton.manifestDir,
+      manifestSha256: args.tekton.manifestSha256,
       sharedNamespace: args.sharedNamespace,
       tenantNamespaces: args.tenantNamespaces,
       defaultTimeoutMinutes: args.tekton.defaultTimeoutMinutes,
       defaultServiceAccount: PIPELINE_SERVICE_ACCOUNT,
       dashboard: args.tekton.dashboard,
-    }, { ...child, transformations: args.tekton.dashboard ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
-    if (args.tekton.dashboard) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
-    const dashboardUrl = args.tekton.dashboard ? args.services.dashboardUrl : "";
+    }, { ...child, transformations: exposed ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
+    if (exposed) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
+    // Reports link to the Dashboard only where people can open it.
+    const dashboardUrl = exposed ? args.services.dashboardUrl : "";
 
     new BuildPipeline(`${name}-pipeline`, {
       namespace: args.sharedNamespace,
@@ -133,6 +139,11 @@ export class BuildMachinery extends pulumi.ComponentResource {
           ...(args.run.storageClass ? { storageClassName: args.run.storageClass } : {}),
         },
       }, child);
+    }
+    // docker build reaches the running image stage's aptly and files server by this Service name.
+    for (const namespace of [...new Set([...args.tenantNamespaces, ...args.jobs.map((j) => j.namespace)])]) {
+      const service = stageServiceSpec(namespace, { "app.kubernetes.io/part-of": "stx-build-cluster", "app.kubernetes.io/component": "build-services" });
+      new k8s.core.v1.Service(`${name}-build-services-${namespace}`, service, child);
     }
     if (args.imageBuilds === "none") {
       pulumi.log.warn("build.imageBuilds is \"none\": no runtime for system containers here, so package, ISO and image stages are off by default (BUILD_PACKAGES, BUILD_ISO, BUILD_IMAGES = false)", this);
@@ -239,7 +250,7 @@ export function buildMachineryArgs(
       registrySecret: REGISTRY_SECRET,
       toolImages: toolImageRefs(build),
       dockerImage: IMAGES.dockerDaemon,
-      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace),
+      downloads: downloadSettings(services.mirrors, cluster.sharedNamespace, build.debianSnapshot),
       distro: build.distro,
       forcedWeekday: build.forcedBuildWeekday,
     },

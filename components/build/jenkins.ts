@@ -7,6 +7,7 @@ import { BranchJob, branchRunParams, labelValue, pipelineRunManifest, RUN_LABELS
 import { SWITCHES } from "../../src/build/params";
 import { starterScript } from "../../src/build/starter";
 import { CHARTS, IMAGES } from "../../src/versions";
+import { groovyString as g } from "../../src/quoting";
 import { inheritedDependencies } from "../dependencies";
 
 export interface JenkinsArgs {
@@ -147,19 +148,18 @@ export function jobConfigMapName(job: BranchJob): string {
 
 /**
  * Job DSL of one branch's job: the switches as parameters, the daily trigger when scheduled, no
- * concurrent builds. The Jenkinsfile only runs the shared start script, so it holds no `$`
- * (JCasC would try to resolve it) and no logic of its own.
+ * concurrent builds. Every value enters as a Groovy string literal (src/quoting.ts), so a name
+ * cannot close it; the Jenkinsfile only runs the shared start script and has no logic of its own.
  */
 export function jobDsl(job: BranchJob): string {
-  const params = JENKINS_PARAMETERS.map(
-    (p) => `    booleanParam('${p}', ${SWITCHES[p].default}, '${SWITCHES[p].description.replace(/'/g, "\\'")}')`,
-  );
+  const params = JENKINS_PARAMETERS.map((p) => `    booleanParam(${g(p)}, ${SWITCHES[p].default === true}, ${g(SWITCHES[p].description)})`);
+  const description = `StarlingX build of ${job.project} ${job.branch}, published as ${job.releaseId}; unchanged sources are skipped unless FORCE_BUILD is set`;
   return [
-    `pipelineJob('${job.jobName}') {`,
-    `  description('StarlingX build of ${job.project} ${job.branch}, published as ${job.releaseId}; unchanged sources are skipped unless FORCE_BUILD is set')`,
+    `pipelineJob(${g(job.jobName)}) {`,
+    `  description(${g(description)})`,
     "  properties {",
     "    disableConcurrentBuilds()",
-    ...(job.schedule ? [`    pipelineTriggers { triggers { cron { spec('${job.schedule}') } } }`] : []),
+    ...(job.schedule ? [`    pipelineTriggers { triggers { cron { spec(${g(job.schedule)}) } } }`] : []),
     "  }",
     "  parameters {",
     ...params,
@@ -167,7 +167,7 @@ export function jobDsl(job: BranchJob): string {
     "  definition {",
     "    cps {",
     "      sandbox()",
-    `      script('''${jenkinsfile(job)}''')`,
+    `      script(${g(jenkinsfile(job))})`,
     "    }",
     "  }",
     "}",
@@ -197,7 +197,7 @@ export function jenkinsfile(job: BranchJob): string {
   };
   return [
     "pipeline {",
-    `  agent { kubernetes { yaml '${JSON.stringify(pod)}' } }`,
+    `  agent { kubernetes { yaml ${g(JSON.stringify(pod))} } }`,
     "  stages {",
     "    stage('build') {",
     "      steps { container('kubectl') { sh 'sh /run/build/start.sh' } }",

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { shellQuote } from "../../src/quoting";
 import { standardLabels } from "../../src/labels";
 
 /** How nodes get the `sysbox-install=yes` label the installer DaemonSet selects. */
@@ -138,8 +139,5 @@ function labelNode(name: string, node: string, labelling: NodeLabelling, opts: p
   }, opts);
 }
 
-/** Node names are DNS names; anything else is refused rather than quoted into a remote shell. */
-export function shellWord(text: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(text)) throw new Error(`"${text}" is not a node name`);
-  return text;
-}
+/** Node names are DNS names (cluster.nodes[].name is checked); quoted all the same, as every shell word. */
+const shellWord = shellQuote;

@@ -1,15 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import { standardLabels } from "../../src/labels";
-import { MANIFESTS } from "../../src/versions";
+import { ManifestName } from "../../src/versions";
+import { ManifestSources, verifiedManifestFile } from "../../src/build/manifests";
 import { inheritedDependencies } from "../dependencies";
 
-export type TektonManifest = keyof typeof MANIFESTS;
+export type TektonManifest = ManifestName;
 
 export interface TektonArgs {
   /** Directory with `<name>.yaml` copies of the release manifests; the pinned URLs when undefined. */
   readonly manifestDir?: string;
+  /** The site's SHA-256 pins of the manifests (build.tekton.manifestSha256); src/versions.ts otherwise. */
+  readonly manifestSha256?: ManifestSources["manifestSha256"];
   /** Namespace of our shared Tasks and Pipelines: the only one the cluster resolver reads from. */
   readonly sharedNamespace: string;
   /** Tenant namespaces the Dashboard shows (it sees nothing else). */
@@ -39,7 +41,8 @@ export class Tekton extends pulumi.ComponentResource {
   constructor(name: string, args: TektonArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:Tekton", name, {}, opts);
     const child = { parent: this, dependsOn: inheritedDependencies(opts) };
-    const source = (manifest: TektonManifest) => manifestSource(manifest, args.manifestDir);
+    // Each manifest is applied from a local file whose SHA-256 was checked against its pin.
+    const source = (manifest: TektonManifest) => verifiedManifestFile(manifest, { manifestDir: args.manifestDir, manifestSha256: args.manifestSha256 });
 
     const pipelines = manifest(`${name}-pipelines`, source("tekton-pipelines"), [configurePipelines(args), awaitWebhookRegistration], child,
       (self) => [webhookOrder(
@@ -187,9 +190,6 @@ export function afterOwnNamespaces(namespace: (name: string) => pulumi.Input<pul
 }
 
 /** The pinned upstream URL, or `<dir>/<name>.yaml` on air-gapped sites (and in tests). */
-export function manifestSource(manifest: TektonManifest, dir?: string): string {
-  return dir === undefined ? MANIFESTS[manifest] : path.join(dir, `${manifest}.yaml`);
-}
 
 type Transformation = (obj: any, opts: pulumi.CustomResourceOptions) => void;
 

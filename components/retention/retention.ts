@@ -6,6 +6,7 @@ import { RetentionPolicy } from "../../src/retention/policy";
 import { ReleaseClass } from "../../src/artifacts";
 import { Settings } from "../../src/settings/schema";
 import { IMAGES } from "../../src/versions";
+import { APP_LABEL } from "../../src/services/sharedNetwork";
 import { ObjectStoreInfo } from "../services/objectStore";
 import { Pulp, PULP_ADMIN_PASSWORD_KEY, PULP_ADMIN_USER } from "../services/pulp";
 import { Registry } from "../services/registry";
@@ -58,6 +59,8 @@ export interface BackupArgs {
   readonly schedule: string;
   readonly classes: readonly ReleaseClass[];
   readonly target: BackupTargetArgs;
+  /** Labels of the object store's pods when it runs here (MinIO): the backup never runs on their node. */
+  readonly storePodLabels?: Readonly<Record<string, string>>;
 }
 
 export interface RetentionArgs {
@@ -189,6 +192,7 @@ export class Retention extends pulumi.ComponentResource {
         automountServiceAccountToken: false,
         // The copy must live on another machine than the original: pin it to the chosen node.
         nodeSelector: target.kind === "volume" ? { "kubernetes.io/hostname": target.node } : undefined,
+        affinity: backupAffinity(args.backup.storePodLabels),
       }));
     }
 
@@ -196,6 +200,22 @@ export class Retention extends pulumi.ComponentResource {
     this.cronJobNames = pulumi.all(jobs.map((j) => j.metadata.name));
     this.registerOutputs({ serviceAccountName: this.serviceAccountName, cronJobNames: this.cronJobNames });
   }
+}
+
+/**
+ * Never on the object store's node: a backup made there dies with the node it protects against.
+ * Required, so a misplaced store leaves the backup Pending (and its CronJob's last run visible)
+ * rather than copying to the same machine.
+ */
+export function backupAffinity(storePodLabels?: Readonly<Record<string, string>>): k8s.types.input.core.v1.Affinity | undefined {
+  if (!storePodLabels) return undefined;
+  return {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector: { matchLabels: { ...storePodLabels } }, topologyKey: "kubernetes.io/hostname" },
+      ],
+    },
+  };
 }
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -390,6 +410,7 @@ export function retentionArgs(settings: Settings, tenantNamespaces: readonly str
           target: backup.target.kind === "s3"
             ? { ...backup.target }
             : { kind: "volume", node: backup.target.node, storageClass: backup.target.storageClass, size: backup.target.size },
+          storePodLabels: settings.services.objectStore.mode === "minio" ? { [APP_LABEL]: "minio" } : undefined,
         }
       : undefined,
   };

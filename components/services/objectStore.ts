@@ -130,7 +130,7 @@ export class ObjectStore extends pulumi.ComponentResource implements ObjectStore
         stringData: pulumi.secret({ [ACCESS_KEY_ID]: user.accessKey, [SECRET_ACCESS_KEY]: key.result }),
       }, { ...child, dependsOn: [user.namespaceResource] });
       files[`${user.accessKey}.secret`] = key.result;
-      files[`${user.accessKey}.json`] = JSON.stringify(tenantPolicy(bucket, user.writePrefix));
+      files[`${user.accessKey}.json`] = JSON.stringify(tenantPolicy(bucket, user));
     }
     const secret = new k8s.core.v1.Secret(`${name}-tenant-users`, {
       metadata: { name: TENANT_USERS_SECRET, namespace: args.namespace, labels },

@@ -237,8 +237,7 @@ export class Pulp extends pulumi.ComponentResource {
     const volume = dataVolume(`${name}-database`, {
       namespace, name: "pulp-database", size: settings.databaseSize, storageClass: args.storageClass, labels,
     }, child);
-    const ready = ["pg_isready", "-U", "pulp", "-d", "pulp", "-h", "127.0.0.1"];
-    // pg_isready asks only the server process itself, so it serves as both probes.
+    const probes = databaseProbes();
     const deployment = singleWriterDeployment(`${name}-database`, {
       namespace, name: "pulp-database", labels, selector, uid: POSTGRES_UID,
       containers: [{
@@ -248,8 +247,7 @@ export class Pulp extends pulumi.ComponentResource {
         // A sub-directory: the volume's root may hold lost+found, which initdb refuses.
         env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
         ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
-        readinessProbe: { exec: { command: ready }, periodSeconds: 10, failureThreshold: 3 },
-        livenessProbe: { exec: { command: ready }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+        ...probes,
         resources: resources(settings.resources.database),
         securityContext: RESTRICTED_CONTAINER,
         volumeMounts: [
@@ -441,4 +439,21 @@ class PodParts {
         : [{ name: "tmp", emptyDir: { sizeLimit: "50Gi" } }, { name: "assets", emptyDir: { sizeLimit: "1Gi" } }]),
     ];
   }
+}
+
+/**
+ * Three different questions for PostgreSQL. Startup: has the server come up at all (initdb on a
+ * new volume, or crash recovery replaying WAL, may take many minutes; liveness waits for it).
+ * Readiness: does it answer a query as Pulp's user, through TCP with the password, as Pulp
+ * connects. Liveness: is the server process still accepting connections on its own socket; lenient,
+ * so a slow query never gets the database restarted.
+ */
+export function databaseProbes(): Pick<k8s.types.input.core.v1.Container, "startupProbe" | "readinessProbe" | "livenessProbe"> {
+  const accepting = ["pg_isready", "-U", "pulp", "-d", "pulp", "-h", "/var/run/postgresql"];
+  const query = ["/bin/sh", "-c", "PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U pulp -d pulp -tAc 'SELECT 1' | grep -qx 1"];
+  return {
+    startupProbe: { exec: { command: accepting }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 90 },
+    readinessProbe: { exec: { command: query }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    livenessProbe: { exec: { command: accepting }, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
+  };
 }

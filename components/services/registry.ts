@@ -2,25 +2,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { standardLabels } from "../../src/labels";
-import {
-  HTPASSWD_PATH,
-  htpasswdLine,
-  REGISTRY_DATA_PATH,
-  REGISTRY_DEBUG_PORT,
-  REGISTRY_PORT,
-  renderRegistryConfig,
-  RegistryStorage,
-} from "../../src/services/registryConfig";
+import { registryRules } from "../../src/services/registryAccess";
+import { REGISTRY_DATA_PATH, REGISTRY_DEBUG_PORT, REGISTRY_PORT, renderRegistryConfig, RegistryStorage } from "../../src/services/registryConfig";
+import { RetentionSettings } from "../../src/settings/retention";
 import { RegistrySettings } from "../../src/settings/services";
+import { TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
 import { ACCESS_KEY_ID, ObjectStoreInfo, SECRET_ACCESS_KEY } from "./objectStore";
-import {
-  dataVolume, exposedService, replicatedPlacement, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, shortHash,
-} from "./serviceKit";
+import { RegistryGate } from "./registryGate";
+import { dataVolume, exposedService, replicatedPlacement, resources, RESTRICTED_CONTAINER, restrictedPod, ServiceExposure, shortHash } from "./serviceKit";
 
+export { REGISTRY_SECRET } from "./registryGate";
+/** The platform's login (shared namespace only): every repository, for maintenance. */
 export const REGISTRY_USER = "stx-build";
-/** Name of the image pull/push Secret: in the shared namespace (own registry) or in every tenant (platform). */
-export const REGISTRY_SECRET = "registry-credentials";
 const REGISTRY_UID = 1000;
 
 /** The registry's own deployment, config, storage and identity, for the garbage-collection job. */
@@ -48,19 +42,21 @@ export interface RegistryArgs {
   /** host:port build pods push to (own mode: the registry Service in the shared namespace). */
   readonly inClusterHost?: string;
   /**
-   * Tenant namespaces (and the resource that creates each): each gets the dockerconfigjson Secret
-   * REGISTRY_SECRET that its build runs use, with its own htpasswd user in own mode, or a copy of
-   * the platform's pull secret in platform mode.
+   * The tenants (plan and Namespace resource): in own mode each gets the dockerconfigjson Secret
+   * REGISTRY_SECRET with a login of its own, whose rights follow from the plan (registryRules).
+   * In platform mode nothing is declared in them (see `platform`).
    */
-  readonly tenantNamespaces: readonly { readonly name: string; readonly resource?: pulumi.Resource }[];
+  readonly tenants: readonly { readonly plan: TenantPlan; readonly resource: pulumi.Resource }[];
+  /** Retention per release class: prefixes of classes kept forever hold immutable images. */
+  readonly retentionDays: RetentionSettings["days"];
   /** Nodes of the cluster: with several replicas, they spread over them and get a disruption budget. */
   readonly nodes: number;
 }
 
 /**
- * The image registry builds push to: our own distribution server (htpasswd auth, deletes enabled
- * for garbage collection, storage on S3 or a volume), or on StarlingX the platform registry, whose
- * pull secret is copied into every tenant namespace.
+ * The image registry builds push to: our own distribution server behind the registry gate (a
+ * login per tenant, rights per repository prefix; deletes enabled for garbage collection; storage
+ * on S3 or a volume), or on StarlingX the platform registry, whose logins the site hands out.
  */
 export class Registry extends pulumi.ComponentResource {
   /** host[:port] to push and pull; undefined when there is no registry. */
@@ -80,7 +76,7 @@ export class Registry extends pulumi.ComponentResource {
       this.maintenance = own.maintenance;
     } else if (settings.mode === "platform") {
       this.host = pulumi.output(settings.platform.server);
-      this.credentialsSecret = this.platform(name, args);
+      this.credentialsSecret = this.platform();
     } else {
       this.host = pulumi.output(undefined);
       this.credentialsSecret = pulumi.output(undefined);
@@ -96,40 +92,17 @@ export class Registry extends pulumi.ComponentResource {
     const s3 = settings.storage === "s3" ? args.objectStore : undefined;
     if (settings.storage === "s3" && !s3) throw new Error('registry storage "s3" needs an object store');
 
-    // bcryptHash is computed once by the provider and kept in state, so htpasswd does not churn.
-    const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, child);
-    // One htpasswd user per tenant namespace, so each namespace's builds push and pull with their
-    // own credentials (dropped with the tenant). Distribution's htpasswd auth has no per-repository
-    // rules: every user may push and pull every repository.
-    const hosts = [...new Set([args.publicHost, ...(args.inClusterHost ? [args.inClusterHost] : [])])];
-    const tenantLines = args.tenantNamespaces.map((tenant) => {
-      const user = tenantRegistryUser(tenant.name);
-      const tenantPassword = new random.RandomPassword(`${name}-${tenant.name}-password`, { length: 32, special: false }, child);
-      new k8s.core.v1.Secret(`${name}-${tenant.name}-credentials`, {
-        metadata: { name: REGISTRY_SECRET, namespace: tenant.name, labels },
-        type: "kubernetes.io/dockerconfigjson",
-        stringData: pulumi.secret({ ".dockerconfigjson": tenantPassword.result.apply((p) => dockerConfigJson(hosts, user, p)) }),
-      }, { ...child, dependsOn: tenant.resource ? [tenant.resource] : [] });
-      return tenantPassword.bcryptHash.apply((hash) => htpasswdLine(user, hash));
-    });
-    const htpasswd = pulumi.all([password.bcryptHash.apply((hash) => htpasswdLine(REGISTRY_USER, hash)), ...tenantLines]).apply((lines) => lines.join(""));
     const auth = new k8s.core.v1.Secret(`${name}-auth`, {
       metadata: { name: "registry-auth", namespace, labels },
       type: "Opaque",
-      stringData: pulumi.secret({
-        htpasswd,
-        REGISTRY_HTTP_SECRET: httpSecret.result,
-      }),
+      stringData: pulumi.secret({ REGISTRY_HTTP_SECRET: httpSecret.result }),
     }, child);
-    // htpasswd is mounted by subPath, which never refreshes: a changed user set rolls the pods.
-    const usersHash = shortHash(REGISTRY_USER, ...args.tenantNamespaces.map((t) => tenantRegistryUser(t.name)));
-    const pushSecret = new k8s.core.v1.Secret(`${name}-credentials`, {
-      metadata: { name: REGISTRY_SECRET, namespace, labels },
-      type: "kubernetes.io/dockerconfigjson",
-      stringData: pulumi.secret({
-        ".dockerconfigjson": password.result.apply((p) => dockerConfigJson(hosts, REGISTRY_USER, p)),
-      }),
+    const gate = new RegistryGate(`${name}-gate`, {
+      namespace,
+      rules: registryRules(args.tenants.map((t) => t.plan), args.retentionDays, REGISTRY_USER),
+      hosts: [...new Set([args.publicHost, ...(args.inClusterHost ? [args.inClusterHost] : [])])],
+      tenantResources: new Map(args.tenants.map((t) => [t.plan.namespace, t.resource])),
     }, child);
 
     const storage: pulumi.Output<RegistryStorage> = s3
@@ -166,7 +139,7 @@ export class Registry extends pulumi.ComponentResource {
         template: {
           metadata: {
             labels: { ...labels, ...selector },
-            annotations: { "stx.starlingx.io/config-hash": configText.apply((t) => shortHash(t)), "stx.starlingx.io/users-hash": usersHash },
+            annotations: { "stx.starlingx.io/config-hash": configText.apply((t) => shortHash(t)), "stx.starlingx.io/gate-hash": gate.configHash },
           },
           spec: {
             automountServiceAccountToken: false,
@@ -176,20 +149,20 @@ export class Registry extends pulumi.ComponentResource {
               name: "registry",
               image: IMAGES.registry,
               env,
-              ports: [{ name: "registry", containerPort: REGISTRY_PORT }, { name: "debug", containerPort: REGISTRY_DEBUG_PORT }],
+              // distribution listens on the pod's loopback (REGISTRY_UPSTREAM_PORT): only the gate reaches it.
+              ports: [{ name: "debug", containerPort: REGISTRY_DEBUG_PORT }],
               readinessProbe: { httpGet: { path: "/debug/health", port: REGISTRY_DEBUG_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { tcpSocket: { port: REGISTRY_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
+              livenessProbe: { httpGet: { path: "/debug/health", port: REGISTRY_DEBUG_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 5 },
               resources: resources(settings.resources),
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: "config", mountPath: "/etc/distribution/config.yml", subPath: "config.yml", readOnly: true },
-                { name: "auth", mountPath: HTPASSWD_PATH, subPath: "htpasswd", readOnly: true },
                 ...(data ? [{ name: "data", mountPath: REGISTRY_DATA_PATH }] : []),
               ],
-            }],
+            }, gate.container],
             volumes: [
               { name: "config", configMap: { name: config.metadata.name } },
-              { name: "auth", secret: { secretName: auth.metadata.name, items: [{ key: "htpasswd", path: "htpasswd" }] } },
+              ...gate.volumes,
               ...(data ? [{ name: "data", persistentVolumeClaim: { claimName: data.metadata.name } }] : []),
             ],
           },
@@ -198,7 +171,7 @@ export class Registry extends pulumi.ComponentResource {
     }, { ...child, dependsOn: s3 ? [s3.ready] : [] });
     exposedService(`${name}-registry`, { namespace, name: "registry", exposure: args.exposure, selector, port: { name: "registry", port: REGISTRY_PORT }, labels }, child);
     return {
-      credentialsSecret: pushSecret.metadata.name,
+      credentialsSecret: gate.platformSecret,
       maintenance: {
         deploymentName: "registry",
         config: { kind: "ConfigMap", name: config.metadata.name, key: "config.yml" },
@@ -211,30 +184,13 @@ export class Registry extends pulumi.ComponentResource {
     };
   }
 
-  /** The platform owns the registry and its credentials; we only hand tenants a copy of the pull secret. */
-  private platform(name: string, args: RegistryArgs): pulumi.Output<string> {
-    const { pullSecretNamespace, pullSecretName } = args.settings.platform;
-    const child = { parent: this };
-    const source = k8s.core.v1.Secret.get(`${name}-platform-pull-secret`, `${pullSecretNamespace}/${pullSecretName}`, child);
-    for (const tenant of args.tenantNamespaces) {
-      new k8s.core.v1.Secret(`${name}-pull-${tenant.name}`, {
-        metadata: { name: REGISTRY_SECRET, namespace: tenant.name, labels: standardLabels("registry") },
-        type: source.type,
-        data: pulumi.secret(source.data),
-      }, { ...child, dependsOn: tenant.resource ? [tenant.resource] : [] });
-    }
-    return pulumi.output(REGISTRY_SECRET);
+  /**
+   * The platform owns the registry and its logins. Its pull secret (`kube-system/default-registry-key`)
+   * is an admin login and is never copied into a tenant namespace, where owners read Secrets: each
+   * tenant's builds push only with a login the site creates for that tenant (a Secret
+   * REGISTRY_SECRET in its namespace, docs/services.md); without one, image stages push nowhere.
+   */
+  private platform(): pulumi.Output<string | undefined> {
+    return pulumi.output(undefined);
   }
-}
-
-/** The .dockerconfigjson document for one user of a registry reached under one or more host names. */
-export function dockerConfigJson(servers: string | readonly string[], user: string, password: string): string {
-  const auth = Buffer.from(`${user}:${password}`).toString("base64");
-  const list = typeof servers === "string" ? [servers] : servers;
-  return JSON.stringify({ auths: Object.fromEntries(list.map((server) => [server, { username: user, password, auth }])) });
-}
-
-/** The htpasswd user of a tenant namespace (namespace names are DNS labels, which htpasswd accepts). */
-export function tenantRegistryUser(namespace: string): string {
-  return `tenant-${namespace}`;
 }

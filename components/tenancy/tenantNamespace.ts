@@ -5,6 +5,8 @@ import { userNamespace } from "../../src/tenancy/naming";
 import { KUBERNETES_RESOURCE, RESOURCE_NAMES, ResourceTriple } from "../../src/settings/fields";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../../src/tenancy/tenants";
 import { SharedPort, tenantEgressToShared } from "../../src/services/sharedNetwork";
+import { internetEgress } from "../../src/tenancy/egress";
+import { EgressExclusions } from "../../src/settings/cluster";
 
 /** Where tenants may send traffic besides their own namespace. */
 export interface TenantNetwork {
@@ -12,9 +14,10 @@ export interface TenantNetwork {
   readonly sharedNamespace: string;
   /** The only ports of the shared namespace builds may open (src/services/sharedNetwork.ts). */
   readonly sharedPorts: readonly SharedPort[];
-  /** Pod and Service ranges of the cluster: internet egress excludes them, so other tenants stay unreachable. */
+  /** Pod and Service ranges of the cluster, and the node, API server and platform ranges: internet egress excludes them. */
   readonly podCidr: string;
   readonly serviceCidr: string;
+  readonly exclusions: EgressExclusions;
 }
 
 export interface TenantNamespaceArgs {
@@ -142,21 +145,33 @@ export function limitRangeSpec(plan: TenantPlan): k8s.types.input.core.v1.LimitR
     limits: [
       {
         type: "Container",
+        min: kubernetesResources(plan.limits.min),
         defaultRequest: kubernetesResources(plan.limits.defaultRequest),
         default: kubernetesResources(plan.limits.default),
         max: kubernetesResources(plan.limits.max),
+        maxLimitRequestRatio: {
+          cpu: String(plan.limits.maxLimitRequestRatio.cpu),
+          memory: String(plan.limits.maxLimitRequestRatio.memory),
+        },
       },
       { type: "PersistentVolumeClaim", max: { storage: plan.quota.storage } },
     ],
   };
 }
 
+/**
+ * The namespace's hard caps. NodePorts and LoadBalancers are 0: a tenant's Service must not open
+ * a port on every node or ask for an outside address (the admission policy refuses externalIPs).
+ */
 export function quotaHard(plan: TenantPlan): Record<string, string> {
-  const requests = Object.fromEntries(
-    RESOURCE_NAMES.map((resource) => [`requests.${KUBERNETES_RESOURCE[resource]}`, plan.quota.requests[resource]]),
-  );
+  const triple = (kind: "requests" | "limits") =>
+    Object.fromEntries(RESOURCE_NAMES.map((resource) => [`${kind}.${KUBERNETES_RESOURCE[resource]}`, plan.quota[kind][resource]]));
   return {
-    ...requests,
+    ...triple("requests"),
+    ...triple("limits"),
+    pods: String(plan.quota.pods),
+    "services.nodeports": "0",
+    "services.loadbalancers": "0",
     persistentvolumeclaims: String(plan.quota.persistentVolumeClaims),
     "requests.storage": plan.quota.storage,
     "count/pipelineruns.tekton.dev": String(plan.quota.pipelineRuns),
@@ -171,8 +186,9 @@ export function egressRules(network: TenantNetwork): k8s.types.input.networking.
       ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
     },
     ...tenantEgressToShared(network.sharedNamespace, network.sharedPorts),
-    // Builds fetch sources and packages from the internet, but never from another tenant's pods.
-    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [network.podCidr, network.serviceCidr] } }] },
+    // Builds fetch sources and packages from the internet, but never from another tenant's pods,
+    // a node, the metadata address or the platform's networks (src/tenancy/egress.ts).
+    ...internetEgress(network),
   ];
 }
 

@@ -4,10 +4,12 @@
  * shared namespace; runs in every build namespace resolve them with Tekton's cluster resolver.
  */
 import { ImageBuildMode } from "../settings/build";
-import { FarmDefaults, pipelineParams, PipelineParam, SwitchName } from "./params";
+import { FarmDefaults, pipelineParams, PipelineParam } from "./params";
 import { SCRIPTS } from "./scripts";
 import { builderEnvironment, LOCALDISK, REGISTRY_AUTH } from "./contract";
 import { sidecarsFor } from "./services";
+import { dockerStages, STAGE_RECORDS, StageRecord, taskRecords } from "./stages";
+import { STAGE_SERVICE } from "./contract";
 
 export const PIPELINE_NAME = "stx-build";
 export const WORKSPACE = "source";
@@ -19,38 +21,17 @@ export interface ImageRefs {
   readonly kubectl: string;
 }
 
-/** A stage of the build: which Task runs it, after what, and under which switches. */
-export interface Stage {
-  readonly name: string;
-  readonly task: string;
-  readonly runAfter: readonly string[];
-  /** Switches that must all be "true" for the stage to run. */
-  readonly switches: readonly SwitchName[];
-  /** Fixed Task parameters of this use (e.g. BUILD_TYPE). */
-  readonly fixed?: Readonly<Record<string, string>>;
-  /** Needs a system container (sysbox) or privileges: package builds (schroots), LAT and Docker. */
-  readonly system: boolean;
-}
+/** A stage of the build as the Pipeline uses it (from its record in stages.ts). */
+export type Stage = StageRecord;
 
-/** The stages in the order StarlingX builds today (stx-tools' build flow, on Kubernetes). */
-export const STAGES: readonly Stage[] = [
-  { name: "get-sources", task: "stx-get-sources", runAfter: [], switches: [], system: false },
-  { name: "download-prerequisites", task: "stx-download-prerequisites", runAfter: ["get-sources"], switches: ["BUILD_PACKAGES"], system: false },
-  { name: "build-packages-std", task: "stx-build-packages", runAfter: ["download-prerequisites"], switches: ["BUILD_PACKAGES"], fixed: { BUILD_TYPE: "std" }, system: true },
-  { name: "build-packages-rt", task: "stx-build-packages", runAfter: ["build-packages-std"], switches: ["BUILD_PACKAGES", "BUILD_RT"], fixed: { BUILD_TYPE: "rt" }, system: true },
-  { name: "build-iso", task: "stx-build-iso", runAfter: ["build-packages-rt"], switches: ["BUILD_ISO"], system: true },
-  { name: "build-base-image", task: "stx-build-base-image", runAfter: ["build-packages-rt"], switches: ["BUILD_IMAGES"], system: true },
-  { name: "build-wheels", task: "stx-build-wheels", runAfter: ["build-base-image"], switches: ["BUILD_IMAGES"], system: true },
-  { name: "build-app-images", task: "stx-build-app-images", runAfter: ["build-wheels"], switches: ["BUILD_IMAGES"], system: true },
-  { name: "build-helm-charts", task: "stx-build-helm-charts", runAfter: ["build-app-images", "build-packages-rt"], switches: ["BUILD_HELM_CHARTS"], system: false },
-  { name: "publish", task: "stx-publish", runAfter: ["build-iso", "build-helm-charts"], switches: [], system: false },
-];
+/** The stages in the order StarlingX builds them: the records of stages.ts. */
+export const STAGES: readonly Stage[] = STAGE_RECORDS;
 /** Runs whatever happened before it: logs, CONTEXT, the result marker and the latest_build alias. */
 export const FINALLY_STAGE = { name: "record-result", task: "stx-record-result" } as const;
 /** Stages whose pods need a Docker daemon. */
-export const DOCKER_STAGES = ["build-base-image", "build-wheels", "build-app-images"] as const;
+export const DOCKER_STAGES = dockerStages();
 /** Switches of the stages that need a system container: off by default where none can run. */
-export const SYSTEM_SWITCHES = ["BUILD_PACKAGES", "BUILD_ISO", "BUILD_IMAGES"] as const;
+export const SYSTEM_SWITCHES = [...new Set(STAGE_RECORDS.filter((s) => s.privileges === "system").flatMap((s) => s.switches))];
 
 type Obj = Record<string, unknown>;
 type Step = Obj;
@@ -79,10 +60,10 @@ export function buildPipelineObjects(args: {
   const params = pipelineParams(args.defaults).map((p) =>
     (SYSTEM_SWITCHES as readonly string[]).includes(p.name) && args.imageBuilds === "none" ? { ...p, default: "false" } : p,
   );
-  const tasks = taskSpecs(args.images, args.imageBuilds).map(({ name, description, params: names, spec }) => ({
+  const tasks = taskSpecs(args.images, args.imageBuilds).map(({ name, description, labels, params: names, spec }) => ({
     apiVersion: TEKTON_API,
     kind: "Task",
-    metadata: { name, namespace: args.namespace, labels: args.labels },
+    metadata: { name, namespace: args.namespace, labels: { ...args.labels, ...(labels ?? {}) } },
     spec: {
       description,
       params: [...new Set(names)].map((n) => ({ name: n, type: "string" })),
@@ -119,7 +100,7 @@ function pipelineObject(namespace: string, params: PipelineParam[], tasks: Obj[]
     kind: "Pipeline",
     metadata: { name: PIPELINE_NAME, namespace, labels },
     spec: {
-      description: "StarlingX Debian build: sources, prerequisites into Pulp, packages (std, rt), ISO, images, Helm charts, publish.",
+      description: "StarlingX Debian build: sources, prerequisites into the build's aptly, packages (std, rt), ISO, images, Helm charts, publish.",
       params: params.map((p) => ({ name: p.name, type: "string", description: p.description, ...(p.default === undefined ? {} : { default: p.default }) })),
       workspaces: [{ name: WORKSPACE }],
       tasks: STAGES.map((stage) => {
@@ -166,18 +147,26 @@ function withRegistryAuth(step: Step): Step {
 interface TaskSpec {
   name: string;
   description: string;
+  labels?: Record<string, string>;
   params: string[];
   spec: Obj;
 }
 
 /** Parameters every Task with a builder step declares: the builder's environment refers to them. */
-const BUILDER_PARAMS = ["BUILDER_IMAGE", "DRY_RUN", "MY_RELEASE", "MAX_CPUS", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT", "DEBIAN_DISTRIBUTION", "STX_MIRROR_URL"];
+const BUILDER_PARAMS = ["BUILDER_IMAGE", "DRY_RUN", "MY_RELEASE", "MAX_CPUS", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT", "DEBIAN_DISTRIBUTION", "OS_MIRROR_URL"];
 const SERVICE_PARAMS: Readonly<Record<string, readonly string[]>> = {
   aptly: ["APTLY_IMAGE"],
   pkgbuilder: ["PKGBUILDER_IMAGE"],
   lat: ["LAT_IMAGE"],
   "docker-daemon": ["DOCKER_IMAGE", "DOCKER_MTU", "REGISTRY", "REGISTRY_INSECURE", "REGISTRY_SECRET"],
+  files: ["BUILDER_IMAGE"],
 };
+
+function scriptOf(key: string): string {
+  const script = (SCRIPTS as Record<string, string>)[key];
+  if (script === undefined) throw new Error(`no script "${key}" in scripts.ts`);
+  return script;
+}
 
 function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
   const builder = "$(params.BUILDER_IMAGE)";
@@ -197,13 +186,17 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
     env: [workspaceEnv, ...toolEnv, ...env([...envNames, "DRY_RUN"])],
   });
   // A stage of the tools: its builder steps plus the sidecars its tools need (src/build/services.ts).
-  const toolTask = (name: string, description: string, names: string[], steps: Step[]): TaskSpec => {
+  const toolTask = (record: StageRecord, steps: Step[]): TaskSpec => {
+    const { task: name, description } = record;
+    const names = [...record.params];
     const sidecars = sidecarsFor(name, mode, toolEnv);
     const sidecarParams = sidecars.flatMap((s) => SERVICE_PARAMS[s.name as string] ?? []);
     const docker = sidecars.some((s) => s.name === "docker-daemon");
     return {
       name,
       description,
+      // docker build reaches aptly and the files server through STAGE_SERVICE, which selects this label.
+      ...(docker ? { labels: { [STAGE_SERVICE.label.key]: STAGE_SERVICE.label.value } } : {}),
       params: [...BUILDER_PARAMS, ...names, ...sidecarParams],
       spec: {
         steps: docker ? steps.map(withRegistryAuth) : steps,
@@ -215,7 +208,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
   return [
     {
       name: "stx-get-sources",
-      description: "Check out the manifest's projects at the branch (plus a private patch), write CONTEXT, and decide whether a scheduled build is needed.",
+      description: STAGE_RECORDS[0].description,
       params: [...BUILDER_PARAMS, "MANIFEST_URL", "MANIFEST_BRANCH", "MANIFEST_FILE", "RELEASE_ID", "DISTRO", "PATCH_PROJECT", "PATCH_URL", "PATCH_REF", "REUSE_FROM", "TRIGGER", "FORCE_BUILD", "FORCED_WEEKDAY", ...STORE_PARAMS],
       spec: {
         results: [
@@ -252,19 +245,7 @@ function taskSpecs(images: ImageRefs, mode: ImageBuildMode): TaskSpec[] {
         ],
       },
     },
-    toolTask("stx-download-prerequisites", "Download the 3rd-party packages and sources the build needs (through the farm's Pulp mirror) into this build state's aptly.",
-      ["CLEAN_DOWNLOADS", "CLEAN_REPOMGR"], [toolStep("download", SCRIPTS.download, ["CLEAN_DOWNLOADS", "CLEAN_REPOMGR"])]),
-    toolTask("stx-build-packages", "Build the Debian packages of one build type (std or rt) with build-pkgs and pkgbuilder.",
-      ["BUILD_TYPE", "CLEAN_PACKAGES"], [toolStep("build-pkgs", SCRIPTS.buildPackages, ["BUILD_TYPE", "CLEAN_PACKAGES"])]),
-    toolTask("stx-build-iso", "Build the installer ISO with build-image and LAT.",
-      ["CLEAN_ISO"], [toolStep("build-image", SCRIPTS.buildIso, ["CLEAN_ISO"])]),
-    toolTask("stx-build-base-image", "Build the stx-<distro> base image with build-stx-base.sh (it renders the Dockerfile's *.in files) and push it.",
-      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-stx-base", SCRIPTS.buildBaseImage, ["REGISTRY", "CLEAN_DOCKER"])]),
-    toolTask("stx-build-wheels", "Build the Python wheels tarball (needs a Docker daemon).",
-      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-wheels", SCRIPTS.buildWheels, ["REGISTRY", "CLEAN_DOCKER"])]),
-    toolTask("stx-build-app-images", "Build and push the application images (needs a Docker daemon).",
-      ["REGISTRY", "CLEAN_DOCKER"], [toolStep("build-images", SCRIPTS.buildImages, ["REGISTRY", "CLEAN_DOCKER"])]),
-    toolTask("stx-build-helm-charts", "Package the application Helm charts.", [], [toolStep("build-helm-charts", SCRIPTS.buildHelmCharts, [])]),
+    ...taskRecords().filter((r) => r.step).map((r) => toolTask(r, [toolStep(r.step!.name, scriptOf(r.step!.script), [...r.params])])),
     {
       name: "stx-publish",
       description: "Upload the outputs and CONTEXT to <release-id>/<distro>/<build-date>/outputs/ in the object store.",

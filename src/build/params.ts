@@ -47,7 +47,7 @@ export interface FarmDefaults {
   readonly toolImages: { readonly builder: string; readonly pkgbuilder: string; readonly lat: string; readonly aptly: string };
   readonly dockerImage: string;
   /** Where the tools download from: the farm's Pulp mirror where there is one (src/build/downloads.ts). */
-  readonly downloads: { readonly debianSnapshot: string; readonly debianSecuritySnapshot: string; readonly debianDistribution: string; readonly stxMirrorUrl: string };
+  readonly downloads: { readonly debianSnapshot: string; readonly debianSecuritySnapshot: string; readonly debianDistribution: string; readonly osMirrorUrl: string };
   readonly distro: string;
   /** Weekday 0-6 of forced scheduled builds, or "never". */
   readonly forcedWeekday: number | "never";
@@ -72,10 +72,10 @@ export function pipelineParams(defaults: FarmDefaults): PipelineParam[] {
     { name: "LAT_IMAGE", description: "stx-lat-tool: latd, which build-image drives through latc.", default: defaults.toolImages.lat },
     { name: "APTLY_IMAGE", description: "stx-aptly: the repository manager the tools use (REPOMGR_URL).", default: defaults.toolImages.aptly },
     { name: "DOCKER_IMAGE", description: "Docker daemon for the image stages.", default: defaults.dockerImage },
-    { name: "DEBIAN_SNAPSHOT", description: "Debian snapshot the tools download from (localrc DEBIAN_SNAPSHOT).", default: defaults.downloads.debianSnapshot },
+    { name: "DEBIAN_SNAPSHOT", description: "The pinned Debian snapshot the tools download from, <base>/<YYYYMMDDTHHMMSSZ> (localrc DEBIAN_SNAPSHOT; build.debianSnapshot).", default: defaults.downloads.debianSnapshot },
     { name: "DEBIAN_SECURITY_SNAPSHOT", description: "Debian security snapshot (localrc DEBIAN_SECURITY_SNAPSHOT).", default: defaults.downloads.debianSecuritySnapshot },
     { name: "DEBIAN_DISTRIBUTION", description: "Debian codename the branch builds on (localrc DEBIAN_DISTRIBUTION).", default: defaults.downloads.debianDistribution },
-    { name: "STX_MIRROR_URL", description: "StarlingX mirror the tools fall back to for sources (localrc STX_MIRROR_URL).", default: defaults.downloads.stxMirrorUrl },
+    { name: "OS_MIRROR_URL", description: "StarlingX mirror get_download_url tries first, in its <host>/<path> layout (localrc OS_MIRROR_URL; utils.py).", default: defaults.downloads.osMirrorUrl },
     { name: "MY_RELEASE", description: "StarlingX release number written into packages (localrc MY_RELEASE).", default: "10.0" },
     { name: "MAX_CPUS", description: "Parallel jobs per package build (localrc MAX_CPUS).", default: "4" },
     { name: "OBJECT_STORE_ENDPOINT", description: "S3 endpoint of the artifact store.", default: defaults.objectStoreEndpoint },

@@ -40,7 +40,7 @@ export interface RunOptions {
 
 /** A PipelineRun of the shared build Pipeline, resolved across namespaces by the cluster resolver. */
 export function pipelineRunManifest(run: RunOptions): Record<string, unknown> {
-  const systemStages = STAGES.filter((s) => s.system).map((s) => s.name);
+  const systemStages = STAGES.filter((s) => s.privileges === "system").map((s) => s.name);
   const sysbox = run.imageBuilds === "sysbox" ? { runtimeClassName: "sysbox-runc" } : undefined;
   return {
     apiVersion: TEKTON_API,

@@ -6,7 +6,7 @@
 import { DECIDE_SHELL } from "./changes";
 import { BUILD_ID_LABEL, CONTEXT_FILE, LISTING_FILE, OUTPUT_TYPES } from "../artifacts";
 import { LAYOUT_SHELL } from "./layout";
-import { LOCALDISK, PATHS, REGISTRY_AUTH, REUSE } from "./contract";
+import { LOCALDISK, OS, PATHS, REGISTRY_AUTH, REUSE, STAGE_SERVICE } from "./contract";
 
 /** Where the run keeps its bookkeeping inside the workspace. */
 export const STATE_DIR = ".stx";
@@ -23,6 +23,15 @@ run() { if [ "\${DRY_RUN}" = "true" ]; then echo "+ $*"; else "$@"; fi; }
 collect() {
   mkdir -p "$3"
   if [ -d "$1" ]; then run find "$1" -name "$2" -exec cp -t "$3" {} +; else echo "no outputs: $1 does not exist"; fi
+}
+# A stage whose record says privileges "system" mounts or chroots: stop at once, naming why, where
+# the pod may not (a stack with build.imageBuilds "none", or a pod without sysbox).
+need_system() {
+  if [ "\${DRY_RUN}" = "true" ]; then return 0; fi
+  if ! sudo -n unshare --mount true 2>/dev/null; then
+    echo "$1 needs privileges 'system' ($2), which this pod does not have: run it on a stack whose build.imageBuilds is sysbox or docker-in-docker" >&2
+    exit 1
+  fi
 }
 `;
 
@@ -89,7 +98,9 @@ printf '%s' "\${BUILD_DATE}" > "\${RESULT_BUILD_DATE}"
   checkout: `${PREAMBLE("get-sources")}
 # The checkout stays in the build state (where buildrc puts it), so a branch's next build syncs only what changed.
 mkdir -p "\${MY_REPO_ROOT_DIR}" && cd "\${MY_REPO_ROOT_DIR}"
-repo init -u "\${MANIFEST_URL}" -b "\${MANIFEST_BRANCH}" -m "\${MANIFEST_FILE}" --depth=1
+# Full history: debrepack.py counts commits for package revisions (git rev-list --count
+# <base_srcrev>..HEAD), which a shallow clone miscounts or cannot resolve.
+repo init -u "\${MANIFEST_URL}" -b "\${MANIFEST_BRANCH}" -m "\${MANIFEST_FILE}"
 repo sync -j4 --force-sync --no-clone-bundle --current-branch
 if [ -n "\${PATCH_PROJECT}" ]; then
   # A private build: the user's change on top of the manifest's checkout.
@@ -99,6 +110,8 @@ if [ -n "\${PATCH_PROJECT}" ]; then
   cd "\${MY_REPO_ROOT_DIR}"
 fi
 repo forall -c 'echo "(cd $REPO_PATH && git checkout -f $(git rev-parse HEAD))"' | sort -u > "\${WORKSPACE}/${STATE_DIR}/CONTEXT"
+# The Debian pin is part of what was built (comment lines: the change detection compares sources only).
+printf '# DEBIAN_SNAPSHOT=%s\n# DEBIAN_SECURITY_SNAPSHOT=%s\n' "\${DEBIAN_SNAPSHOT}" "\${DEBIAN_SECURITY_SNAPSHOT}" >> "\${WORKSPACE}/${STATE_DIR}/CONTEXT"
 echo "checked out $(wc -l < "\${WORKSPACE}/${STATE_DIR}/CONTEXT") projects"
 `,
   decide: `${STORE_PREAMBLE}
@@ -136,10 +149,19 @@ printf '%s' "\${needed}" > ${STATE_DIR}/build-needed
 printf '%s' "\${needed}" > "\${RESULT_BUILD_NEEDED}"
 `,
   download: `${PREAMBLE("download-prerequisites")}
-# downloader fetches through the URLs in DEBIAN_SNAPSHOT / STX_MIRROR_URL (the farm's Pulp mirror),
-# keeps the files in STX_MIRROR on this build state and loads them into this state's aptly.
-if [ "\${CLEAN_DOWNLOADS}" = "true" ]; then run rm -rf "\${STX_MIRROR}"; fi
-mkdir -p "\${STX_MIRROR}"
+need_system download-prerequisites "the downloader's apt chroot mounts /proc, /sys and /dev: starlingx/root build-tools/stx/stx_apt_cache.py create_apt_chroot"
+# downloader fetches each file from OS_MIRROR_URL first, then from its upstream URL (utils.py
+# get_download_url, stx_mirror_first), and Debian's packages from the pinned DEBIAN_SNAPSHOT; it
+# keeps the files in OS_MIRROR on this build state and loads them into this state's aptly.
+# The downloader's apt chroot copies the builder's /etc/apt/sources.list (stx_apt_cache.py), which
+# the image baked with its own snapshot: point it at this build's pinned one, the single source of truth.
+sources="deb \${DEBIAN_SNAPSHOT} \${DEBIAN_DISTRIBUTION} main contrib non-free non-free-firmware
+deb \${DEBIAN_SNAPSHOT} \${DEBIAN_DISTRIBUTION}-updates main contrib non-free non-free-firmware
+deb \${DEBIAN_SECURITY_SNAPSHOT} \${DEBIAN_DISTRIBUTION}-security main contrib non-free non-free-firmware"
+if [ "\${DRY_RUN}" = "true" ]; then echo "+ /etc/apt/sources.list <- \${DEBIAN_SNAPSHOT}"
+else printf '%s\n' "\${sources}" | sudo tee /etc/apt/sources.list >/dev/null && sudo rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; fi
+if [ "\${CLEAN_DOWNLOADS}" = "true" ]; then run rm -rf "\${OS_MIRROR}"; fi
+mkdir -p "\${OS_MIRROR}"
 # repo_manage.py clean empties the aptly it talks to: this build state's own sidecar, nobody else's.
 if [ "\${CLEAN_REPOMGR}" = "true" ]; then run repo_manage.py clean; fi
 run downloader -b -s -B std,rt
@@ -156,36 +178,49 @@ if [ -s ${SHARED_FILES.repo} ] && [ -s ${SHARED_FILES.source} ]; then
   export STX_SHARED_REPO STX_SHARED_SOURCE
   args+=(--reuse)
 fi
+need_system "build-packages-\${BUILD_TYPE}" "pkgbuilder's schroots"
 run build-pkgs "\${args[@]}"
 collect "\${MY_BUILD_PKG_DIR}\${BUILD_TYPE}" '*.deb' "${STATE_DIR}/outputs/\${BUILD_TYPE}"
 `,
   buildIso: `${PREAMBLE("build-iso")}
 # LAT (the lat sidecar) writes the ISO to <shared disk>/deploy; build-image clears it first itself.
 if [ "\${CLEAN_ISO}" = "true" ]; then run rm -rf "\${WORKSPACE}/deploy" "\${WORKSPACE}/workdir" "\${WORKSPACE}/sub_workdir"; fi
+need_system build-iso "LAT mounts the image it builds"
 run build-image
 collect "\${WORKSPACE}/deploy" '*.iso*' "${STATE_DIR}/outputs/iso"
 `,
   buildBaseImage: `${PREAMBLE("build-base-image")}
 ${DOCKER_READY}
-# build-stx-base.sh renders the Dockerfile's *.in files itself, so it, not a copy of the
-# directory, builds the image. Build containers reach this pod's aptly by the pod's address.
-pod_ip="$(hostname -i | cut -d' ' -f1)"
+# build-stx-base.sh renders the Dockerfile's *.in files itself (apt/stx.sources.list.in names
+# deb-local-binary-containers, deb-local-binary and deb-local-build under REPOMGR_PUBLISH_URL), so
+# it, not a copy of the directory, builds the image. Inside docker build 127.0.0.1 is the build
+# container: the image reaches aptly by the build namespace's Service ${STAGE_SERVICE.name}, which the
+# later image stages serve too.
 version="$(cat ${STATE_DIR}/build-date)"
-repo="deb [trusted=yes] http://\${pod_ip}:80"
-run build-stx-base.sh --os debian --stream stable --version "\${version}" --registry "\${REGISTRY}" --user starlingx --push \\
-  --repo "\${repo}/deb-local-build \${DEBIAN_DISTRIBUTION} main" --repo "\${repo}/deb-local-binary \${DEBIAN_DISTRIBUTION} main"
-printf '%s' "\${REGISTRY}/starlingx/stx-debian:\${version}-stable" > ${STATE_DIR}/base-image-ref
+run build-stx-base.sh --os ${OS.id} --os-codename "\${DEBIAN_DISTRIBUTION}" --os-arch ${OS.arch} --stream ${OS.buildStream} --version "\${version}" \\
+  --registry "\${REGISTRY}" --user starlingx --push --repomgr-publish-url "${STAGE_SERVICE.publishUrl}"
+# The name build-stx-base.sh tags: <registry>/<user>/stx-<os>:<codename>-<arch>-<stream>-<version>.
+printf '%s' "\${REGISTRY%/}/starlingx/stx-${OS.id}:\${DEBIAN_DISTRIBUTION}-${OS.arch}-${OS.buildStream}-\${version}" > ${STATE_DIR}/base-image-ref
 `,
   buildWheels: `${PREAMBLE("build-wheels")}
 ${DOCKER_READY}
-run build-wheel-tarball.sh --os debian --stream stable
-collect "\${MY_WORKSPACE}std/build-wheels-debian-stable" '*.tar' "${STATE_DIR}/outputs/wheels"
+# The wheel builder's apt sources use REPOMGR_DEPLOY_URL inside docker build: the namespace's Service.
+export REPOMGR_DEPLOY_URL="${STAGE_SERVICE.publishUrl}"
+run build-wheel-tarball.sh --os ${OS.id} --os-codename "\${DEBIAN_DISTRIBUTION}" --stream ${OS.buildStream}
+collect "\${MY_WORKSPACE}std/build-wheels-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}" '*.tar' "${STATE_DIR}/outputs/wheels"
 `,
   buildImages: `${PREAMBLE("build-app-images")}
 ${DOCKER_READY}
 # build-stx-images.sh has no cache switch (it builds with --no-cache itself); CLEAN_DOCKER above
-# empties the daemon's cache instead.
-run build-stx-images.sh --os debian --stream stable --base "$(cat ${STATE_DIR}/base-image-ref)" --registry "\${REGISTRY}" --user starlingx --push
+# empties the daemon's cache instead. loci images need the wheels tarball, which it hands out as
+# BUILDER_FILES_URL + its path (the files sidecar, through the namespace's Service).
+wheels="$(find "\${MY_WORKSPACE}std/build-wheels-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}" -maxdepth 1 -name '*.tar' ! -name '*-py2.tar' 2>/dev/null | sort | tail -n 1)"
+if [ -z "\${wheels}" ]; then
+  if [ "\${DRY_RUN}" = "true" ]; then wheels="\${MY_WORKSPACE}std/build-wheels-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}/stx-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}-wheels.tar"
+  else echo "no wheels tarball from build-wheels in \${MY_WORKSPACE}std/build-wheels-${OS.id}-\${DEBIAN_DISTRIBUTION}-${OS.buildStream}: loci images cannot build without --wheels" >&2; exit 1; fi
+fi
+run build-stx-images.sh --os ${OS.id} --os-codename "\${DEBIAN_DISTRIBUTION}" --stream ${OS.buildStream} --base "$(cat ${STATE_DIR}/base-image-ref)" --wheels "\${wheels}" \\
+  --registry "\${REGISTRY}" --user starlingx --push
 collect "\${MY_WORKSPACE}std/build-images" '*.lst' "${STATE_DIR}/outputs/images"
 `,
   buildHelmCharts: `${PREAMBLE("build-helm-charts")}

@@ -2,34 +2,17 @@
  * The services StarlingX's tools talk to, as Tekton sidecars of the Task that needs them: they
  * start with the stage's pod, share its loopback and its state volume (mounted at /localdisk like
  * upstream's hostPath), and stop with it, so nothing idles between builds. Which Task gets which
- * sidecar follows from src/build/contract.ts (TOOLS[].services).
+ * sidecar follows from its stage record (src/build/stages.ts), checked against the tools' contract.
  */
 import { ImageBuildMode } from "../settings/build";
-import { LOCALDISK, PATHS, SERVICES, ServiceName, TOOLS } from "./contract";
+import { LOCALDISK, PATHS, SERVICES, ServiceName, STAGE_SERVICE } from "./contract";
+import { recordOfTask } from "./stages";
 
 type Obj = Record<string, unknown>;
 
-/** Tools each Task runs: the services it needs are those of its tools. */
-export const TASK_TOOLS: Readonly<Record<string, readonly string[]>> = {
-  "stx-download-prerequisites": ["downloader", "repo_manage.py"],
-  "stx-build-packages": ["build-pkgs"],
-  "stx-build-iso": ["build-image"],
-  "stx-build-base-image": ["build-stx-base.sh"],
-  "stx-build-wheels": ["build-wheel-tarball.sh"],
-  "stx-build-app-images": ["build-stx-images.sh"],
-  "stx-build-helm-charts": ["build-helm-charts.sh"],
-};
-
-/** The services a Task's tools need, from the contract. */
+/** The services of a Task's pod, from its stage record. */
 export function servicesOf(task: string): ServiceName[] {
-  const tools = TASK_TOOLS[task] ?? [];
-  const names = new Set<ServiceName>();
-  for (const tool of tools) {
-    const contract = TOOLS.find((t) => t.tool === tool);
-    if (!contract) throw new Error(`no contract for tool "${tool}" of ${task}`);
-    contract.services.forEach((s) => names.add(s));
-  }
-  return [...names];
+  return [...recordOfTask(task).services];
 }
 
 const tcpReady = (port: number) => ({ readinessProbe: { tcpSocket: { port }, periodSeconds: 2, failureThreshold: 150 } });
@@ -44,8 +27,35 @@ export function sidecarsFor(task: string, mode: ImageBuildMode, env: Obj[]): Obj
   if (wanted.includes("pkgbuilder")) sidecars.push({ ...pkgbuilder(env), ...security });
   if (wanted.includes("lat")) sidecars.push({ ...lat(env), ...security });
   if (wanted.includes("docker")) sidecars.push({ ...docker(), ...security });
+  if (wanted.includes("files")) sidecars.push(files());
   return sidecars;
 }
+
+/**
+ * pkgbuilder reads its settings from the file STX_LOCALRC, never from its environment
+ * (starlingx/tools stx/debian/trixie/toCOPY/pkgbuilder/debbuilder.py: set_environ_vars,
+ * set_extra_repos, assemble_extra_repo); upstream's chart mounts the builder's stx-localrc there.
+ * These are the lines it greps for, written as localrc.sample writes them (unquoted: set_extra_repos
+ * keeps quotes).
+ */
+export const STX_LOCALRC = "/usr/local/bin/stx/stx-localrc";
+export const LOCALRC_VARS = [
+  "PROJECT", "MYUNAME", "MY_RELEASE", "DIST_ID", "DIST", "DIST_ARCH", "OS", "OS_CODENAME", "OS_ARCH", "BUILD_STREAM", "STX_DIST",
+  "OS_MIRROR_URL", "OS_MIRROR_DIST_PATH", "OS_MIRROR_DL_PATH", "STX_MIRROR_STRATEGY", "REPOMGR_TYPE", "REPOMGR_URL",
+  "REPOMGR_DEPLOY_URL", "REPOMGR_ORIGIN", "BUILDER_URL", "OSTREE_OSNAME", "DEBIAN_SNAPSHOT", "DEBIAN_SECURITY_SNAPSHOT",
+  "DEBIAN_DISTRIBUTION", "DEBIAN_VERSION", "MAX_CPUS",
+] as const;
+
+/** Shell that writes STX_LOCALRC from the container's environment; a value with blanks or quotes is refused. */
+export const WRITE_LOCALRC = `set -eu
+mkdir -p "$(dirname ${STX_LOCALRC})"
+: > ${STX_LOCALRC}.new
+for name in ${LOCALRC_VARS.join(" ")}; do
+  value="$(printenv "$name" || true)"
+  case "$value" in *[[:space:]\\"\\']*) echo "$name has blanks or quotes, which stx-localrc cannot carry: $value" >&2; exit 1;; esac
+  printf 'export %s=%s\n' "$name" "$value" >> ${STX_LOCALRC}.new
+done
+mv ${STX_LOCALRC}.new ${STX_LOCALRC}`;
 
 /**
  * stx-aptly: its own entrypoint (supervisord: aptly API on 8080, nginx on 80), with aptly's rootDir
@@ -68,16 +78,34 @@ exec /bin/entrypoint.sh
   };
 }
 
-/** stx-pkgbuilder: upstream's Flask app, on SERVICES.pkgbuilder.port (its own 80 is aptly's nginx here). */
+/**
+ * stx-pkgbuilder: upstream's Flask app on SERVICES.pkgbuilder.port (its own 80 is aptly's nginx
+ * here), started through `args` so the image's tini entrypoint stays (stx-pkgbuilder.Dockerfile
+ * ENTRYPOINT ["/usr/bin/tini", "--"]), after writing the stx-localrc it reads.
+ */
 function pkgbuilder(env: Obj[]): Obj {
   return {
     name: "pkgbuilder",
     image: "$(params.PKGBUILDER_IMAGE)",
     workingDir: "/opt",
-    command: ["python3", "-c", `import app; app.app.run(host='0.0.0.0', port=${SERVICES.pkgbuilder.port}, debug=False)`],
-    // The chart gives pkgbuilder the builder's localrc (stx_control.py copies stx-localrc to it).
+    args: ["/bin/bash", "-c", `${WRITE_LOCALRC}
+exec ionice -c 3 nice -n 15 python3 -c "import app; app.app.run(host='0.0.0.0', port=${SERVICES.pkgbuilder.port}, debug=False)"`],
     env,
     ...tcpReady(SERVICES.pkgbuilder.port),
+  };
+}
+
+/**
+ * The builder files server (upstream's stx-builder-files-http: nginx serving /localdisk/designer
+ * and /localdisk/loadbuild on 8088): build-stx-images.sh hands loci the wheels tarball as
+ * BUILDER_FILES_URL + its path. The builder image's Python serves exactly /localdisk.
+ */
+function files(): Obj {
+  return {
+    name: "files",
+    image: "$(params.BUILDER_IMAGE)",
+    args: ["/bin/sh", "-c", `mkdir -p /tmp/files && ln -sfn ${LOCALDISK} /tmp/files${LOCALDISK} && exec python3 -m http.server ${SERVICES.files.port} --directory /tmp/files`],
+    ...tcpReady(SERVICES.files.port),
   };
 }
 
@@ -110,5 +138,25 @@ if [ "\${REGISTRY_INSECURE}" = "true" ] && [ -n "\${REGISTRY}" ]; then set -- "$
 exec dockerd-entrypoint.sh dockerd "$@"
 `,
     ...tcpReady(SERVICES.docker.port),
+  };
+}
+
+/**
+ * The Service of every build namespace that `docker build` reaches the running image stage's
+ * aptly (nginx, 80) and files server (8088) by (STAGE_SERVICE). It selects the label the image
+ * Tasks carry (Tekton copies a Task's labels onto its pods); not-ready addresses are published
+ * because a Tekton pod reports ready only while all its containers run.
+ */
+export function stageServiceSpec(namespace: string, labels: Record<string, string>): { metadata: Obj; spec: Obj } {
+  return {
+    metadata: { name: STAGE_SERVICE.name, namespace, labels },
+    spec: {
+      selector: { [STAGE_SERVICE.label.key]: STAGE_SERVICE.label.value },
+      publishNotReadyAddresses: true,
+      ports: [
+        { name: "aptly", port: SERVICES.aptlyDeploy.port, targetPort: SERVICES.aptlyDeploy.port },
+        { name: "files", port: SERVICES.files.port, targetPort: SERVICES.files.port },
+      ],
+    },
   };
 }

@@ -7,6 +7,7 @@
 import { SWITCHES } from "./params";
 import { labelValue, RUN_LABELS } from "./runs";
 import { LISTING_FILE, releaseRoot } from "../artifacts";
+import { shellQuote as quote } from "../quoting";
 
 /** Where the PipelineRun template (JSON) is mounted next to the script. */
 export const RUN_TEMPLATE = "/run/build/pipelinerun.json";
@@ -32,20 +33,34 @@ export interface StarterOptions {
   readonly pollSeconds?: number;
 }
 
-const quote = (text: string) => `'${text.replace(/'/g, `'"'"'`)}'`;
+/** A whole number for the script's arithmetic; anything else is a programming error, not input. */
+function count(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`starter script: ${what} must be a whole number, not ${value}`);
+  return value;
+}
 
+/**
+ * Every value from settings enters the script once, as a single-quoted word assigned to a
+ * variable, and is used only as "$variable" after that: a branch named `x$(id)` stays text.
+ */
 export function starterScript(o: StarterOptions): string {
   const selector = `${RUN_LABELS.project}=${labelValue(o.project)},${RUN_LABELS.branch}=${labelValue(o.branch)}`;
+  const keep = count(o.keepRuns, "keepRuns");
+  const poll = count(o.pollSeconds ?? 60, "pollSeconds");
+  const waitMinutes = count(o.waitMinutes ?? 600, "waitMinutes");
   return `#!/bin/sh
 set -eu
 ns=${quote(o.namespace)}
 selector=${quote(selector)}
+what=${quote(`${o.project} ${o.branch}`)}
+dashboard=${quote(o.dashboardUrl)}
+outputs=${quote(`${o.artifactsUrl}/${releaseRoot(o.releaseId)}${o.distro}`)}
 template="\${RUN_TEMPLATE:-${RUN_TEMPLATE}}"
 work="$(mktemp -d)"
 
-# Bounded history: the newest ${o.keepRuns} finished runs of this branch stay, older ones go.
+# Bounded history: the newest ${keep} finished runs of this branch stay, older ones go.
 kubectl get pipelineruns -n "$ns" -l "$selector" -o json \\
-  | jq -r '[.items[] | select(.status.completionTime != null)] | sort_by(.metadata.creationTimestamp) | .[:-${o.keepRuns}][] | .metadata.name' \\
+  | jq -r --argjson keep ${keep} '[.items[] | select(.status.completionTime != null)] | sort_by(.metadata.creationTimestamp) | .[:-$keep][] | .metadata.name' \\
   | while read -r old; do kubectl delete pipelinerun -n "$ns" "$old"; done
 
 trigger="\${TRIGGER:-scheduled}"
@@ -54,18 +69,18 @@ trigger="\${TRIGGER:-scheduled}"
 running_runs() { kubectl get pipelineruns -n "$ns" -l "$selector" -o json | jq -r '[.items[] | select(.status.completionTime == null)] | length'; }
 running="$(running_runs)"
 if [ "$trigger" = "scheduled" ] && [ "$running" != "0" ]; then
-  echo "a build of ${o.project} ${o.branch} is still running; this scheduled start is skipped"
+  echo "a build of $what is still running; this scheduled start is skipped"
   exit 0
 fi
 waited=0
 while [ "$running" != "0" ]; do
-  if [ "$waited" -ge ${(o.waitMinutes ?? 600) * 60} ]; then
-    echo "a build of ${o.project} ${o.branch} is still running after ${o.waitMinutes ?? 600} minutes; not starting another on its state volume" >&2
+  if [ "$waited" -ge ${waitMinutes * 60} ]; then
+    echo "a build of $what is still running after ${waitMinutes} minutes; not starting another on its state volume" >&2
     exit 3
   fi
-  echo "a build of ${o.project} ${o.branch} is running; waiting for it to finish (its state volume has one writer)"
-  sleep ${o.pollSeconds ?? 60}
-  waited=$((waited + ${Math.max(o.pollSeconds ?? 60, 1)}))
+  echo "a build of $what is running; waiting for it to finish (its state volume has one writer)"
+  sleep ${poll}
+  waited=$((waited + ${Math.max(poll, 1)}))
   running="$(running_runs)"
 done
 
@@ -85,10 +100,10 @@ for switch in ${Object.keys(SWITCHES).join(" ")}; do
 done
 
 name="$(kubectl create -f "$work/run.json" -o jsonpath='{.metadata.name}')"
-echo "Tekton run: ${o.dashboardUrl}/#/namespaces/$ns/pipelineruns/$name"
+echo "Tekton run: ${o.dashboardUrl ? `${o.dashboardUrl}/#/namespaces/$ns/pipelineruns/$name` : "pipelinerun $name in namespace $ns (no Dashboard link: build.tekton.dashboardAccess)"}"
 status=""
 while [ "$status" != "True" ] && [ "$status" != "False" ]; do
-  sleep ${o.pollSeconds ?? 60}
+  sleep ${poll}
   status="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.conditions[?(@.type=="Succeeded")].status}')"
 done
 date="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.results[?(@.name=="build-date")].value}')"
@@ -96,8 +111,8 @@ needed="$(kubectl get pipelinerun -n "$ns" "$name" -o jsonpath='{.status.results
 if [ "$needed" = "false" ]; then
   echo "skipped: sources unchanged since the last successful build (set FORCE_BUILD=true to build anyway)"
 elif [ -n "$date" ]; then
-  echo "Artifacts: ${o.artifactsUrl}/${releaseRoot(o.releaseId)}${o.distro}/$date/outputs/${LISTING_FILE}"
-  echo "Logs: ${o.artifactsUrl}/${releaseRoot(o.releaseId)}${o.distro}/$date/outputs/logs/"
+  echo "Artifacts: $outputs/$date/outputs/${LISTING_FILE}"
+  echo "Logs: $outputs/$date/outputs/logs/"
 fi
 rm -rf "$work"
 if [ "$status" = "True" ]; then echo "build succeeded"; else echo "build failed" >&2; exit 1; fi

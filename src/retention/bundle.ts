@@ -39,15 +39,24 @@ const cache = new Map<string, RunnerBundle>();
 
 /** Bundles the jobs (once per process); throws when the result would not fit a ConfigMap comfortably. */
 export function retentionBundle(): RunnerBundle {
-  const entry = ["cli.ts", "cli.js"].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f));
-  if (!entry) throw new Error(`no retention entry point next to ${__filename}`);
-  const cached = cache.get(entry);
+  return programBundle("cli", "retention");
+}
+
+/**
+ * One of our programs (`<dir of this file's sibling folder>/<entry>.ts`, or its compiled .js) as a
+ * single gzipped JavaScript file for a stock node image; cached per process.
+ */
+export function programBundle(entry: string, folder: string): RunnerBundle {
+  const dir = path.join(__dirname, "..", folder);
+  const file = [`${entry}.ts`, `${entry}.js`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`no ${entry} entry point in ${dir}`);
+  const cached = cache.get(file);
   if (cached) return cached;
   // esbuild is needed only here; loading it lazily keeps it out of every other code path.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require("esbuild") as typeof import("esbuild");
   const result = esbuild.buildSync({
-    entryPoints: [entry],
+    entryPoints: [file],
     bundle: true,
     platform: "node",
     target: "node20",
@@ -61,9 +70,9 @@ export function retentionBundle(): RunnerBundle {
   // zlib writes no timestamp into the header, so the same code gives the same bytes (no spurious diffs).
   const gzipped = gzipSync(code, { level: 9 });
   if (gzipped.length > MAX_BUNDLE_BYTES) {
-    throw new Error(`the retention bundle is ${gzipped.length} bytes gzipped; the limit is ${MAX_BUNDLE_BYTES}`);
+    throw new Error(`the ${folder}/${entry} bundle is ${gzipped.length} bytes gzipped; the limit is ${MAX_BUNDLE_BYTES}`);
   }
   const bundle = { gzipped, bytes: code.length, sha256: createHash("sha256").update(gzipped).digest("hex") };
-  cache.set(entry, bundle);
+  cache.set(file, bundle);
   return bundle;
 }

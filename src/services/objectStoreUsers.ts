@@ -1,40 +1,41 @@
 /**
- * Object store users of the tenant namespaces (MinIO mode): one user per namespace, allowed to
- * read the whole artifacts bucket and to write and delete only where that namespace publishes, so
- * no tenant holds keys that could delete a release build. Pure: the component turns the plan into
- * Secrets and the bucket Job's `mc admin` commands.
+ * Object store users of the tenant namespaces (MinIO mode): one user per namespace. A tenant reads
+ * only its own prefix and the published builds, writes only under its own prefix, and deletes
+ * there only when its release class is not kept forever: no tenant key can read another tenant's
+ * private builds or delete a release build. Pure: the component turns the plan into Secrets and
+ * the bucket Job's `mc admin` commands.
  */
 import { createHash } from "crypto";
-import { privateReleaseId, releaseIdForBranch, releaseRoot } from "../artifacts";
-import { buildNamespace, userNamespace } from "../tenancy/naming";
-import { Settings } from "../settings/schema";
+import { privateReleaseId, PUBLISHED_ROOT, releaseClass, releaseRoot } from "../artifacts";
+import { RetentionSettings } from "../settings/retention";
+import { TenantPlan } from "../tenancy/tenants";
 
 export interface TenantStoreUser {
   /** The tenant namespace that receives the keys. */
   readonly namespace: string;
   /** MinIO access key (and policy name): `stx-` and 16 hex digits of the namespace, 20 characters. */
   readonly accessKey: string;
-  /** Key prefix in the artifacts bucket the tenant may write and delete under, ending in "/". */
+  /** Key prefix in the artifacts bucket the tenant may write under, ending in "/". */
   readonly writePrefix: string;
+  /** True when the prefix holds builds kept forever (retention.days of its class): no deletes. */
+  readonly keepForever: boolean;
 }
 
-/** Every tenant's store user: `user-<name>` writes `private/<name>/`, a branch namespace its release-id. */
-export function tenantStoreUsers(settings: Pick<Settings, "users" | "projects">): TenantStoreUser[] {
-  const users = settings.users.map((u) => storeUser(userNamespace(u.name), privatePrefix(u.name)));
-  const branches = settings.projects.flatMap((p) =>
-    p.branches.map((b) => storeUser(buildNamespace(p.name, b.name), releaseRoot(b.releaseId ?? releaseIdForBranch(b.name)))),
-  );
-  return [...users, ...branches];
-}
-
-/** `private/<user>/`, checked against the layout's grammar for private release-ids. */
-function privatePrefix(user: string): string {
-  return privateReleaseId(user, "x").replace(/x$/, "");
-}
-
-function storeUser(namespace: string, writePrefix: string): TenantStoreUser {
-  const accessKey = `stx-${createHash("sha256").update(namespace).digest("hex").slice(0, 16)}`;
-  return { namespace, accessKey, writePrefix };
+/**
+ * Every tenant's store user, from the tenant plan: a user tenant writes `private/<name>/`, a
+ * branch tenant its release root (`published/<release-id>/`).
+ */
+export function tenantStoreUsers(tenants: readonly TenantPlan[], days: RetentionSettings["days"]): TenantStoreUser[] {
+  return tenants.map((tenant) => {
+    const accessKey = `stx-${createHash("sha256").update(tenant.namespace).digest("hex").slice(0, 16)}`;
+    if (tenant.kind === "user") {
+      // `private/<user>/`, checked against the layout's grammar for private release-ids.
+      return { namespace: tenant.namespace, accessKey, writePrefix: privateReleaseId(tenant.owner, "x").replace(/x$/, ""), keepForever: false };
+    }
+    if (!tenant.releaseId) throw new Error(`build tenant ${tenant.namespace} has no release-id`);
+    const keepForever = days[releaseClass(tenant.releaseId)] === "forever";
+    return { namespace: tenant.namespace, accessKey, writePrefix: releaseRoot(tenant.releaseId), keepForever };
+  });
 }
 
 /** An IAM-style policy document, as MinIO's `mc admin policy create` takes it. */
@@ -44,35 +45,43 @@ export interface PolicyDocument {
     readonly Effect: "Allow";
     readonly Action: readonly string[];
     readonly Resource: readonly string[];
+    readonly Condition?: Record<string, Record<string, readonly string[]>>;
   }[];
 }
 
-const READ_OBJECT = ["s3:GetObject"];
-const WRITE_OBJECT = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+const WRITE_OBJECT = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
 /**
- * Read of the whole artifacts bucket (listing included: builds read other builds' CONTEXT and
- * latest_build), write and delete only below `writePrefix`. Nothing else is allowed, in this
- * bucket or any other.
+ * Listing and reading of the tenant's own prefix and of the published builds (builds read other
+ * builds' CONTEXT, latest_build and shared APT repositories there), writing only below its own
+ * prefix, deleting there too unless `keepForever`. Nothing else, in this bucket or any other:
+ * another tenant's private prefix is neither listed nor read.
  */
-export function tenantPolicy(bucket: string, writePrefix: string): PolicyDocument {
+export function tenantPolicy(bucket: string, user: Pick<TenantStoreUser, "writePrefix" | "keepForever">): PolicyDocument {
+  const { writePrefix } = user;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`"${bucket}" is not an S3 bucket name`);
   if (!writePrefix.endsWith("/") || writePrefix.startsWith("/") || /[*?]|(^|\/)\.\.?\//.test(writePrefix)) {
     throw new Error(`"${writePrefix}" is not a key prefix ending in "/" (no wildcards, no . or .. segments)`);
   }
+  const readable = [...new Set([PUBLISHED_ROOT, writePrefix])];
+  const objects = (prefixes: readonly string[]) => prefixes.map((p) => `arn:aws:s3:::${bucket}/${p}*`);
   return {
     Version: "2012-10-17",
     Statement: [
-      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], Resource: [`arn:aws:s3:::${bucket}`] },
-      { Effect: "Allow", Action: READ_OBJECT, Resource: [`arn:aws:s3:::${bucket}/*`] },
-      { Effect: "Allow", Action: WRITE_OBJECT, Resource: [`arn:aws:s3:::${bucket}/${writePrefix}*`] },
+      { Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [`arn:aws:s3:::${bucket}`] },
+      {
+        Effect: "Allow", Action: ["s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`],
+        Condition: { StringLike: { "s3:prefix": readable.map((p) => `${p}*`) } },
+      },
+      { Effect: "Allow", Action: ["s3:GetObject"], Resource: objects(readable) },
+      { Effect: "Allow", Action: user.keepForever ? WRITE_OBJECT : [...WRITE_OBJECT, "s3:DeleteObject"], Resource: objects([writePrefix]) },
     ],
   };
 }
 
 /** A short hash of the user set (names, prefixes, bucket): names the Job so a change runs it again. */
 export function storeUsersHash(bucket: string, users: readonly TenantStoreUser[]): string {
-  const text = JSON.stringify([bucket, users.map((u) => [u.namespace, u.accessKey, u.writePrefix])]);
+  const text = JSON.stringify([bucket, users.map((u) => [u.namespace, u.accessKey, u.writePrefix, u.keepForever])]);
   return createHash("sha256").update(text).digest("hex").slice(0, 10);
 }
 

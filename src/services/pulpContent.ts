@@ -20,6 +20,8 @@ export interface PulpMirrorSpec {
   readonly type: "deb" | "file";
   readonly remote: Readonly<Record<string, string | boolean>>;
   readonly basePath: string;
+  /** deb: publish upstream's signed metadata unchanged (pulp_deb verbatim publication). */
+  readonly verbatim: boolean;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -46,6 +48,7 @@ function mirrorSpec(m: MirrorSettings): PulpMirrorSpec {
     type: m.type,
     remote,
     basePath: m.basePath ?? `mirror/${m.name}`,
+    verbatim: m.type === "deb" && m.verbatim === true,
     labels: { [RETENTION_LABEL]: KEEP_FOREVER, stx_managed_by: "stx-build-cluster" },
   };
 }

@@ -88,17 +88,26 @@ def wait_until_up(pulp, attempts=90):
     raise SystemExit("Pulp did not become ready")
 
 
+VERBATIM = "publications/deb/verbatim/"
+
+
 def converge_mirror(pulp, mirror):
     remote_kind, repo_kind, dist_kind, pub_kind = PLUGIN[mirror["type"]]
     labels = mirror["labels"]
+    before = pulp.find(remote_kind, mirror["name"])
     remote = pulp.converge(remote_kind, mirror["name"], {**mirror["remote"], "pulp_labels": labels})
     repo = pulp.converge(repo_kind, mirror["name"], {"remote": remote, "pulp_labels": labels, "retain_repo_versions": 2})
     repository = pulp.request("GET", repo)
-    if repository["latest_version_href"].endswith("/versions/0/"):
-        print(f"first sync of {mirror['name']}")
+    # A new mirror is synced once; so is one whose upstream URL moved (a new snapshot pin).
+    moved = before is not None and before.get("url") != mirror["remote"]["url"]
+    if repository["latest_version_href"].endswith("/versions/0/") or moved:
+        print(f"{'re-sync (URL moved)' if moved else 'first sync'} of {mirror['name']}")
         pulp.wait(pulp.request("POST", repo + "sync/", {"remote": remote, "mirror": True}))
         publication = {"repository": repo}
-        if mirror["type"] == "deb":
+        if mirror.get("verbatim"):
+            # Upstream's Release, InRelease and Release.gpg as published: apt checks Debian's keys.
+            pub_kind = VERBATIM
+        elif mirror["type"] == "deb":
             publication.update({"structured": True, "simple": False})
         pulp.wait(pulp.request("POST", f"{API}{pub_kind}", publication))
     # A distribution that follows the repository serves its newest publication.

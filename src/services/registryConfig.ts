@@ -1,12 +1,16 @@
 /**
  * The distribution (Docker registry) config file, /etc/distribution/config.yml. Pure and free of
  * credentials: the S3 keys and the HTTP secret reach the registry as environment variables from
- * Secrets, so this file can live in a ConfigMap.
+ * Secrets, so this file can live in a ConfigMap. distribution listens on the pod's loopback only,
+ * without auth: the registry gate (registryGate.ts) in the same pod is the only way in, and it
+ * decides per login and repository prefix (registryAccess.ts).
  */
 
+/** The port clients reach (the gate). */
 export const REGISTRY_PORT = 5000;
 export const REGISTRY_DEBUG_PORT = 5001;
-export const HTPASSWD_PATH = "/etc/distribution/auth/htpasswd";
+/** distribution's own port, on 127.0.0.1 of the registry pod. */
+export const REGISTRY_UPSTREAM_PORT = 5002;
 export const REGISTRY_DATA_PATH = "/var/lib/registry";
 
 export type RegistryStorage =
@@ -30,11 +34,10 @@ export function registryConfig(storage: RegistryStorage): Record<string, unknown
       cache: { blobdescriptor: "inmemory" },
     },
     http: {
-      addr: `:${REGISTRY_PORT}`,
+      addr: `127.0.0.1:${REGISTRY_UPSTREAM_PORT}`,
       headers: { "X-Content-Type-Options": ["nosniff"] },
       debug: { addr: `:${REGISTRY_DEBUG_PORT}`, prometheus: { enabled: true, path: "/metrics" } },
     },
-    auth: { htpasswd: { realm: "stx-build-cluster", path: HTPASSWD_PATH } },
     health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
   };
 }
@@ -61,11 +64,4 @@ function storageDriver(storage: RegistryStorage): Record<string, unknown> {
 /** JSON is YAML, so the file is written as indented JSON under a header comment. */
 export function renderRegistryConfig(storage: RegistryStorage): string {
   return `# Rendered by stx-build-cluster (src/services/registryConfig.ts).\n${JSON.stringify(registryConfig(storage), null, 2)}\n`;
-}
-
-/** One htpasswd line; the hash comes from @pulumi/random's bcryptHash (stable across runs). */
-export function htpasswdLine(user: string, bcryptHash: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`registry user "${user}" may only hold letters, digits, ".", "_" and "-"`);
-  if (!/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(bcryptHash)) throw new Error("htpasswd needs a bcrypt hash ($2a$/$2b$/$2y$)");
-  return `${user}:${bcryptHash}\n`;
 }

@@ -30,24 +30,28 @@ export interface SharedPort {
   readonly port: number;
   /** Exposed outside the cluster (NodePort or Ingress) when the stack exposes services. */
   readonly exposed: boolean;
+  /** Opened to tenants' builds. False where using the port needs a login no tenant holds. */
+  readonly tenants: boolean;
   readonly why: string;
 }
 
 /**
- * The ports builds use, from what the pipeline calls (src/build/scripts.ts, definition.ts):
- * PULP_URL / REPOMGR_URL (downloader, build-pkgs, build-image), apt through CONTENT_ORIGIN, the
- * artifact store (decide, upload, record steps) and the registry (the Docker daemon sidecar). The
- * store and registry only where this stack runs its own.
+ * The ports builds use, from what the pipeline calls (src/build/scripts.ts, definition.ts): apt
+ * through CONTENT_ORIGIN, the artifact store (decide, upload, record steps) and the registry (the
+ * Docker daemon sidecar); the store and registry only where this stack runs its own. Pulp's API
+ * stays closed to tenants: every call needs a login, and no tenant is given one (the admin
+ * password stays in the shared namespace; a build's repositories are its own aptly sidecar's,
+ * REPOMGR_URL). Admins reach it from outside, the shared namespace's jobs from inside.
  */
 export function tenantPorts(services: Pick<ServicesSettings, "objectStore" | "registry">): SharedPort[] {
   return [
-    { app: "pulp-api", port: SERVICE_PORTS.pulpApi, exposed: true, why: "REST API: downloader, build-pkgs and build-image create and fill repositories (PULP_URL)" },
-    { app: "pulp-content", port: PULP_CONTENT_PORT, exposed: true, why: "content app: apt in every build downloads packages and mirrors (CONTENT_ORIGIN)" },
+    { app: "pulp-api", port: SERVICE_PORTS.pulpApi, exposed: true, tenants: false, why: "REST API: every call needs a login, which only the shared namespace's jobs and admins hold" },
+    { app: "pulp-content", port: PULP_CONTENT_PORT, exposed: true, tenants: true, why: "content app: apt in every build downloads packages and mirrors (CONTENT_ORIGIN)" },
     ...(services.objectStore.mode === "minio"
-      ? [{ app: "minio", port: SERVICE_PORTS.objectStore, exposed: true, why: "S3: decide, upload and record steps read and write artifacts, logs, CONTEXT, latest_build" }]
+      ? [{ app: "minio", port: SERVICE_PORTS.objectStore, exposed: true, tenants: true, why: "S3: decide, upload and record steps read and write artifacts, logs, CONTEXT, latest_build" }]
       : []),
     ...(services.registry.mode === "own"
-      ? [{ app: "registry", port: REGISTRY_PORT, exposed: true, why: "registry API: the image stages' Docker daemon pushes and pulls intermediate images" }]
+      ? [{ app: "registry", port: REGISTRY_PORT, exposed: true, tenants: true, why: "registry API: the image stages' Docker daemon pushes and pulls intermediate images" }]
       : []),
   ];
 }
@@ -74,7 +78,7 @@ export const TENANT_NAMESPACES: Peer = { namespaceSelector: { matchExpressions: 
 
 /**
  * The shared namespace's ingress policies. Policies add up, so: deny everything, then allow
- * (1) each tenant port from tenants, the namespace itself and outside peers; (2) everything
+ * (1) each port from tenants (where they may use it), the namespace itself and outside peers; (2) everything
  * between the namespace's own pods (Jenkins and its agents, retention jobs, Pulp and the registry
  * on S3) except the backends; (3) each backend from Pulp's pods only.
  */
@@ -90,7 +94,7 @@ export function sharedPolicies(ports: readonly SharedPort[], external: ExternalP
       spec: {
         podSelector: { matchLabels: { [APP_LABEL]: p.app } },
         policyTypes: ["Ingress"] as ["Ingress"],
-        ingress: [{ from: [TENANT_NAMESPACES, { podSelector: {} }, ...(p.exposed ? outside : [])], ports: [tcp(p.port)] }],
+        ingress: [{ from: [...(p.tenants ? [TENANT_NAMESPACES] : []), { podSelector: {} }, ...(p.exposed ? outside : [])], ports: [tcp(p.port)] }],
       },
     })),
     {
@@ -114,7 +118,7 @@ export function sharedPolicies(ports: readonly SharedPort[], external: ExternalP
 
 /** Tenant egress to the shared namespace: the same ports, to the same pods, and nothing else there. */
 export function tenantEgressToShared(sharedNamespace: string, ports: readonly SharedPort[]): { to: Peer[]; ports: ReturnType<typeof tcp>[] }[] {
-  return ports.map((p) => ({
+  return ports.filter((p) => p.tenants).map((p) => ({
     to: [{ ...namespaceNamed(sharedNamespace), podSelector: { matchLabels: { [APP_LABEL]: p.app } } }],
     ports: [tcp(p.port)],
   }));

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { tryParseQuantity } from "../quantity";
 import { positiveQuantity, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
-import { STX_TOOLS } from "../versions";
+import { DEBIAN_SNAPSHOT, MANIFEST_NAMES, ManifestName, STX_TOOLS } from "../versions";
 import { sysboxFor } from "../build/sysboxSupport";
 
 /** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
@@ -27,10 +27,23 @@ const tekton = z.strictObject({
    * the pinned upstream URLs of src/versions.ts when left out.
    */
   manifestDir: z.string().min(1, { message: "must be a directory path" }).optional(),
+  /**
+   * The site's SHA-256 of each manifest (sha256sum of the file it checked), by name; they take
+   * precedence over src/versions.ts, which has none verified yet. A manifest is applied only
+   * when its file matches its pin.
+   */
+  manifestSha256: z.partialRecord(z.enum(MANIFEST_NAMES as [ManifestName, ...ManifestName[]]), z.string().regex(/^[0-9a-f]{64}$/, { message: "must be a SHA-256 in lower-case hex (64 characters), as sha256sum prints it" })).default({}),
   /** Default timeout of a PipelineRun; a full StarlingX build takes several hours. */
   defaultTimeoutMinutes: wholeCount.default(600),
   /** Install the (read-only) Tekton Dashboard. */
   dashboard: z.boolean().default(true),
+  /**
+   * Who reaches the Dashboard, which shows every tenant namespace's runs, parameters and logs:
+   * "port-forward" (default): no Ingress and no NodePort; cluster admins open it with
+   * `kubectl -n tekton-dashboard port-forward svc/tekton-dashboard 9097`; "public": the stack's
+   * Ingress or NodePort, with no login, refused unless the stack has at most one user.
+   */
+  dashboardAccess: z.enum(["port-forward", "public"]).default("port-forward"),
   /** Finished PipelineRuns kept per namespace when a new scheduled run starts. */
   keepRuns: wholeCount.default(20),
 });
@@ -53,6 +66,9 @@ const starlingxHost = z.strictObject({
   port: z.number().int().min(1).max(65535).default(22),
 });
 
+/** The Debian codename every build is for (DEBIAN_DISTRIBUTION, DIST). */
+const BUILD_CODENAME = "trixie";
+
 const WEEKDAY_HELP = 'must be a day of the week 0 (Sunday) to 6 (Saturday), or "never"';
 
 export const build = z.strictObject({
@@ -64,6 +80,11 @@ export const build = z.strictObject({
   imageBuilds: z.enum(IMAGE_BUILD_MODES),
   /** StarlingX's build containers (builder, pkgbuilder, LAT, aptly). */
   toolsImages: toolsImages.prefault({}),
+  /**
+   * The Debian snapshot every build of this stack downloads from (upstream's
+   * project.debian_snapshot_timestamp); moving it is a new source of truth for the whole farm.
+   */
+  debianSnapshot: z.string().regex(/^\d{8}T\d{6}Z$/, { message: "must be a snapshot.debian.org timestamp YYYYMMDDTHHMMSSZ, e.g. 20260516T111458Z" }).default(DEBIAN_SNAPSHOT),
   tekton: tekton.prefault({}),
   jenkins: jenkins.prefault({}),
   /**
@@ -87,11 +108,17 @@ export type BuildSettings = z.output<typeof build>;
 /** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
 export function buildProblems(
   settings: BuildSettings,
-  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string },
+  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string; users?: number },
   path: (string | number)[] = ["build"],
 ): Problem[] {
   const problems: Problem[] = [];
   const { profile } = context;
+  if (settings.tekton.dashboard && settings.tekton.dashboardAccess === "public" && (context.users ?? 0) > 1) {
+    problems.push({
+      path: [...path, "tekton", "dashboardAccess"],
+      message: `"public" exposes the Dashboard without a login, showing every tenant's runs, parameters and logs to anyone, and this stack has ${context.users} users; use "port-forward" (cluster admins only)`,
+    });
+  }
   if (settings.imageBuilds === "sysbox" && profile === "minikube") {
     problems.push({
       path: [...path, "imageBuilds"],
@@ -146,10 +173,12 @@ export function buildProblems(
       });
     }
   });
-  if (/(^|-)latest$/.test(settings.toolsImages.tag)) {
+  // downloader, build-pkgs and build-image stop with "Invalid tooling" unless the image's
+  // VERSION_CODENAME is the build's (starlingx/root build-tools/stx/downloader:847).
+  if (!settings.toolsImages.tag.split("-").includes(BUILD_CODENAME)) {
     problems.push({
       path: [...path, "toolsImages", "tag"],
-      message: `"${settings.toolsImages.tag}" moves with every publication; pin a dated tag such as "master-debian-<YYYYMMDDTHHMMSSZ>"`,
+      message: `"${settings.toolsImages.tag}" does not name ${BUILD_CODENAME}; the tools refuse images of another codename ("Invalid tooling"). Use stx-init-env's scheme <branch>-debian-${BUILD_CODENAME}-amd64-<version>`,
     });
   }
   const workspace = tryParseQuantity(settings.workspaceSize);

@@ -2,6 +2,9 @@
  * What each kind of cluster gets when its stack file says nothing. Stack config is laid over
  * these (objects merge key by key, lists replace), then the result is validated as a whole.
  */
+import { snapshotUrls } from "../build/downloads";
+import { DEBIAN_SNAPSHOT } from "../versions";
+
 export const PROFILES = ["minikube", "cengn", "starlingx"] as const;
 export type Profile = (typeof PROFILES)[number];
 
@@ -9,12 +12,19 @@ type RawObject = Record<string, unknown>;
 
 const LAPTOP_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "250m", memory: "512Mi", ephemeralStorage: "1Gi" },
     default: { cpu: "2", memory: "4Gi", ephemeralStorage: "10Gi" },
     max: { cpu: "6", memory: "12Gi", ephemeralStorage: "60Gi" },
+    // default / min, the worst a Tekton step gets (src/settings/tenancy.ts ratioProblems).
+    maxLimitRequestRatio: { cpu: 20, memory: 16 },
   },
   quota: {
     requests: { cpu: "6", memory: "12Gi", ephemeralStorage: "80Gi" },
+    // The widest build pod with its sidecars, beside the next task's pod and the run's helpers
+    // (test/src/tenancy/pipelineFit.test.ts computes it from the pipeline definition).
+    limits: { cpu: "24", memory: "48Gi", ephemeralStorage: "120Gi" },
+    pods: 12,
     persistentVolumeClaims: 10,
     storage: "200Gi",
     // Finished runs count against this: schedules and the pruner keep 3, so a 4th can always start.
@@ -24,12 +34,16 @@ const LAPTOP_TENANCY = {
 
 const FARM_TENANCY = {
   limits: {
+    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "500m", memory: "1Gi", ephemeralStorage: "2Gi" },
     default: { cpu: "4", memory: "8Gi", ephemeralStorage: "20Gi" },
     max: { cpu: "16", memory: "64Gi", ephemeralStorage: "200Gi" },
+    maxLimitRequestRatio: { cpu: 40, memory: 32 },
   },
   quota: {
     requests: { cpu: "32", memory: "128Gi", ephemeralStorage: "500Gi" },
+    limits: { cpu: "128", memory: "512Gi", ephemeralStorage: "2Ti" },
+    pods: 40,
     persistentVolumeClaims: 20,
     storage: "1Ti",
     // Finished runs count against this: schedules and the pruner keep 20, plus one to start.
@@ -55,24 +69,28 @@ const BUCKETS = { artifacts: "stx-artifacts", pulp: "stx-pulp", registry: "stx-r
 
 /** The Debian release StarlingX builds on, mirrored once for every build (on demand: only what is asked for). */
 const MIRRORS = [
-  // master builds on trixie: the builder's DEBIAN_SNAPSHOT points at this distribution (src/build/downloads.ts).
+  // master builds on trixie from one pinned snapshot (build.debianSnapshot, default DEBIAN_SNAPSHOT):
+  // the builder's DEBIAN_SNAPSHOT points here when the URLs match (src/build/downloads.ts), and the
+  // verbatim publication serves Debian's own signed Release files, so apt verifies them.
   {
-    name: "debian-trixie",
+    name: `debian-snapshot-${DEBIAN_SNAPSHOT.toLowerCase()}`,
     type: "deb",
-    url: "http://deb.debian.org/debian",
-    distributions: "trixie trixie-updates trixie-backports",
+    url: snapshotUrls(DEBIAN_SNAPSHOT).debian,
+    distributions: "trixie trixie-updates",
     components: "main contrib non-free non-free-firmware",
     architectures: "amd64",
-    basePath: "debian/trixie",
+    verbatim: true,
+    basePath: `debian-snapshot/${DEBIAN_SNAPSHOT}`,
   },
   {
-    name: "debian-trixie-security",
+    name: `debian-security-snapshot-${DEBIAN_SNAPSHOT.toLowerCase()}`,
     type: "deb",
-    url: "http://security.debian.org/debian-security",
+    url: snapshotUrls(DEBIAN_SNAPSHOT).security,
     distributions: "trixie-security",
     components: "main contrib non-free non-free-firmware",
     architectures: "amd64",
-    basePath: "debian-security/trixie",
+    verbatim: true,
+    basePath: `debian-security-snapshot/${DEBIAN_SNAPSHOT}`,
   },
   {
     name: "debian-bullseye",
@@ -172,6 +190,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
       podCidr: "10.244.0.0/16",
       serviceCidr: "10.96.0.0/12",
       nodes: [{ name: "minikube", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" }],
+      // minikube's docker network and its API server (the node itself) as pods reach it.
+      egressExclusions: { nodeCidrs: ["192.168.49.0/24"], apiServerEndpoints: ["192.168.49.2:8443"] },
       // No sysbox here, so nothing depends on it: the minor the loopback cluster tests run
       // (scripts/toolchain.versions KUBERNETES_VERSION); `minikube start --kubernetes-version`.
       kubernetesVersion: "1.33",
@@ -203,6 +223,10 @@ export const PROFILE_DEFAULTS: Readonly<Record<Profile, RawObject>> = {
     cluster: {
       storageClass: "general",
       sharedStorageClass: "cephfs",
+      // The management and cluster-host subnets StarlingX's bootstrap (localhost.yml) documents
+      // by default, beside its cluster_pod_subnet 172.16.0.0/16; a site with other subnets sets
+      // its own, and adds its OAM subnet (pxeboot 169.254.202.0/24 is link-local, always excluded).
+      egressExclusions: { platformCidrs: ["192.168.204.0/24", "192.168.206.0/24"] },
       podCidr: "172.16.0.0/16",
       serviceCidr: "10.96.0.0/12",
       // StarlingX ships Kubernetes 1.29 to 1.32 depending on the release; 1.29 is the one every

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { RELEASE_CLASSES } from "../artifacts";
-import { positiveQuantity, schedule, wholeCount } from "./fields";
+import { positiveQuantity, schedule, urlSetting, wholeCount } from "./fields";
 
 /** Days per release class; the message for 0 says why it is refused. */
 const classDays = z.union([
@@ -64,7 +64,7 @@ export const backupTarget = z.discriminatedUnion(
     z.strictObject({
       kind: z.literal("s3"),
       /** Another S3 endpoint, e.g. "https://s3.backup.example.org". */
-      endpoint: z.url({ message: "must be the URL of an S3 endpoint, e.g. https://s3.example.org" }),
+      endpoint: urlSetting(["https", "http"], "https://s3.example.org"),
       bucket: z.string().regex(BUCKET, { message: "must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')" }),
       region: z.string().min(1).default("us-east-1"),
       /** Secret in the shared namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for that endpoint. */

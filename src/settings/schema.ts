@@ -3,11 +3,12 @@
  * (as `pulumi config` holds them) and returns settings or throws a SettingsError that lists every
  * problem with the setting's path and what is allowed. Nothing here touches Pulumi or a cluster.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { isDnsLabel } from "../tenancy/naming";
 import { build, buildProblems } from "./build";
 import { releaseIdProblems, runHistoryProblems } from "./runs";
-import { positiveQuantity } from "./fields";
+import { urlSetting } from "./fields";
+import { cluster, clusterProblems } from "./cluster";
 import { mergeSettings, Profile, PROFILE_DEFAULTS, PROFILES } from "./profiles";
 import { backup, backupProblems, retention } from "./retention";
 import {
@@ -25,33 +26,6 @@ import { services, servicesProblems } from "./services";
 /** The Pulumi config namespace of every setting. */
 export const CONFIG_NAMESPACE = "stx-build-cluster";
 
-const dnsLabel = z.string().refine(isDnsLabel, {
-  message: "must be a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)",
-});
-
-const node = z.strictObject({
-  name: z.string().min(1, { message: "must be the Kubernetes node name" }),
-  cpu: positiveQuantity,
-  memory: positiveQuantity,
-  ephemeralStorage: positiveQuantity,
-  labels: z.record(z.string(), z.string()).default({}),
-});
-
-const cluster = z.strictObject({
-  /** StorageClass for ReadWriteOnce data volumes. */
-  storageClass: z.string().min(1),
-  /** StorageClass for ReadWriteMany volumes, where the cluster has a shared file system. */
-  sharedStorageClass: z.string().min(1).optional(),
-  podCidr: z.cidrv4({ message: 'must be an IPv4 CIDR such as "10.244.0.0/16"' }),
-  serviceCidr: z.cidrv4({ message: 'must be an IPv4 CIDR such as "10.96.0.0/12"' }),
-  /** Namespace of the shared services (Pulp, object store, registry, shared Tasks). */
-  sharedNamespace: dnsLabel.default("stx-system"),
-  /** The nodes builds run on, with their capacity (used for sizing and node labels). */
-  nodes: z.array(node).default([]),
-  /** Kubernetes minor version the nodes run ("1.<minor>"); selects the sysbox installer. */
-  kubernetesVersion: z.string().regex(/^1\.(0|[1-9]\d{0,2})$/, { message: 'must be a Kubernetes minor version such as "1.30" (1.<minor>)' }),
-});
-
 const settingsShape = z.strictObject({
     profile: z.enum(PROFILES),
     /** kubeconfig context to deploy to; the current context when left out. */
@@ -59,7 +33,7 @@ const settingsShape = z.strictObject({
     /** Path of the kubeconfig file; the usual search ($KUBECONFIG, ~/.kube/config) when left out. */
     kubeconfig: z.string().min(1).optional(),
     /** The API server URL written into the users' kubeconfigs. */
-    apiServer: z.url({ message: "must be the API server URL users reach, e.g. https://build.example.org:6443" }),
+    apiServer: urlSetting(["https"], "https://build.example.org:6443"),
     cluster,
     tenancy: tenantDefaults,
     users: z.array(user).min(1, { message: "must list at least one user" }),
@@ -77,8 +51,12 @@ export type { RetentionSettings, BackupSettings } from "./retention";
 export type { BuildSettings } from "./build";
 export { Profile, ProjectSettings, UserSettings };
 
-/** Raised for any invalid configuration; `problems` holds one line per setting. */
-export class SettingsError extends Error {
+/**
+ * Raised for any invalid configuration; `problems` holds one line per setting. A RunError, which
+ * the SDK's program runner prints as its message alone: a user gets the setting and what is
+ * allowed, not a stack trace of the validator.
+ */
+export class SettingsError extends pulumi.RunError {
   constructor(public readonly problems: readonly string[]) {
     super(
       `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
@@ -141,6 +119,7 @@ function typeOf(value: unknown): string {
 
 function crossFieldProblems(settings: Settings): Problem[] {
   return [
+    ...clusterProblems(settings),
     ...tenantDefaultsProblems(settings.tenancy, ["tenancy"]),
     ...settings.users.flatMap((u, i) => tenantProblems(settings, u, ["users", i])),
     ...duplicates(settings.users.map((u) => u.name), "users", "user"),
@@ -153,6 +132,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
       nodes: settings.cluster.nodes.map((n) => n.name),
       kubernetesVersion: settings.cluster.kubernetesVersion,
       quotaStorage: settings.tenancy.quota.storage,
+      users: settings.users.length,
     }),
     ...runHistoryProblems({
       quota: settings.tenancy.quota.pipelineRuns,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { PUBLISHED_ROOT } from "../artifacts";
 import { isDnsLabel } from "../tenancy/naming";
-import { positiveQuantity, wholeCount } from "./fields";
+import { positiveQuantity, urlSetting, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
 
 /** Requests and limits of one container (cpu and memory; storage is sized per volume). */
@@ -52,13 +52,20 @@ const mirror = z.strictObject({
   /** "deb" for an APT repository, "file" for a tree listed by a PULP_MANIFEST. */
   type: z.enum(["deb", "file"]),
   /** Upstream URL (APT: the archive root; file: the PULP_MANIFEST URL). */
-  url: z.url({ message: "must be the upstream URL, e.g. http://deb.debian.org/debian" }),
+  url: urlSetting(["http", "https"], "http://deb.debian.org/debian"),
   /** APT only: space-separated suites, components and architectures to mirror. */
   distributions: z.string().min(1).optional(),
   components: z.string().min(1).optional(),
   architectures: z.string().min(1).optional(),
   /** Download packages when first asked for (on_demand, the default) or all at sync time. */
   policy: z.enum(["on_demand", "immediate", "streamed"]).default("on_demand"),
+  /**
+   * APT only: publish Debian's own Release/InRelease files and signatures unchanged (pulp_deb's
+   * verbatim publication), so apt in the build chroots and images verifies the archive's
+   * signatures; the way to mirror a pinned snapshot (build.debianSnapshot). A structured
+   * publication (the default) is unsigned.
+   */
+  verbatim: z.boolean().optional(),
   /** Path under Pulp's content URL; "mirror/<name>" when left out. */
   basePath: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { message: "must be a relative path such as debian/bullseye" }).optional(),
 });
@@ -66,7 +73,7 @@ export type MirrorSettings = z.output<typeof mirror>;
 
 export const pulp = z.strictObject({
   /** Base URL clients download content from; derived from `exposure` when left out. */
-  contentOrigin: z.url({ message: "must be the URL clients reach Pulp's content app at, e.g. https://pulp.build.example.org" }).optional(),
+  contentOrigin: urlSetting(["https", "http"], "https://pulp.build.example.org").optional(),
   /** "pvc" (one volume shared by all Pulp pods: single node or ReadWriteMany class) or "s3" (the object store). */
   storage: z.enum(["pvc", "s3"]),
   /** Size of the content volume when storage is "pvc". */
@@ -93,9 +100,9 @@ export const objectStore = z.strictObject({
   /** "minio" deploys MinIO here; "external" uses an existing S3 endpoint (keys: objectStoreAccessKey/objectStoreSecretKey secrets). */
   mode: z.enum(["minio", "external"]),
   /** External mode: the S3 endpoint URL every component talks to. */
-  endpoint: z.url({ message: "must be the S3 endpoint URL, e.g. https://s3.example.org" }).optional(),
+  endpoint: urlSetting(["https", "http"], "https://s3.example.org").optional(),
   /** URL users download published artifacts from; derived from `exposure` for MinIO when left out. */
-  publicUrl: z.url({ message: "must be a URL" }).optional(),
+  publicUrl: urlSetting(["https", "http"], "https://s3.build.example.org").optional(),
   region: z.string().min(1).default("us-east-1"),
   buckets: z.strictObject({
     artifacts: bucketName,
@@ -124,14 +131,15 @@ export const registry = z.strictObject({
   size: positiveQuantity,
   replicas: wholeCount,
   resources: containerResources,
-  /** Platform mode: the registry address and the pull secret copied into every tenant namespace. */
+  /**
+   * Platform mode: the registry address. The platform's own pull secret is never copied into
+   * tenant namespaces (owners read Secrets there); the site gives each tenant a login of its own.
+   */
   platform: z
     .strictObject({
       server: z.string().min(1).default("registry.local:9001"),
-      pullSecretNamespace: z.string().refine(isDnsLabel, { message: "must be a namespace name" }).default("kube-system"),
-      pullSecretName: z.string().min(1).default("default-registry-key"),
     })
-    .default({ server: "registry.local:9001", pullSecretNamespace: "kube-system", pullSecretName: "default-registry-key" }),
+    .default({ server: "registry.local:9001" }),
 });
 export type RegistrySettings = z.output<typeof registry>;
 
@@ -168,6 +176,9 @@ export function servicesProblems(s: ServicesSettings, cluster: { nodes: readonly
     if (m.type === "deb" && !m.distributions) {
       problems.push({ path: at("pulp", "mirrors", String(i), "distributions").map(numeric), message: 'is required for a "deb" mirror (e.g. "bullseye")' });
     }
+    if (m.type === "file" && m.verbatim) {
+      problems.push({ path: at("pulp", "mirrors", String(i), "verbatim").map(numeric), message: 'is for "deb" mirrors only (a verbatim APT publication)' });
+    }
     if (m.type === "file" && (m.distributions || m.components || m.architectures)) {
       problems.push({ path: at("pulp", "mirrors", String(i), "type").map(numeric), message: '"file" mirrors take no distributions, components or architectures' });
     }
@@ -201,4 +212,17 @@ function tlsProblems(s: ServicesSettings): Problem[] {
 
 function numeric(part: string): string | number {
   return /^\d+$/.test(part) ? Number(part) : part;
+}
+
+/**
+ * MinIO here is one pod on one node's volume, holding artifacts, Pulp's content on S3 and the
+ * registry: on a cluster of several nodes, losing that node stops every build until it returns.
+ * The recommendation for such clusters is an external S3 endpoint (services.objectStore.mode
+ * "external"); docs/services.md "Object store: one node or external S3" gives the trade-off.
+ */
+export function objectStoreAdvice(s: Pick<ServicesSettings, "objectStore">, nodeCount: number): string | undefined {
+  if (s.objectStore.mode !== "minio" || nodeCount <= 1) return undefined;
+  return `services.objectStore.mode is "minio" on ${nodeCount} nodes: one MinIO pod on one node's volume holds the artifacts, ` +
+    'Pulp\'s content and the registry, and builds stop while that node is down; on a multi-node farm set services.objectStore.mode "external" ' +
+    "(an S3 service that survives a node: the site's Ceph RGW, or a cloud bucket) with backup.enabled for release builds (docs/services.md)";
 }

@@ -2,6 +2,7 @@
  * Which tenant namespaces a stack has: one per user for private builds, one per project branch
  * for the shared builds. Pure, so the plan can be tested and benchmarked without Pulumi.
  */
+import { releaseIdForBranch } from "../artifacts";
 import { buildNamespace, TenantKind, userNamespace } from "./naming";
 import { Settings } from "../settings/schema";
 import { effectiveTenantDefaults, TenantDefaults } from "../settings/tenancy";
@@ -19,6 +20,8 @@ export interface TenantPlan {
   readonly members: readonly string[];
   /** Only user namespaces get a kubeconfig; build namespaces are reached by their maintainers' identity. */
   readonly issuesKubeconfig: boolean;
+  /** Build tenants: where the branch publishes (its `releaseId`, or `releaseIdForBranch`). */
+  readonly releaseId?: string;
 }
 
 /** Every tenant of the stack, users first, in configuration order. */
@@ -44,6 +47,7 @@ export function planTenants(settings: Pick<Settings, "users" | "projects" | "ten
         ...effectiveTenantDefaults(settings.tenancy, branch),
         members: branch.maintainers,
         issuesKubeconfig: false,
+        releaseId: branch.releaseId ?? releaseIdForBranch(branch.name),
       }),
     ),
   );

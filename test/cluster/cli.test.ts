@@ -63,6 +63,18 @@ describe("cluster: the Pulumi CLI runs Pulumi.yaml (language host, tsconfig, mai
     expect(result.code, output(result)).not.to.equal(0);
   });
 
+  it("prints a settings error alone: the setting and what is allowed, no stack trace", async function () {
+    const bad = await project("bad-settings");
+    await pulumiOk(["config", "set", "--path", `${PROJECT}:cluster.sharedNamespace`, "kube-system"], bad);
+    const result = await pulumi(["preview"], bad);
+    const text = output(result);
+    expect(result.code, text).not.to.equal(0);
+    expect(text).to.contain("stx-build-cluster:cluster.sharedNamespace: \"kube-system\" belongs to Kubernetes or the platform");
+    // SettingsError is a pulumi.RunError, which the SDK's runner prints without its stack.
+    expect(text, "a stack frame in the CLI's output").not.to.match(/^\s+at .+:\d+:\d+\)?$/m);
+    expect(text).not.to.contain("failed with an unhandled exception");
+  });
+
   let opts: CliOptions;
 
   it("pulumi preview of the new stack plans the tenants", async function () {

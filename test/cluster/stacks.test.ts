@@ -9,10 +9,12 @@
 import { OpMap, Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
 import * as fs from "fs";
+import * as https from "https";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { decodeConfigValue, parseSettings, Settings } from "../../src/settings";
+import { ADMISSION_POLICY_NAME, hasAdmissionPolicyV1 } from "../../src/tenancy/admission";
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { JENKINS_CHART, LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
 import { projectCopy } from "../../tools/pulumiCli";
@@ -25,7 +27,7 @@ const STACKS = ["minikube", "cengn", "starlingx"] as const;
 const PLATFORM: Record<(typeof STACKS)[number], object[]> = {
   minikube: [],
   cengn: [],
-  // StarlingX's platform registry pull secret, copied into tenant namespaces by the program.
+  // StarlingX's platform registry login (an admin's), which must never reach a tenant namespace.
   starlingx: [{
     apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson",
     metadata: { name: "default-registry-key", namespace: "kube-system" },
@@ -163,6 +165,41 @@ describe("cluster: pulumi up against a real API server", function () {
           expect(me.status.userInfo.username).to.equal(`system:serviceaccount:${plan.namespace}:${OWNER_SERVICE_ACCOUNT}`);
           expect(cluster.kubectl(["get", "pods", "-o", "name"], undefined, file)).to.equal("");
           expect(() => cluster.kubectl(["get", "pods", "-n", SHARED], undefined, file)).to.throw(KubectlError, /forbidden/i);
+        }
+      });
+
+      it("no tenant namespace holds the platform's registry login", function () {
+        const platformLogin = Buffer.from("admin:test").toString("base64");
+        for (const plan of plans) {
+          const secrets = cluster.kubectl(["get", "secrets", "-n", plan.namespace, "-o", "json"]);
+          const decoded = JSON.parse(secrets).items.flatMap((s: any) => Object.values(s.data ?? {}).map((v) => Buffer.from(v as string, "base64").toString()));
+          expect(decoded.join("\n"), plan.namespace).to.not.contain(platformLogin);
+        }
+      });
+
+      it("the Tekton Dashboard is reachable neither anonymously nor by a tenant (no NodePort, Ingress or API proxy)", async function () {
+        if (!settings.build.tekton.dashboard) this.skip();
+        expect(settings.build.tekton.dashboardAccess).to.equal("port-forward");
+        const service = JSON.parse(cluster.kubectl(["get", "service", "-n", "tekton-dashboard", "tekton-dashboard", "-o", "json"]));
+        expect(service.spec.type).to.equal("ClusterIP");
+        const ingresses = cluster.kubectl(["get", "ingress", "--all-namespaces", "-o", "json"]);
+        expect(ingresses).to.not.contain("tekton-dashboard");
+        const exposed = JSON.parse(cluster.kubectl(["get", "service", "--all-namespaces", "-o", "json"])).items
+          .filter((s: any) => ["NodePort", "LoadBalancer", "ExternalName"].includes(s.spec.type))
+          .map((s: any) => `${s.metadata.namespace}/${s.metadata.name}: ${JSON.stringify(s.spec.selector ?? s.spec.externalName)}`);
+        expect(exposed.join("\n")).to.not.match(/dashboard/);
+        // The API server's service proxy, the one path left: anonymous is refused, and so is every tenant.
+        const proxy = `${cluster.server}/api/v1/namespaces/tekton-dashboard/services/tekton-dashboard:9097/proxy/`;
+        const anonymous = await new Promise<number>((resolve, reject) => {
+          https.get(proxy, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on("error", reject);
+        });
+        expect(anonymous).to.be.oneOf([401, 403]);
+        for (const plan of plans.filter((p) => p.issuesKubeconfig)) {
+          const file = path.join(work, `${stackName}-${plan.owner}.kubeconfig`);
+          expect(() => cluster.kubectl(["get", "--raw", "/api/v1/namespaces/tekton-dashboard/services/tekton-dashboard:9097/proxy/"], undefined, file), plan.owner)
+            .to.throw(KubectlError, /forbidden/i);
+          expect(() => cluster.kubectl(["port-forward", "-n", "tekton-dashboard", "svc/tekton-dashboard", "0:9097", "--pod-running-timeout=5s"], undefined, file), plan.owner)
+            .to.throw(KubectlError, /forbidden|cannot/i);
         }
       });
 
@@ -309,6 +346,24 @@ describe("cluster: pulumi up against a real API server", function () {
           if (plan.podSecurity === "baseline") expect(create, plan.namespace).to.throw(KubectlError, /violates PodSecurity "baseline:latest"/);
           else expect(create, plan.namespace).not.to.throw();
         }
+      });
+
+      it("a tenant's externalIPs, NodePort or hostPath objects are refused (admission policy, quota)", function () {
+        const plan = plans.find((p) => p.issuesKubeconfig)!;
+        const file = path.join(work, `${stackName}-${plan.owner}-escape.kubeconfig`);
+        fs.writeFileSync(file, (outputs.kubeconfigs as Record<string, string>)[plan.owner], { mode: 0o600 });
+        const asTenant = (object: object) => () => cluster.kubectl(["create", "-f", "-"], JSON.stringify(object), file);
+        const service = (name: string, spec: object) => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { ports: [{ port: 80 }], selector: { a: "b" }, ...spec } });
+        // The quota counts NodePorts as 0 on every stack, whatever the cluster's version.
+        expect(asTenant(service("escape-nodeport", { type: "NodePort" }))).to.throw(KubectlError, /services\.nodeports|must be of type ClusterIP/);
+        if (!hasAdmissionPolicyV1(settings.cluster.kubernetesVersion)) return;
+        expect(asTenant(service("escape-external-ips", { externalIPs: ["192.0.2.1"] })))
+          .to.throw(KubectlError, new RegExp(`${ADMISSION_POLICY_NAME}.*externalIPs \\(CVE-2020-8554`));
+        const hostPath = { ...podManifest("escape-hostpath", { requests: { cpu: "100m" } }) as any };
+        hostPath.spec.volumes = [{ name: "root", hostPath: { path: "/" } }];
+        expect(asTenant(hostPath)).to.throw(KubectlError, /hostPath volumes|violates PodSecurity/);
+        // What builds create still passes.
+        cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(service("plain", {})), file);
       });
 
       it("a second preview shows no changes", async function () {

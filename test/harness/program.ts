@@ -7,6 +7,9 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../../src/settings/schema";
+import { stackFileConfig } from "../../tools/stackFile";
+import { sha256 } from "../../src/build/manifests";
+import { MANIFEST_NAMES } from "../../src/versions";
 
 export interface DeclaredResource {
   readonly type: string;
@@ -46,17 +49,7 @@ export interface ProgramRun {
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const PROGRAM_ROOTS = ["src", "components"].map((dir) => path.join(REPO_ROOT, "bin", dir));
 
-/** The `config:` of Pulumi.<stack>.yaml, keyed without the project namespace. */
-export function stackFileConfig(stack: string): Record<string, unknown> {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-  const prefix = `${CONFIG_NAMESPACE}:`;
-  return Object.fromEntries(
-    Object.entries(doc.config ?? {})
-      .filter(([key]) => key.startsWith(prefix))
-      .map(([key, value]) => [key.slice(prefix.length), value]),
-  );
-}
+export { stackFileConfig };
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
 export async function runProgram(
@@ -142,11 +135,16 @@ export function runStack(stack: string, overrides: Record<string, unknown> = {})
 /** The tests cannot reach the internet: Tekton's release manifests come from small local fixtures. */
 export const TEKTON_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "tekton");
 
-/** Points Tekton's manifests at the fixtures unless a test chose a directory itself. */
+/** The fixtures' SHA-256, pinned as a site pins its own copies (build.tekton.manifestSha256). */
+export function fixtureChecksums(dir = TEKTON_FIXTURES): Record<string, string> {
+  return Object.fromEntries(MANIFEST_NAMES.map((name) => [name, sha256(fs.readFileSync(path.join(dir, `${name}.yaml`)))]));
+}
+
+/** Points Tekton's manifests at the fixtures (with their checksums) unless a test chose a directory itself. */
 function withTektonFixtures(config: Record<string, unknown>): Record<string, unknown> {
   const build = (config.build ?? {}) as { tekton?: { manifestDir?: string } };
   if (build.tekton?.manifestDir !== undefined) return config;
-  return { ...config, build: { ...build, tekton: { ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
+  return { ...config, build: { ...build, tekton: { manifestSha256: fixtureChecksums(), ...(build.tekton ?? {}), manifestDir: TEKTON_FIXTURES } } };
 }
 
 async function declaredOptions(opts: pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions): Promise<DeclaredOptions> {

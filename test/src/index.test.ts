@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { SettingsError } from "../../src/settings/schema";
 import { runProgramFailure, runStack, stackFileConfig } from "../harness/program";
@@ -36,6 +37,8 @@ describe("the program (src/index.ts)", () => {
     // The program's modules are loaded afresh for each run, so compare by name rather than class.
     expect(error.name).to.equal(SettingsError.name);
     expect(error.message).to.match(/stx-build-cluster:users\[0\]\.name: must be lower-case/);
+    // The SDK's runner prints a RunError's message alone (cmd/run/run.js), other errors with their stack.
+    expect(pulumi.RunError.isInstance(error), "SettingsError is a pulumi.RunError").to.equal(true);
     expect(declared.filter((r) => r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers:"))).to.be.empty;
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { parseSettings, SettingsError } from "../../src/settings/schema";
+import { expectProblem, problems } from "../harness/settingsProblems";
+import { parseSettings } from "../../src/settings/schema";
 import { stackFileConfig } from "../harness/program";
 
 const base = () => ({
@@ -18,23 +19,6 @@ const base = () => ({
   ],
 });
 
-/** The problems reported for `raw`; fails the test when the settings are accepted. */
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parseSettings(raw);
-  } catch (error) {
-    expect(error).to.be.instanceOf(SettingsError);
-    return [...(error as SettingsError).problems];
-  }
-  throw new Error("expected the settings to be rejected");
-}
-
-function expectProblem(raw: Record<string, unknown>, path: string, pattern: RegExp): void {
-  const found = problems(raw);
-  const line = found.find((p) => p.startsWith(`stx-build-cluster:${path}: `) || p.startsWith(`stx-build-cluster:${path} `));
-  expect(line, `no problem for ${path} in:\n${found.join("\n")}`).to.not.equal(undefined);
-  expect(line).to.match(pattern);
-}
 
 describe("settings", () => {
   describe("the stack files", () => {

@@ -7,11 +7,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import { parseSettings } from "../../src/settings";
-import { CHARTS } from "../../src/versions";
+import { CHARTS, MANIFEST_NAMES } from "../../src/versions";
+import { sha256 } from "../../src/build/manifests";
 import { ControlPlane, KwokStage, SimulatedNode } from "./controlPlane";
 import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "./tekton";
 import { storageClasses, TestProvisioner } from "./volumes";
-import { stackFileConfig } from "../../test/harness/program";
+import { NodeImage, nodeImages, RealNode, realNodeSupport } from "./node";
+import { nodeLayout } from "./nodeConfig";
+import { stackFileConfig } from "../stackFile";
 import { doublesDir, REPO_ROOT, toolchainBinDir } from "../pulumiCli";
 
 export { toolchainBinDir };
@@ -48,16 +51,39 @@ export const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", `j
 
 /**
  * Config a loopback cluster needs on top of a stack file: Tekton's release from the cluster's
- * manifestDir (no internet for the release URL), Jenkins from the local chart where there is one,
- * and no StarlingX host for node labels.
+ * manifestDir (no internet for the release URL) pinned by its own checksums, Jenkins from the
+ * local chart where there is one, and no StarlingX host for node labels.
  */
 export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
-  const tekton = { "build.tekton.manifestDir": cluster.manifestDir };
+  const tekton = {
+    "build.tekton.manifestDir": cluster.manifestDir,
+    ...realNodeOverrides(stack, cluster),
+    ...Object.fromEntries(MANIFEST_NAMES.map((name) => [
+      `build.tekton.manifestSha256["${name}"]`, sha256(fs.readFileSync(path.join(cluster.manifestDir, `${name}.yaml`))),
+    ])),
+  };
   if (stack === "cengn") {
     return fs.existsSync(JENKINS_CHART) ? { ...tekton, "build.jenkins.chartPath": JENKINS_CHART } : { ...tekton, "build.jenkins.enabled": "false" };
   }
   if (stack === "starlingx") return { ...tekton, "build.imageBuilds": "none" };
   return tekton;
+}
+
+/**
+ * With a real node, pods have real addresses: the policies' "not the pod range" must name this
+ * cluster's, and NodePorts are reached at the node's address (from the host and from pods).
+ */
+function realNodeOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
+  if (!cluster.realNode) return {};
+  const nodePorts = parseSettings(stackFileConfig(stack)).services.exposure.kind === "nodePort";
+  const { hostLink, apiAddress } = cluster.realNode.layout;
+  return {
+    "cluster.podCidr": cluster.podCidr,
+    // The node's link and the API server as pods reach it (the stack's defaults name minikube's).
+    "cluster.egressExclusions.nodeCidrs[0]": `${hostLink.replace(/\.\d+$/, ".0")}/30`,
+    "cluster.egressExclusions.apiServerEndpoints[0]": `${apiAddress}:${new URL(cluster.server).port}`,
+    ...(nodePorts ? { "services.exposure.nodeAddress": cluster.realNode.layout.nodeAddress } : {}),
+  };
 }
 
 /** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
@@ -81,11 +107,25 @@ export const INGRESS_STAGE: KwokStage = {
 export class LoopbackCluster extends ControlPlane {
   /** Tekton's release (from its module) and the Triggers/Dashboard fixtures, for build.tekton.manifestDir. */
   readonly manifestDir: string;
+  /** The real node, when the cluster has one (the first node a stack asks for). */
+  realNode?: RealNode;
+  /** Every pod address of this cluster, real or simulated. */
+  get podCidr(): string {
+    return this.net.podCidr;
+  }
   private readonly tekton: TektonProcesses;
   private readonly provisioner: TestProvisioner;
 
-  constructor(binDir: string, contexts: readonly string[], private readonly storageClassNames: readonly string[], net: TektonNetwork = pickNetwork()) {
-    super({ binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()] });
+  /**
+   * `nodeImages`: give the cluster a real node (tools/loopback/node.ts) running these images; the
+   * stack's first node is then real and the others are simulated by kwok.
+   */
+  constructor(binDir: string, contexts: readonly string[], private readonly storageClassNames: readonly string[],
+    private readonly net: TektonNetwork = pickNetwork(), private readonly nodeImages?: readonly NodeImage[]) {
+    super({
+      binDir, contexts, podCidr: net.podCidr, apiServerAddresses: [net.hostAddress], kwokStages: [INGRESS_STAGE, ...tektonKwokStages()],
+      ...(nodeImages ? { kwokCidr: nodeLayout(net).kwokCidr, podNodeSelectors: SIMULATED_NAMESPACES } : {}),
+    });
     this.manifestDir = writePipelinesRelease(fs.mkdtempSync(path.join(os.tmpdir(), "stx-tekton-")));
     for (const f of ["tekton-triggers.yaml", "tekton-interceptors.yaml", "tekton-dashboard.yaml"]) {
       fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "tekton", f), path.join(this.manifestDir, f));
@@ -107,7 +147,23 @@ export class LoopbackCluster extends ControlPlane {
     if (names.length) this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: storageClasses(names) }));
   }
 
+  /**
+   * Registers a stack's nodes. With a real node, the first becomes it (once per cluster) and the
+   * rest are simulated, beside one simulated node for the namespaces whose pods run as processes
+   * or have no image here (SIMULATED_NAMESPACES).
+   */
+  override async addNodes(nodes: readonly SimulatedNode[]): Promise<void> {
+    if (!this.nodeImages) return super.addNodes(nodes);
+    const [first, ...rest] = nodes;
+    if (!this.realNode && first) {
+      this.realNode = new RealNode(this, this.opts.binDir, this.net, first.name, this.nodeImages, first.labels);
+      await this.realNode.start();
+    }
+    await super.addNodes([...rest, SIMULATED_NODE]);
+  }
+
   override async stop(): Promise<void> {
+    await this.realNode?.stop();
     this.provisioner.stop();
     await this.tekton.stop();
     await super.stop();
@@ -115,12 +171,35 @@ export class LoopbackCluster extends ControlPlane {
   }
 }
 
-/** Starts a loopback cluster for a stack: its contexts, StorageClasses and nodes from the stack file. */
-export async function startLoopbackCluster(binDir: string, stack: string, nodes?: readonly SimulatedNode[]): Promise<LoopbackCluster> {
+/**
+ * Namespaces whose pods stay on simulated nodes when the cluster has a real one: Tekton's own
+ * controller, webhook and resolvers run as processes on the host (their Deployments' pods are
+ * stand-ins for them), and the Triggers and Dashboard releases are fixtures. Everything else must
+ * run on the real node ("" is the default selector).
+ */
+export const SIMULATED_NAMESPACES: Record<string, string> = {
+  "": "type=real",
+  "tekton-pipelines": "type=kwok",
+  "tekton-pipelines-resolvers": "type=kwok",
+  "tekton-triggers": "type=kwok",
+  "tekton-dashboard": "type=kwok",
+};
+
+const SIMULATED_NODE: SimulatedNode = { name: "simulated-system", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" };
+
+/**
+ * Starts a loopback cluster for a stack: its contexts, StorageClasses and nodes from the stack file.
+ * `realNode`: the first node is real when this machine can run one (`realNodeSupport`); otherwise
+ * every node is simulated and the reason is printed.
+ */
+export async function startLoopbackCluster(binDir: string, stack: string, nodes?: readonly SimulatedNode[], realNode = false): Promise<LoopbackCluster> {
   if (process.getuid?.() !== 0) throw new Error("the throwaway control plane runs Tekton in network namespaces of its own: run as root (or deploy to minikube: npm run up:minikube)");
   const settings = parseSettings(stackFileConfig(stack));
   const classes = [settings.cluster.storageClass, settings.cluster.sharedStorageClass].filter((c): c is string => c !== undefined);
-  const cluster = new LoopbackCluster(binDir, [stackFileValue(stack, "kubeContext") ?? stack], classes);
+  const why = realNode ? realNodeSupport() : undefined;
+  if (why) console.log(`loopback: no real node (${why}): every node is simulated by kwok, and no pod runs`);
+  const images = realNode && !why ? nodeImages() : undefined;
+  const cluster = new LoopbackCluster(binDir, [stackFileValue(stack, "kubeContext") ?? stack], classes, pickNetwork(), images);
   try {
     await cluster.start();
     await cluster.addNodes(nodes ?? settings.cluster.nodes);

@@ -38,6 +38,14 @@ export interface ControlPlaneOptions {
    * stage of that kind is given, so for Pods the defaults (read from the kwok module) come first.
    */
   readonly kwokStages?: readonly KwokStage[];
+  /**
+   * Node selectors the API server adds to pods by namespace (its PodNodeSelector admission plugin);
+   * the key "" is the default for every other namespace. With a real node beside simulated ones,
+   * this keeps pods whose images cannot run here on the simulated nodes.
+   */
+  readonly podNodeSelectors?: Record<string, string>;
+  /** Range kwok hands pod IPs out of, when only part of podCidr is kwok's. @default podCidr */
+  readonly kwokCidr?: string;
 }
 
 export interface KwokStage {
@@ -64,7 +72,7 @@ export class ControlPlane {
     process.exit(128 + (os.constants.signals[signal] ?? 0));
   };
 
-  constructor(private readonly opts: ControlPlaneOptions) {
+  constructor(protected readonly opts: ControlPlaneOptions) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-cluster-"));
     this.kubeconfig = path.join(this.dir, "admin.kubeconfig");
     process.on("exit", this.onExit);
@@ -96,6 +104,9 @@ export class ControlPlane {
       // Webhooks (and CRD conversion) are called at a Service's endpoint (pod) IPs, not its
       // ClusterIP: nothing here implements Services, but a pod IP can be routed to a process.
       "--enable-aggregator-routing=true",
+      // A real node's kubelet is reached at its InternalIP, as the admin (logs, exec, port-forward).
+      "--kubelet-preferred-address-types=InternalIP", `--kubelet-client-certificate=${f("admin.crt")}`, `--kubelet-client-key=${f("admin.key")}`,
+      ...this.admissionArgs(),
     ]);
     await this.waitFor("the API server", () => this.kubectl(["get", "--raw", "/readyz"]) === "ok");
     for (const obj of this.opts.preload ?? []) this.kubectl(["apply", "-f", "-"], JSON.stringify(obj));
@@ -113,7 +124,7 @@ export class ControlPlane {
     this.run("kwok", [
       `--kubeconfig=${this.kubeconfig}`, "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", `--server-address=127.0.0.1:${kwokPort}`,
-      "--node-ip=127.0.0.1", `--cidr=${this.opts.podCidr ?? "10.244.0.0/16"}`, ...this.kwokConfig(),
+      "--node-ip=127.0.0.1", `--cidr=${this.opts.kwokCidr ?? this.opts.podCidr ?? "10.244.0.0/16"}`, ...this.kwokConfig(),
       // Heartbeats through Leases, as kubelets do; without them the node controller sees nodes flap.
       "--node-lease-duration-seconds=40",
     ]);
@@ -166,6 +177,21 @@ export class ControlPlane {
     process.off("SIGTERM", this.onSignal);
     process.off("SIGINT", this.onSignal);
     if (!process.env.STX_KEEP_CLUSTER_DIR) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The PodNodeSelector admission plugin and its per-namespace selectors, when any are given. */
+  private admissionArgs(): string[] {
+    const selectors = this.opts.podNodeSelectors;
+    if (!selectors) return [];
+    const { "": clusterDefault = "", ...byNamespace } = selectors;
+    const config = path.join(this.dir, "admission.yaml");
+    const pluginConfig = path.join(this.dir, "podnodeselector.yaml");
+    fs.writeFileSync(pluginConfig, JSON.stringify({ podNodeSelectorPluginConfig: { clusterDefaultNodeSelector: clusterDefault, ...byNamespace } }));
+    fs.writeFileSync(config, JSON.stringify({
+      apiVersion: "apiserver.config.k8s.io/v1", kind: "AdmissionConfiguration",
+      plugins: [{ name: "PodNodeSelector", path: pluginConfig }],
+    }));
+    return ["--enable-admission-plugins=PodNodeSelector", `--admission-control-config-file=${config}`];
   }
 
   /** kwok's --config: the extra stages, after its default Pod stages when any Pod stage is given. */
@@ -252,7 +278,7 @@ export class ControlPlane {
     };
     const extra = (this.opts.apiServerAddresses ?? []).map((a) => `,IP:${a}`).join("");
     leaf("apiserver", "/CN=kube-apiserver",
-      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc${extra}\nextendedKeyUsage=serverAuth\n`);
+      `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes.default.svc,DNS:kubernetes.default${extra}\nextendedKeyUsage=serverAuth\n`);
     // One admin identity (system:masters) for the test, the controllers, the scheduler and kwok.
     leaf("admin", "/O=system:masters/CN=stx-test-admin", "extendedKeyUsage=clientAuth\n");
     openssl("genrsa", "-out", "sa.key", "2048");

@@ -1,10 +1,12 @@
 /**
  * A test-side volume provisioner: claims of a StorageClass whose provisioner is
- * TEST_PROVISIONER get a PersistentVolume of their size and access modes (a hostPath that no
- * container ever mounts: kwok runs none), so they bind as on a real cluster and whatever waits
- * for them (the Kubernetes provider's await, the scheduler, Tekton's workspaces) goes on.
+ * TEST_PROVISIONER get a PersistentVolume of their size and access modes (a hostPath directory
+ * under the cluster's temp dir, created by the real node's kubelet when a pod mounts it; kwok's
+ * simulated pods mount nothing), so they bind as on a real cluster and whatever waits for them
+ * (the Kubernetes provider's await, the scheduler, Tekton's workspaces) goes on.
  * The controller manager's own host-path provisioner offers ReadWriteOnce only.
  */
+import * as path from "path";
 import { ControlPlane } from "./controlPlane";
 
 export const TEST_PROVISIONER = "stx-test.invalid/hostpath";
@@ -69,7 +71,7 @@ export class TestProvisioner {
         storageClassName: c.spec.storageClassName,
         persistentVolumeReclaimPolicy: "Retain",
         claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: c.metadata.namespace, name: c.metadata.name, uid: c.metadata.uid },
-        hostPath: { path: `/stx-test-volumes/${c.metadata.uid}` },
+        hostPath: { path: path.join(this.cluster.dir, "volumes", c.metadata.uid), type: "DirectoryOrCreate" },
       },
     }));
     if (volumes.length) this.cluster.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: volumes }));

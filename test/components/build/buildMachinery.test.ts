@@ -83,6 +83,16 @@ for (const stack of STACKS) {
       expect(defaults.PULP_URL).to.equal(`http://pulp-api.${SHARED}.svc:24817`);
     });
 
+    it("downloads Debian from the stack's pinned snapshot through its Pulp mirror, and gives every build namespace the Service docker build reaches aptly by", () => {
+      const defaults = Object.fromEntries(run.object(T.pipeline, "stx-build", SHARED).inputs.spec.params.map((p: { name: string; default?: string }) => [p.name, p.default]));
+      expect(defaults.DEBIAN_SNAPSHOT).to.equal(`http://pulp-content.${SHARED}.svc:24816/pulp/content/debian-snapshot/${settings.build.debianSnapshot}`);
+      expect(defaults.DEBIAN_SECURITY_SNAPSHOT).to.equal(`http://pulp-content.${SHARED}.svc:24816/pulp/content/debian-security-snapshot/${settings.build.debianSnapshot}`);
+      for (const namespace of new Set([...tenants, ...jobs.map((j) => j.namespace)])) {
+        const service = run.object(T.service, "stx-build-services", namespace);
+        expect(service.inputs.spec.selector).to.deep.equal({ "stx-build-cluster.io/build-services": "true" });
+      }
+    });
+
     it("configures Tekton for a shared farm: timeouts, pod template, cluster resolver limited to the shared namespace", () => {
       const defaults = run.object(T.configMap, "config-defaults", "tekton-pipelines").inputs.data;
       expect(defaults["default-timeout-minutes"]).to.equal(String(settings.build.tekton.defaultTimeoutMinutes));
@@ -104,6 +114,30 @@ for (const stack of STACKS) {
       const cluster = run.ofType(T.clusterRoleBinding).map((b) => b.inputs.metadata.name);
       expect(cluster).to.not.include("tekton-dashboard-tenant");
     });
+
+    it("exposes the login-less Dashboard nowhere: no Ingress, NodePort or LoadBalancer leads to it", () => {
+      expect(settings.build.tekton.dashboardAccess).to.equal("port-forward");
+      const service = run.object(T.service, "tekton-dashboard", "tekton-dashboard");
+      expect(service.inputs.spec.type ?? "ClusterIP").to.equal("ClusterIP");
+      for (const s of run.ofType(T.service)) {
+        expect([s.inputs.metadata.name, s.inputs.spec?.type ?? "ClusterIP"]).to.not.deep.equal(["tekton-dashboard", "ExternalName"]);
+      }
+      const ingresses = run.ofType("kubernetes:networking.k8s.io/v1:Ingress");
+      expect(JSON.stringify(ingresses.map((i) => i.inputs))).to.not.contain("tekton-dashboard");
+      // Reports carry no link to a Dashboard people cannot open.
+      for (const cm of run.ofType(T.configMap).filter((c) => c.inputs.data?.["start.sh"])) {
+        expect(cm.inputs.data["start.sh"]).to.contain("no Dashboard link: build.tekton.dashboardAccess");
+      }
+    });
+
+    if (stack === "minikube") {
+      it("exposes it on its NodePort when a one-user stack sets dashboardAccess: public", async () => {
+        const open = await runStack(stack, { build: { tekton: { dashboardAccess: "public" } } });
+        const service = open.object(T.service, "tekton-dashboard", "tekton-dashboard");
+        expect(service.inputs.spec.type).to.equal("NodePort");
+        expect(service.inputs.spec.ports[0].nodePort).to.equal(30097);
+      });
+    }
 
     it(stack !== "cengn" ? "has no sysbox (unsupported on minikube and StarlingX hosts)" : "installs sysbox on the configured nodes", () => {
       const runtimeClasses = run.ofType(T.runtimeClass);
@@ -127,7 +161,7 @@ for (const stack of STACKS) {
       } else {
         const commands = run.ofType(T.remoteCommand);
         expect(commands.map((c) => c.inputs.create)).to.have.members(
-          nodes.map((n) => `source /etc/platform/openrc && system host-label-assign --overwrite ${n} sysbox-install=yes`),
+          nodes.map((n) => `source /etc/platform/openrc && system host-label-assign --overwrite '${n}' sysbox-install=yes`),
         );
         expect(commands[0].inputs.connection.host).to.equal("10.10.10.2");
         expect(run.ofType(T.nodePatch)).to.be.empty;
@@ -235,7 +269,7 @@ describe("build machinery with settings changed", () => {
     const pr = JSON.parse(run.object(T.configMap, "scheduled-build", "build-starlingx-master").inputs.data["pipelinerun.json"]);
     expect(pr.spec.taskRunSpecs.map((t: any) => t.pipelineTaskName)).to.deep.equal(["get-sources"]);
     const images = run.object(T.task, "stx-build-app-images", SHARED);
-    expect(images.inputs.spec.sidecars[0].securityContext).to.deep.equal({ privileged: true });
+    expect(images.inputs.spec.sidecars.find((c: any) => c.name === "docker-daemon").securityContext).to.deep.equal({ privileged: true });
   });
 
   it("labels no StarlingX node for sysbox, which cannot run there, and turns system stages off", async () => {
@@ -263,7 +297,7 @@ describe("build machinery with settings changed", () => {
     const { MANIFESTS } = await import("../../../src/versions");
     const pins = (await import("fs")).readFileSync(require.resolve("../../../../scripts/toolchain.versions"), "utf8");
     const version = /^TEKTON_PIPELINE_VERSION=(\S+)$/m.exec(pins)?.[1];
-    expect(MANIFESTS["tekton-pipelines"]).to.contain(`/pipeline/previous/v${version}/release.yaml`);
+    expect(MANIFESTS["tekton-pipelines"].url).to.contain(`/pipeline/previous/v${version}/release.yaml`);
   });
 
   it("makes Pulumi await the registration of Tekton's admission webhooks, and no other object", async () => {
@@ -322,12 +356,6 @@ describe("build machinery with settings changed", () => {
     expect(deps({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "config.webhook.pipeline.tekton.dev" },
       webhooks: [{ name: "config.webhook.pipeline.tekton.dev", clientConfig: service }] })).to.deep.equal(["deployment", "service"]);
     expect(deps({ apiVersion: "v1", kind: "Service", metadata: { name: "tekton-pipelines-webhook", namespace: "tekton-pipelines" } })).to.deep.equal(["deployment"]);
-  });
-
-  it("reads Tekton's manifests from the pinned upstream release when no directory is set", async () => {
-    const { manifestSource } = await import("../../../components/build/tekton");
-    expect(manifestSource("tekton-pipelines")).to.match(/^https:\/\/infra\.tekton\.dev\/tekton-releases\/pipeline\/previous\/v1\.\d+\.\d+\/release\.yaml$/);
-    expect(manifestSource("tekton-dashboard", "/mirror")).to.equal("/mirror/tekton-dashboard.yaml");
   });
 });
 

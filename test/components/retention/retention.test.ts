@@ -147,6 +147,21 @@ describe("release backup", () => {
     expect(pvc.options.retainOnDelete).to.equal(true);
     expect(pvc.inputs.spec.resources.requests.storage).to.equal("2Ti");
     expect(env(spec.containers[0])).to.include({ BACKUP_DIR: "/backup", BACKUP_CLASSES: "release" });
+    // Never on the object store's node: required anti-affinity to the pods of the MinIO Deployment.
+    const minio = run.object("kubernetes:apps/v1:Deployment", "minio", NS).inputs.spec.template.metadata.labels;
+    const [term] = spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(term.topologyKey).to.equal("kubernetes.io/hostname");
+    expect(Object.entries(term.labelSelector.matchLabels).every(([k, v]) => minio[k] === v), "the selector matches MinIO's pods").to.equal(true);
+    expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).to.have.length(1);
+  });
+
+  it("has no store to keep away from when the object store is external", async () => {
+    const run = await runStack("cengn", {
+      services: { exposure: { kind: "ingress", tlsSecret: "build-tls" }, objectStore: { mode: "external", endpoint: "https://s3.example.org" } },
+      objectStoreAccessKey: "AKIAEXAMPLE",
+      objectStoreSecretKey: "example",
+    });
+    expect(podSpec(run.object(CRONJOB, "stx-release-backup", NS)).affinity).to.equal(undefined);
   });
 
   it("copies to another S3 endpoint where the stack says so", async () => {

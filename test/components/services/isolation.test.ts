@@ -19,7 +19,33 @@ const TOOLCHAIN = path.join(REPO_ROOT, "scripts", "toolchain.sh");
 const BUILD_COMMAND = "bash scripts/toolchain.sh cyclonus";
 const TENANT_PORT = 8080; // what a build's own services (pkgbuilder, a sidecar) listen on
 const DNS = 53;
-const PROBED_TCP = [24817, 24816, 9000, 5000, 5001, 6379, 5432, TENANT_PORT];
+const KUBELET = 10250;
+const HTTPS = 443;
+const PROBED_TCP = [24817, 24816, 9000, 5000, 5001, 6379, 5432, TENANT_PORT, KUBELET, HTTPS];
+/** An address of the internet: outside every range the cluster or its platform uses. */
+const INTERNET = "192.0.2.10";
+const METADATA = "169.254.169.254";
+
+/** A host address inside a CIDR (its 10th), for a model pod standing for a node or a platform host. */
+const hostIn = (cidr: string) => {
+  const [a, b, c] = cidr.split("/")[0].split(".");
+  return `${a}.${b}.${c}.10`;
+};
+
+/** Addresses outside the pod network a tenant must not reach, or only on one port (the API server). */
+function outsideTargets(settings: Settings): { name: string; ip: string; ports: number[] }[] {
+  const ex = settings.cluster.egressExclusions;
+  return [
+    { name: "internet", ip: INTERNET, ports: [HTTPS, TENANT_PORT] },
+    { name: "metadata", ip: METADATA, ports: [TENANT_PORT] },
+    ...ex.nodeCidrs.map((cidr, i) => ({ name: `node-${i}`, ip: hostIn(cidr), ports: [KUBELET, TENANT_PORT] })),
+    ...ex.apiServerEndpoints.map((e, i) => ({ name: `api-server-${i}`, ip: e.split(":")[0], ports: [Number(e.split(":")[1]), KUBELET] })),
+    ...ex.platformCidrs.map((cidr, i) => ({ name: `platform-${i}`, ip: hostIn(cidr), ports: [HTTPS] })),
+  ];
+}
+
+/** API server ports probed besides the fixed list. */
+const apiPorts = (settings: Settings) => settings.cluster.egressExclusions.apiServerEndpoints.map((e) => Number(e.split(":")[1]));
 
 interface ModelPod { Namespace: string; Name: string; Labels: Record<string, string>; IP: string; Containers: { Name: string; Port: number; Protocol: string; PortName: string }[] }
 interface Model { namespaces: Record<string, Record<string, string>>; pods: ModelPod[]; policies: Record<string, unknown>[] }
@@ -74,9 +100,11 @@ function model(run: ProgramRun, settings: Settings): Model {
     addNamespace(exposure.ingressControllerNamespace);
     pod(exposure.ingressControllerNamespace, "ingress-controller", { [APP_LABEL]: "ingress-nginx" }, [{ port: 443 }]);
   }
-  // A client outside the cluster (or a node after SNAT): an address outside every cluster range.
+  // A client outside the cluster (or a node after SNAT): an address outside every cluster range;
+  // and the addresses tenants' egress excludes (nodes, metadata, API server, platform networks).
   addNamespace("outside");
-  pod("outside", "client", {}, [], "192.0.2.10");
+  pod("outside", "client", {}, [], INTERNET);
+  for (const t of outsideTargets(settings)) pod("outside", t.name, {}, t.ports.map((port) => ({ port })), t.ip);
   const policies = run.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.inputs);
   return { namespaces, pods, policies };
 }
@@ -85,19 +113,27 @@ function model(run: ProgramRun, settings: Settings): Model {
 function expected(settings: Settings, from: ModelPod, to: ModelPod, port: number): boolean {
   const shared = settings.cluster.sharedNamespace;
   const isTenant = (p: ModelPod) => p.Namespace.startsWith("user-") || p.Namespace.startsWith("build-");
-  if (to.Namespace === "kube-system") return port === DNS;
+  if (to.Namespace === "kube-system" && to.Name === "coredns") return port === DNS;
+  if (to.Namespace === "outside" && isTenant(from)) {
+    // Internet egress: only the internet, and the API server on its own port.
+    const target = outsideTargets(settings).find((t) => t.ip === to.IP);
+    return target?.name === "internet" || (target?.name.startsWith("api-server") === true && port === target.ports[0]);
+  }
+  // A tenant's egress ends at the pod range: nothing of another namespace but the shared ports.
+  if (to.Namespace !== shared && !isTenant(to) && isTenant(from)) return false;
   if (isTenant(to)) return from.Namespace === to.Namespace;
   if (to.Namespace !== shared) return true; // no policy of ours selects them
   if (isTenant(from) && port === DNS) return false;
   const app = to.Labels[APP_LABEL];
   const backend = PULP_BACKENDS.find((b) => b.name === app);
   if (backend) return from.Namespace === shared && from.Labels[Object.keys(PULP_BACKEND_CLIENT)[0]] === "true";
-  const tenantPort = tenantPorts(settings.services).some((p) => p.app === app && p.port === port);
+  const servicePort = tenantPorts(settings.services).find((p) => p.app === app && p.port === port);
   const outsidePeer = settings.services.exposure.kind === "nodePort"
     ? from.Namespace === "outside"
     // Namespace granularity: on starlingx the platform's controller shares kube-system.
     : from.Namespace === settings.services.exposure.ingressControllerNamespace;
-  if (tenantPort) return isTenant(from) || from.Namespace === shared || outsidePeer;
+  // Pulp's API is not a tenant port: every call needs a login no tenant holds.
+  if (servicePort) return (servicePort.tenants && isTenant(from)) || from.Namespace === shared || outsidePeer;
   return from.Namespace === shared;
 }
 
@@ -126,7 +162,7 @@ for (const stack of ["minikube", "cengn", "starlingx"]) {
       const policyDir = path.join(dir, "policies");
       fs.mkdirSync(policyDir);
       fs.writeFileSync(path.join(policyDir, "policies.json"), JSON.stringify({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicyList", items: m.policies }));
-      const probes = [...PROBED_TCP.map((port) => ({ Port: port, Protocol: "TCP" })), { Port: DNS, Protocol: "UDP" }];
+      const probes = [...[...new Set([...PROBED_TCP, ...apiPorts(settings)])].map((port) => ({ Port: port, Protocol: "TCP" })), { Port: DNS, Protocol: "UDP" }];
       fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify({ Resources: { Namespaces: m.namespaces, Pods: m.pods }, Probes: probes }));
       const stdout = execFileSync(binary, ["analyze", "--mode", "probe", "--policy-path", policyDir, "--probe-path", path.join(dir, "model.json")], {
         encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"],
@@ -158,14 +194,16 @@ for (const stack of ["minikube", "cengn", "starlingx"]) {
 function printMatrix(stack: string, settings: Settings, m: Model, probes: { Port: number; Protocol: string }[], tables: Map<string, Map<string, string>>[]): void {
   const shared = settings.cluster.sharedNamespace;
   const tenants = m.pods.filter((p) => p.Name === "build");
-  const sources = [tenants[0], ...m.pods.filter((p) => p.Namespace !== shared && p.Name !== "build" && p.Name !== "coredns"),
+  const sources = [tenants[0], ...m.pods.filter((p) => p.Namespace !== shared && p.Name !== "build" && p.Name !== "coredns" && (p.Namespace !== "outside" || p.Name === "client")),
     ...m.pods.filter((p) => p.Namespace === shared && ["pulp-api", "pulp-worker", "minio"].includes(p.Name))];
   const targets: { label: string; pod: ModelPod; probe: number }[] = [];
-  for (const to of [...m.pods.filter((p) => p.Namespace === shared && (p.Labels[APP_LABEL] ?? "") && p.Containers[0].Port !== 1), tenants[1]]) {
+  const outside = m.pods.filter((p) => p.Namespace === "outside" && p.Name !== "client");
+  for (const to of [...m.pods.filter((p) => p.Namespace === shared && (p.Labels[APP_LABEL] ?? "") && p.Containers[0].Port !== 1), tenants[1], ...outside]) {
     if (!to) continue;
     to.Containers.forEach((c) => {
       const probe = probes.findIndex((p) => p.Port === c.Port);
-      if (probe >= 0) targets.push({ label: `${to.Namespace === shared ? to.Labels[APP_LABEL] : "other tenant"}:${c.Port}`, pod: to, probe });
+      const label = to.Namespace === shared ? to.Labels[APP_LABEL] : to.Namespace === "outside" ? to.Name : "other tenant";
+      if (probe >= 0) targets.push({ label: `${label}:${c.Port}`, pod: to, probe });
     });
   }
   const lines = [`  ${stack}: '.' allowed, 'X' blocked (cyclonus, ${tenants.length} tenants, ${m.policies.length} policies)`];

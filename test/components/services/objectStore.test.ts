@@ -159,7 +159,7 @@ for (const stack of ["cengn", "minikube"] as const) {
       expect(files.users.trim().split("\n").sort()).to.deep.equal(tenantKeys.map((k) => k.AWS_ACCESS_KEY_ID).sort());
       for (const k of tenantKeys) {
         expect(files[`${k.AWS_ACCESS_KEY_ID}.secret`]).to.equal(k.AWS_SECRET_ACCESS_KEY);
-        expect(JSON.parse(files[`${k.AWS_ACCESS_KEY_ID}.json`]).Statement).to.have.length(3);
+        expect(JSON.parse(files[`${k.AWS_ACCESS_KEY_ID}.json`]).Statement).to.have.length(4);
       }
       expect(pod.volumes).to.deep.include({ name: "tenant-users", secret: { secretName: "object-store-tenant-users", defaultMode: 0o440 } });
       expect(pod.containers[0].command[2]).to.contain("mc admin user add store");

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { registryRules } from "../../../src/services/registryAccess";
+import { GateConfig, passwordDigest } from "../../../src/services/registryGate";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { parseSettings } from "../../../src/settings/schema";
 import { IMAGES } from "../../../src/versions";
@@ -26,27 +28,35 @@ for (const stack of ["minikube", "cengn"] as const) {
       expectProbes(registry);
     });
 
-    it("authenticates with an htpasswd bcrypt entry from a generated password, kept secret", () => {
-      const auth = secretValue(run.object(SECRET, "registry-auth", SHARED).inputs.stringData);
-      const lines = (auth.htpasswd as string).split("\n").filter(Boolean);
-      expect(lines[0]).to.match(/^stx-build:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
-      for (const line of lines) expect(line).to.match(/^[a-z0-9.-]+:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
-      // One user per tenant namespace besides the farm's own.
-      const tenants = planTenants(parseSettings(stackFileConfig(stack))).map((t) => t.namespace);
-      expect(lines.map((l) => l.split(":")[0]).sort()).to.deep.equal(["stx-build", ...tenants.map((ns) => `tenant-${ns}`)].sort());
-      const push = run.object(SECRET, "registry-credentials", SHARED);
-      expect(push.inputs.type).to.equal("kubernetes.io/dockerconfigjson");
-      const config = JSON.parse(secretValue(push.inputs.stringData)[".dockerconfigjson"]);
-      expect(config.auths[run.outputs.registryHost as string].password).to.equal("random-stx-registry-password");
+    it("puts the gate in front: a login per tenant, rules from the plan, only digests in the gate's config", () => {
+      const pod = podSpec(run.object(DEPLOYMENT, "registry", SHARED));
+      expect(pod.containers.map((c: any) => c.name)).to.deep.equal(["registry", "gate"]);
+      expect(pod.containers[1].image).to.equal(IMAGES.node);
+      expect(pod.containers[1].ports).to.deep.equal([{ name: "registry", containerPort: 5000 }]);
+      // distribution itself is on the pod's loopback: the Service's port 5000 is the gate's.
+      expect(pod.containers[0].ports.map((p: any) => p.containerPort)).to.deep.equal([5001]);
       const configMap = run.object("kubernetes:core/v1:ConfigMap", "registry-config", SHARED).inputs.data["config.yml"];
-      for (const ns of tenants) {
-        // Each tenant's builds push and pull with their own user, at the in-cluster and the public host.
-        const tenantSecret = run.object(SECRET, "registry-credentials", ns);
+      expect(JSON.parse(configMap.replace(/^#.*\n/, "")).http.addr).to.equal("127.0.0.1:5002");
+      const plans = planTenants(parseSettings(stackFileConfig(stack)));
+      const gate = JSON.parse(secretValue(run.object(SECRET, "registry-gate", SHARED).inputs.stringData)["config.json"]) as GateConfig;
+      expect(gate.rules).to.deep.equal(registryRules(plans, parseSettings(stackFileConfig(stack)).retention.days, "stx-build"));
+      const platform = JSON.parse(secretValue(run.object(SECRET, "registry-credentials", SHARED).inputs.stringData)[".dockerconfigjson"]);
+      const platformPassword = platform.auths[run.outputs.registryHost as string].password as string;
+      expect(gate.passwords["stx-build"]).to.equal(passwordDigest(platformPassword));
+      for (const plan of plans) {
+        const tenantSecret = run.object(SECRET, "registry-credentials", plan.namespace);
         expect(tenantSecret.inputs.type).to.equal("kubernetes.io/dockerconfigjson");
-        const tenantConfig = JSON.parse(secretValue(tenantSecret.inputs.stringData)[".dockerconfigjson"]);
+        expect(tenantSecret.options.dependsOn).to.include(plan.namespace);
+        const text = secretValue(tenantSecret.inputs.stringData)[".dockerconfigjson"];
+        const tenantConfig = JSON.parse(text);
         expect(Object.keys(tenantConfig.auths).sort()).to.deep.equal([run.outputs.registryHost as string, "registry.stx-system.svc:5000"].sort());
-        expect(tenantConfig.auths["registry.stx-system.svc:5000"].username).to.equal(`tenant-${ns}`);
+        const { username, password } = tenantConfig.auths["registry.stx-system.svc:5000"];
+        expect(username).to.equal(`tenant-${plan.namespace}`);
+        expect(gate.passwords[username]).to.equal(passwordDigest(password));
+        expect(text).to.not.contain(platformPassword);
       }
+      // No password in clear in the gate's config or the registry's.
+      expect(JSON.stringify(gate)).not.to.contain("random-");
       expect(configMap).not.to.contain("random-");
     });
 
@@ -81,13 +91,11 @@ describe("platform registry on the starlingx stack", () => {
     expect(run.outputs.registryHost).to.equal("registry.local:9001");
   });
 
-  it("copies the platform pull secret into every tenant namespace", () => {
-    const source = run.resources.find((r) => r.type === SECRET && r.id === "kube-system/default-registry-key");
-    expect(source, "platform secret read").to.not.equal(undefined);
+  it("never reads the platform's login nor puts any registry login into a tenant namespace", () => {
+    expect(run.resources.find((r) => r.type === SECRET && r.id === "kube-system/default-registry-key")).to.equal(undefined);
+    expect(plans).to.not.be.empty;
     for (const plan of plans) {
-      const copy = run.object(SECRET, "registry-credentials", plan.namespace);
-      expect(secretValue(copy.inputs.data)).to.have.property("token");
-      expect(copy.options.dependsOn).to.include(plan.namespace);
+      expect(run.objects(SECRET, plan.namespace).map((s) => s.inputs.metadata.name)).to.not.include("registry-credentials");
     }
   });
 });

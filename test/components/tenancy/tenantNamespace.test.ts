@@ -8,7 +8,8 @@ const STACKS = ["minikube", "cengn", "starlingx"] as const;
 for (const stack of STACKS) {
   describe(`tenant namespaces on the ${stack} stack`, () => {
     let run: ProgramRun;
-    const plans = planTenants(parseSettings(stackFileConfig(stack)));
+    const settings = parseSettings(stackFileConfig(stack));
+    const plans = planTenants(settings);
 
     before(async () => {
       run = await runStack(stack);
@@ -42,16 +43,30 @@ for (const stack of STACKS) {
       for (const plan of plans) {
         const limitRange = run.object("kubernetes:core/v1:LimitRange", "container-limits", plan.namespace);
         const container = limitRange.inputs.spec.limits.find((l: { type: string }) => l.type === "Container");
-        for (const field of ["default", "defaultRequest", "max"]) {
+        for (const field of ["min", "default", "defaultRequest", "max"]) {
           expect(Object.keys(container[field])).to.have.members(["cpu", "memory", "ephemeral-storage"], field);
         }
         expect(container.max.cpu).to.equal(plan.limits.max.cpu);
+        // No swarm of 1m/1Mi pods, and no small request carrying a node-sized limit.
+        expect(container.min.cpu).to.equal(plan.limits.min.cpu);
+        expect(container.maxLimitRequestRatio).to.deep.equal({
+          cpu: String(plan.limits.maxLimitRequestRatio.cpu),
+          memory: String(plan.limits.maxLimitRequestRatio.memory),
+        });
       }
     });
 
-    it("caps requests, volumes and PipelineRuns with a ResourceQuota", () => {
+    it("caps requests, limits, pods, volumes and PipelineRuns with a ResourceQuota, and allows no NodePort or LoadBalancer", () => {
       for (const plan of plans) {
         const quota = run.object("kubernetes:core/v1:ResourceQuota", "build-quota", plan.namespace);
+        expect(quota.inputs.spec.hard).to.include({
+          "limits.cpu": plan.quota.limits.cpu,
+          "limits.memory": plan.quota.limits.memory,
+          "limits.ephemeral-storage": plan.quota.limits.ephemeralStorage,
+          pods: String(plan.quota.pods),
+          "services.nodeports": "0",
+          "services.loadbalancers": "0",
+        });
         expect(quota.inputs.spec.hard).to.include.all.keys(
           "requests.cpu",
           "requests.memory",
@@ -103,8 +118,14 @@ for (const stack of STACKS) {
         const egress = run.object("kubernetes:networking.k8s.io/v1:NetworkPolicy", "allowed-egress", plan.namespace);
         const rules = JSON.stringify(egress.inputs.spec.egress);
         expect(rules).to.contain('"port":53').and.to.contain('"kubernetes.io/metadata.name":"stx-system"');
-        const internet = egress.inputs.spec.egress.find((r: any) => r.to?.[0]?.ipBlock);
-        expect(internet.to[0].ipBlock.except).to.have.length(2);
+        const internet = egress.inputs.spec.egress.find((r: any) => r.to?.[0]?.ipBlock?.cidr === "0.0.0.0/0");
+        const ex = settings.cluster.egressExclusions;
+        expect(internet.to[0].ipBlock.except).to.have.members([
+          settings.cluster.podCidr, settings.cluster.serviceCidr, "169.254.0.0/16",
+          ...ex.nodeCidrs, ...ex.apiServerEndpoints.map((e) => `${e.split(":")[0]}/32`), ...ex.platformCidrs,
+        ]);
+        // Pulp's API needs a login no tenant holds: no rule opens it.
+        expect(rules).not.to.contain('"pulp-api"');
       }
     });
 

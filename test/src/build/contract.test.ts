@@ -13,7 +13,9 @@ import { LOCALDISK, PATHS, REUSE, SERVICES, TOOLS } from "../../../src/build/con
 import { SCRIPTS } from "../../../src/build/scripts";
 import { privateRunManifest } from "../../../src/build/runs";
 import { latestBuildKey, sharedRepoPrefix } from "../../../src/artifacts";
-import { TASK_TOOLS } from "../../../src/build/services";
+import { taskRecords } from "../../../src/build/stages";
+
+const TASK_TOOLS = Object.fromEntries(taskRecords().filter((r) => r.tools.length).map((r) => [r.task, r.tools]));
 import { IMAGES } from "../../../src/versions";
 import { FARM_DEFAULTS } from "./fixtures";
 
@@ -57,6 +59,10 @@ function runTask(name: string, params: Record<string, string> = {}, files: Recor
   for (const dir of ["pkgbuilder", "channel", "deploy", "loadbuild/builder/stx"]) fs.mkdirSync(path.join(disk, dir), { recursive: true });
   for (const contract of TOOLS) fs.writeFileSync(path.join(bin, contract.tool), standIn(contract, disk), { mode: 0o755 });
   for (const other of ["docker", "hostname"]) fs.writeFileSync(path.join(bin, other), "#!/bin/sh\necho 10.0.0.7\n", { mode: 0o755 });
+  // The pod has the privileges its record asks for (sysbox): sudo may mount.
+  fs.writeFileSync(path.join(bin, "sudo"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  fs.mkdirSync(path.join(disk, "loadbuild/builder/stx/std/build-wheels-debian-trixie-stable"), { recursive: true });
+  fs.writeFileSync(path.join(disk, "loadbuild/builder/stx/std/build-wheels-debian-trixie-stable/stx-debian-trixie-stable-wheels.tar"), "");
   fs.mkdirSync(path.join(disk, ".stx"), { recursive: true });
   fs.writeFileSync(path.join(disk, ".stx", "build-date"), "20260301T010203Z");
   fs.writeFileSync(path.join(disk, ".stx", "base-image-ref"), "registry/starlingx/stx-debian:x");
@@ -119,9 +125,9 @@ describe("the tools' contract (stand-in tools on PATH)", () => {
     const task = taskNamed("stx-download-prerequisites");
     const step = task.spec.steps[0];
     const saved = step.env;
-    step.env = saved.filter((e: any) => e.name !== "STX_MIRROR");
+    step.env = saved.filter((e: any) => e.name !== "OS_MIRROR_URL");
     try {
-      expect(() => runTask("stx-download-prerequisites")).to.throw(/STX_MIRROR/);
+      expect(() => runTask("stx-download-prerequisites")).to.throw(/OS_MIRROR_URL is not set/);
     } finally {
       step.env = saved;
     }

@@ -4,6 +4,8 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { privateRunManifest } from "../../../src/build/runs";
 import { REPO_ROOT } from "../../harness/program";
+import { pipelineParams } from "../../../src/build/params";
+import { FARM_DEFAULTS } from "./fixtures";
 
 describe("the private-build command in docs/build.md", () => {
   const text = fs.readFileSync(path.join(REPO_ROOT, "docs", "build.md"), "utf8");
@@ -28,5 +30,15 @@ describe("the private-build command in docs/build.md", () => {
     const params = (run: any) => Object.fromEntries(run.spec.params.map((p: any) => [p.name, p.value]));
     expect(params(documented)).to.deep.include(params(generated));
     expect(params(documented).BUILD_ISO).to.equal("false");
+  });
+});
+
+describe("the parameters table of docs/build.md", () => {
+  const text = fs.readFileSync(path.join(REPO_ROOT, "docs", "build.md"), "utf8");
+  it("has a row for every pipeline parameter, and says CLEAN_REPOMGR cleans aptly, not Pulp", () => {
+    for (const p of pipelineParams(FARM_DEFAULTS)) expect(text, p.name).to.contain(`| \`${p.name}\` |`);
+    const row = text.split("\n").find((l) => l.startsWith("| `CLEAN_REPOMGR` |"))!;
+    expect(row).to.match(/aptly/).and.to.match(/Pulp is not touched/);
+    expect(text).to.not.match(/into the shared Pulp/);
   });
 });

@@ -167,6 +167,22 @@ describe("Pulp converge script (against a fake Pulp on 127.0.0.1)", function () 
     expect(fake.changes).to.deep.equal(["PATCH /pulp/api/v3/remotes/deb/apt/1/"]);
     expect(changed.out).to.contain("update remotes/deb/apt/mirror-debian-bullseye: components");
   });
+
+  it("publishes a snapshot mirror verbatim (Debian's signed Release files) and re-syncs it when the pin moves", async () => {
+    const snapshot = (ts: string) => ({ name: "debian-snapshot", type: "deb" as const, url: `http://snapshot.debian.org/archive/debian/${ts}`, distributions: "trixie", policy: "on_demand" as const, verbatim: true });
+    fs.writeFileSync(specFile, canonicalJson(contentSpec([snapshot("20260516T111458Z")])));
+    fake.changes.length = 0;
+    const first = await runScript(url, specFile);
+    expect(first.code, first.out).to.equal(0);
+    expect(fake.changes.filter((c) => c.includes("publications"))).to.deep.equal(["POST /pulp/api/v3/publications/deb/verbatim/"]);
+    fake.changes.length = 0;
+    fs.writeFileSync(specFile, canonicalJson(contentSpec([snapshot("20260601T000000Z")])));
+    const moved = await runScript(url, specFile);
+    expect(moved.code, moved.out).to.equal(0);
+    expect(moved.out).to.contain("re-sync (URL moved) of mirror-debian-snapshot");
+    expect(fake.changes.filter((c) => c.includes("/sync/") || c.includes("publications")).length).to.equal(2);
+    expect(fake.changes).to.include("POST /pulp/api/v3/publications/deb/verbatim/");
+  });
 });
 
 function fileRepoId(objects: Map<string, Record<string, any>>): string {

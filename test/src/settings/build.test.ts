@@ -21,6 +21,9 @@ describe("build settings", () => {
     expect(cengn).to.deep.include({ imageBuilds: "sysbox", forcedBuildWeekday: 0, distro: "debian" });
     expect(cengn.jenkins.enabled).to.equal(true);
     expect(cengn.tekton.dashboard).to.equal(true);
+    // No stack exposes the login-less Dashboard unless its file asks for it.
+    for (const stack of ["minikube", "cengn", "starlingx"]) expect(parseSettings(stackFileConfig(stack)).build.tekton.dashboardAccess, stack).to.equal("port-forward");
+    expect(parseSettings({ ...stackFileConfig("minikube"), build: { tekton: { dashboardAccess: "public" } } }).build.tekton.dashboardAccess).to.equal("public");
     const starlingx = parseSettings(stackFileConfig("starlingx")).build;
     expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["none", false]);
   });
@@ -32,13 +35,15 @@ describe("build settings", () => {
     ["an unknown image build mode", "cengn", { build: { imageBuilds: "podman" } }, /^stx-build-cluster:build\.imageBuilds: is "podman"; it must be one of "sysbox"/],
     ["a sysbox node that is not configured", "cengn", { build: { sysboxNodes: ["build-09"] } }, /^stx-build-cluster:build\.sysboxNodes\[0\]: "build-09" is not in cluster\.nodes/],
     ["a weekday out of range", "cengn", { build: { forcedBuildWeekday: 7 } }, /^stx-build-cluster:build\.forcedBuildWeekday: must be a day of the week/],
-    ["the tools' moving tag", "cengn", { build: { toolsImages: { tag: "master-debian-latest" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-latest" moves/],
+    ["a tools tag of another codename", "cengn", { build: { toolsImages: { tag: "master-debian-20230203T015600Z" } } }, /^stx-build-cluster:build\.toolsImages\.tag: "master-debian-20230203T015600Z" does not name trixie.*Invalid tooling/],
+    ["a Debian snapshot that is no timestamp", "cengn", { build: { debianSnapshot: "latest" } }, /^stx-build-cluster:build\.debianSnapshot: must be a snapshot\.debian\.org timestamp/],
     ["a tools prefix without its slash", "cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx" } } }, /^stx-build-cluster:build\.toolsImages\.prefix: must be a registry path/],
     ["sysbox on a StarlingX host", "starlingx", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" cannot be installed on a StarlingX host/],
     ["a PipelineRun quota that finished runs fill", "cengn", { tenancy: { quota: { pipelineRuns: 21 } } }, /^stx-build-cluster:tenancy\.quota\.pipelineRuns: 21 is too small: .* at least 22/],
     ["a made-up time zone", "cengn", { build: { timeZone: "Mars/Olympus" } }, /^stx-build-cluster:build\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
     ["SSH settings off StarlingX", "cengn", { build: { starlingxHost: { address: "10.0.0.1" } } }, /^stx-build-cluster:build\.starlingxHost: is only used on the starlingx profile/],
     ["a misspelt key", "cengn", { build: { jenkins: { enable: true } } }, /^stx-build-cluster:build\.jenkins\.enable: unknown setting/],
+    ["a Dashboard without login on a farm of many users", "cengn", { build: { tekton: { dashboardAccess: "public" } } }, /^stx-build-cluster:build\.tekton\.dashboardAccess: "public" exposes the Dashboard without a login, .* this stack has 5 users; use "port-forward"/],
     ["a zero timeout", "cengn", { build: { tekton: { defaultTimeoutMinutes: 0 } } }, /^stx-build-cluster:build\.tekton\.defaultTimeoutMinutes: must be at least 1/],
     ["a bad workspace size", "cengn", { build: { workspaceSize: "lots" } }, /^stx-build-cluster:build\.workspaceSize: must be/],
     ["a Kubernetes version that is not 1.<minor>", "cengn", { cluster: { kubernetesVersion: "v1.30.2" } }, /^stx-build-cluster:cluster\.kubernetesVersion: must be a Kubernetes minor version such as "1\.30"/],
@@ -60,7 +65,7 @@ describe("build settings", () => {
   });
 
   it("accepts a site's own tools images in a private registry with a port", () => {
-    expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-20260301" } } })).to.deep.equal([]);
+    expect(problems("cengn", { build: { toolsImages: { prefix: "registry.local:9001/starlingx/", tag: "stx.10.0-debian-trixie-amd64-20260301" } } })).to.deep.equal([]);
   });
 
   it("keeps the settings a profile does not need out of it", () => {

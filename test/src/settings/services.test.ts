@@ -102,3 +102,13 @@ describe("services settings", () => {
     expect(problems("minikube", { registry: { mode: "harbor" } })[0]).to.match(/^stx-build-cluster:services\.registry\.mode: is "harbor"; it must be one of/);
   });
 });
+
+describe("object store advice for multi-node farms", () => {
+  it("recommends external S3 where one MinIO node would stop every build, and says nothing on one node or with external S3", async () => {
+    const { objectStoreAdvice } = await import("../../../src/settings/services");
+    const minio = { objectStore: { mode: "minio" } } as any;
+    expect(objectStoreAdvice(minio, 3)).to.match(/on 3 nodes: one MinIO pod .* set services\.objectStore\.mode "external"/);
+    expect(objectStoreAdvice(minio, 1)).to.equal(undefined);
+    expect(objectStoreAdvice({ objectStore: { mode: "external" } } as any, 3)).to.equal(undefined);
+  });
+});

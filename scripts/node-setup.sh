@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Sets up what the loopback cluster's real node needs on this machine (tools/loopback/node.ts):
+# Debian's container runtime, runc, CNI plugins, iptables, conntrack and ipset at the versions
+# pinned in scripts/toolchain.versions (DEBIAN_NODE_PACKAGES), and the pod sandbox ("pause") image
+# built from the pause.c of the pinned Kubernetes module, and CoreDNS's image from the toolchain's
+# static coredns (as upstream's image: the binary alone, as a non-root user). Idempotent; prints
+# what it does.
+#
+#   bash scripts/node-setup.sh           install / build what is missing (after scripts/toolchain.sh coredns)
+#   bash scripts/node-setup.sh --check   exit 1 naming what is missing (never installs)
+#   bash scripts/node-setup.sh --list    print "<image reference><TAB><docker-archive tarball>" per node image
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=toolchain.versions
+. "$here/toolchain.versions"
+images=${STX_IMAGES_DIR:-$HOME/.cache/stx-build-cluster/images}
+log() { echo "node-setup: $*" >&2; }
+
+# Kubernetes' own pause image version for this release (build/pause/Makefile TAG).
+k8s_dir() { GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).Dir)'; }
+pause_tag() { sed -n 's/^TAG ?= *//p' "$(k8s_dir)/build/pause/Makefile"; }
+pause_tar() { echo "$images/pause-$(pause_tag).tar"; }
+coredns_ref="registry.k8s.io/coredns/coredns:v$COREDNS_VERSION"
+coredns_tar="$images/coredns-v$COREDNS_VERSION.tar"
+
+if [[ ${1:-} == --list ]]; then
+  printf 'registry.k8s.io/pause:%s\t%s\n%s\t%s\n' "$(pause_tag)" "$(pause_tar)" "$coredns_ref" "$coredns_tar"
+  exit 0
+fi
+
+missing=()
+for pkg in $DEBIAN_NODE_PACKAGES; do
+  name=${pkg%%=*} want=${pkg#*=}
+  have=$(dpkg-query -W -f '${Status} ${Version}' "$name" 2>/dev/null || true)
+  [[ $have == "install ok installed $want" ]] || missing+=("$pkg")
+done
+pause=$(pause_tar)
+
+if [[ ${1:-} == --check ]]; then
+  [[ -f $pause ]] || missing+=("$pause")
+  [[ -f $coredns_tar ]] || missing+=("$coredns_tar")
+  if ((${#missing[@]})); then log "missing: ${missing[*]} (run: bash scripts/node-setup.sh)"; exit 1; fi
+  exit 0
+fi
+
+if ((EUID != 0)); then
+  log "not root: no real node here (the loopback cluster's nodes will all be simulated); run as root to set it up"
+  exit 0
+fi
+
+t=$SECONDS
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
+  log "packages installed in $((SECONDS - t))s"
+else
+  log "packages: installed"
+fi
+
+# The sandbox every pod starts with. Upstream's image is pause.c built static on scratch; so is this.
+if [[ ! -f $pause ]]; then
+  t=$SECONDS
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/rootfs" "$images"
+  gcc -Os -static -Wall -Werror -DVERSION="v$(pause_tag)-stx" -o "$work/rootfs/pause" "$(k8s_dir)/build/pause/linux/pause.c"
+  strip "$work/rootfs/pause"
+  node "$here/../tools/images/dockerArchive.js" --out "$pause" --ref "registry.k8s.io/pause:$(pause_tag)" \
+    --rootfs "$work/rootfs" --entrypoint /pause --user 65535:65535
+  log "pause image $(pause_tag) built in $((SECONDS - t))s: $pause"
+else
+  log "pause image: cached ($pause)"
+fi
+
+if [[ ! -f $coredns_tar ]]; then
+  t=$SECONDS
+  coredns=$(bash "$here/toolchain.sh" --bin-dir)/coredns
+  bash "$here/toolchain.sh" --check coredns || { log "build CoreDNS first: bash scripts/toolchain.sh coredns"; exit 1; }
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/rootfs/etc"
+  install -m 0755 "$coredns" "$work/rootfs/coredns"
+  # Port 53 as a non-root user: upstream's image carries the same file capability.
+  setcap cap_net_bind_service=+ep "$work/rootfs/coredns"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$work/rootfs/etc/passwd"
+  node "$here/../tools/images/dockerArchive.js" --out "$coredns_tar" --ref "$coredns_ref" \
+    --rootfs "$work/rootfs" --entrypoint /coredns --user 65532:65532
+  log "CoreDNS image v$COREDNS_VERSION built in $((SECONDS - t))s: $coredns_tar"
+else
+  log "CoreDNS image: cached ($coredns_tar)"
+fi

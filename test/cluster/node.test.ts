@@ -1,0 +1,275 @@
+/**
+ * The farm on a real node: the minikube stack deployed through the Pulumi engine to a loopback
+ * control plane whose node runs containers (tools/loopback/node.ts: kubelet, containerd, runc,
+ * CNI, kube-proxy, kube-router's firewall, CoreDNS), with the stand-in images of scripts/images.sh
+ * (test doubles, docs/cluster-tests.md). The assertions use the services as builds and people do:
+ * connections from a tenant's pod, S3 with a tenant's keys, the registry with a tenant's login.
+ *
+ * Needs root and `bash scripts/node-setup.sh` + `bash scripts/images.sh` (npm run test:cluster runs
+ * them first); fails naming what is missing, never builds anything itself.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Stack } from "@pulumi/pulumi/automation";
+import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ACCESS_KEY_ID, CREDENTIALS_SECRET, SECRET_ACCESS_KEY } from "../../components/services/objectStore";
+import { REGISTRY_SECRET } from "../../components/services/registry";
+import { NODE_PORTS, SERVICE_PORTS } from "../../src/services/serviceEndpoints";
+import { tenantStoreUsers } from "../../src/services/objectStoreUsers";
+import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
+import { IMAGES } from "../../src/versions";
+import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
+import { NODE_TOOLS, realNodeSupport } from "../../tools/loopback/node";
+import { localStack, PROJECT } from "../../tools/localStack";
+import { projectCopy } from "../../tools/pulumiCli";
+import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
+import { connectScript, runProbe } from "./probePod";
+
+const STACK = "minikube";
+const SHARED = "stx-system";
+const binDir = toolchainBinDir();
+
+describe("cluster: the minikube stack on a real node", function () {
+  this.timeout(5 * 60_000);
+  let cluster: LoopbackCluster;
+  let work: string;
+  let stack: Stack;
+  let settings: Settings;
+  let plans: TenantPlan[];
+  let node: string;
+  let nodeAddress: string;
+
+  before(async function () {
+    requireTools(binDir, [...CLUSTER_TOOLS, ...NODE_TOOLS]);
+    const why = realNodeSupport();
+    if (why) throw new Error(`this machine cannot run the real node: ${why}`);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-node-"));
+    cluster = await startLoopbackCluster(binDir, STACK, undefined, true);
+    if (!cluster.realNode) throw new Error("the loopback cluster started without its real node");
+    node = cluster.realNode.name;
+    nodeAddress = cluster.realNode.layout.nodeAddress;
+    stack = await localStack({
+      stack: STACK, workDir: projectCopy(path.join(work, "project"), STACK), binDir, passphrase: "node-tests",
+      backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
+    });
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+      await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
+    }
+    settings = await stackSettings(stack);
+    plans = planTenants(settings);
+  });
+
+  after(async function () {
+    await cluster?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("the node is Ready with the pinned kubelet and Debian's containerd", function () {
+    const info = JSON.parse(cluster.kubectl(["get", "node", node, "-o", "jsonpath={.status.nodeInfo}"]));
+    console.log(`      node ${node}: kubelet ${info.kubeletVersion}, ${info.containerRuntimeVersion}, kernel ${info.kernelVersion}`);
+    expect(info.kubeletVersion).to.match(/^v1\.33\./);
+    expect(info.containerRuntimeVersion).to.match(/^containerd:\/\/1\.6\./);
+  });
+
+  it("a restricted pod runs with a Secret volume, a projected token and seccomp RuntimeDefault; DNS and Services answer", async function () {
+    cluster.kubectl(["create", "namespace", "node-check"]);
+    cluster.kubectl(["create", "secret", "generic", "probe-secret", "-n", "node-check", "--from-literal=word=swordfish"]);
+    const out = await runProbe(cluster, "node-check", "restricted", `
+      const fs = require("fs");
+      const status = fs.readFileSync("/proc/self/status", "utf8");
+      console.log(JSON.stringify({
+        uid: process.getuid(),
+        seccomp: /Seccomp:\\s+(\\d)/.exec(status)[1],
+        secret: fs.readFileSync("/secret/word", "utf8"),
+        token: fs.readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/token", "utf8").split(".").length,
+      }));`, {
+      serviceAccount: "default",
+      volumes: [{ name: "s", secret: { secretName: "probe-secret" } }],
+      volumeMounts: [{ name: "s", mountPath: "/secret", readOnly: true }],
+    });
+    expect(JSON.parse(out)).to.deep.equal({ uid: 1000, seccomp: "2", secret: "swordfish", token: 3 });
+    const net = JSON.parse(await runProbe(cluster, "node-check", "services", connectScript(["kubernetes.default.svc.cluster.local:443", "kube-dns.kube-system.svc:53"])));
+    expect(net).to.deep.equal({ "kubernetes.default.svc.cluster.local:443": "open", "kube-dns.kube-system.svc:53": "open" });
+    cluster.kubectl(["delete", "namespace", "node-check", "--wait=false"]);
+  });
+
+  it("pulumi up creates the stack and every pod of the farm runs on the real node", async function () {
+    this.timeout(20 * 60_000);
+    const result = await stack.up({ onOutput: progress });
+    expect(result.summary.result).to.equal("succeeded");
+    const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", SHARED, "-o", "json"])).items as Pod[];
+    const table = pods.map((p) => `${p.metadata.name.padEnd(44)} ${p.status.phase.padEnd(10)} ${p.spec.nodeName ?? "-"}`);
+    console.log(`      pods in ${SHARED}:\n${table.map((l) => `        ${l}`).join("\n")}`);
+    const services = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
+    expect(services.length).to.be.at.least(5);
+    for (const p of services) {
+      expect(p.spec.nodeName, p.metadata.name).to.equal(node);
+      expect(p.status.phase, p.metadata.name).to.equal("Running");
+      expect(p.status.containerStatuses?.every((c) => c.ready), `${p.metadata.name} ready`).to.equal(true);
+    }
+    for (const p of pods.filter((x) => !services.includes(x))) expect(p.status.phase, p.metadata.name).to.equal("Succeeded");
+  });
+
+  it("a tenant's pod reaches DNS, Pulp, S3 and the registry, and is refused everything else", async function () {
+    const [tenant, other] = plans;
+    if (!tenant || !other) throw new Error("the minikube stack declares at least two tenants");
+    // A pod in the other tenant, listening, so that "refused" means policy, not an empty port.
+    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(listener(other.namespace)));
+    cluster.kubectl(["wait", "--for=condition=Ready", "pod/listener", "-n", other.namespace, "--timeout=120s"]);
+    const otherPod = cluster.kubectl(["get", "pod", "listener", "-n", other.namespace, "-o", "jsonpath={.status.podIP}"]);
+    const svc = (name: string, port: number) => `${name}.${SHARED}.svc.cluster.local:${port}`;
+    const targets: Record<string, "open" | "blocked"> = {
+      [svc("pulp-content", 24816)]: "open",
+      [svc("pulp-api", SERVICE_PORTS.pulpApi)]: "open",
+      [svc("minio", SERVICE_PORTS.objectStore)]: "open",
+      [svc("registry", SERVICE_PORTS.registry)]: "open",
+      [svc("pulp-redis", 6379)]: "blocked",
+      [svc("pulp-database", 5432)]: "blocked",
+      [`${otherPod}:8080`]: "blocked",
+    };
+    const seen = JSON.parse(await runProbe(cluster, tenant.namespace, "reach", connectScript(Object.keys(targets)), { labels: { "app.kubernetes.io/managed-by": "tekton-pipelines" } })) as Record<string, string>;
+    console.log(`      from ${tenant.namespace}:`);
+    for (const [t, want] of Object.entries(targets)) console.log(`        ${t.padEnd(52)} ${seen[t]} (allow-list: ${want})`);
+    for (const [t, want] of Object.entries(targets)) {
+      if (want === "open") expect(seen[t], t).to.equal("open");
+      else expect(seen[t], t).to.be.oneOf(["timeout", "refused", "EHOSTUNREACH"]);
+    }
+    // The same pod from its own namespace is reachable: the block above is the policy, not the pod.
+    const own = JSON.parse(await runProbe(cluster, other.namespace, "reach-own", connectScript([`${otherPod}:8080`])));
+    expect(own[`${otherPod}:8080`]).to.equal("open");
+  });
+
+  it("S3: a tenant's keys write and list its own prefix and are refused another's; published/ is anonymous", async function () {
+    const [tenant, other] = plans;
+    const endpoint = `http://${nodeAddress}:${NODE_PORTS.objectStore}`;
+    const keys = (ns: string) => {
+      const data = JSON.parse(cluster.kubectl(["get", "secret", CREDENTIALS_SECRET, "-n", ns, "-o", "jsonpath={.data}"]));
+      const d = (k: string) => Buffer.from(data[k], "base64").toString();
+      return { accessKeyId: d(ACCESS_KEY_ID), secretAccessKey: d(SECRET_ACCESS_KEY) };
+    };
+    const s3 = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new S3Client({ endpoint, region: settings.services.objectStore.region, forcePathStyle: true, credentials });
+    const own = s3(keys(tenant!.namespace));
+    const bucket = settings.services.objectStore.buckets.artifacts;
+    const prefix = storeWritePrefix(settings, tenant!.namespace);
+    await own.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}node-test.txt`, Body: "mine" }));
+    const listed = await own.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    expect(listed.Contents?.map((c) => c.Key)).to.include(`${prefix}node-test.txt`);
+    const otherPrefix = storeWritePrefix(settings, other!.namespace);
+    const refused = await own.send(new PutObjectCommand({ Bucket: bucket, Key: `${otherPrefix}intruder.txt`, Body: "x" })).then(() => "written", (e: Error) => e.name);
+    expect(refused).to.equal("AccessDenied");
+    const published = `${settings.services.objectStore.publishedPrefix}/node-test/index.html`;
+    const admin = s3(keys(SHARED));
+    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: published, Body: "<p>hello</p>" }));
+    const anonymous = await fetch(`${endpoint}/${bucket}/${published}`);
+    expect(anonymous.status).to.equal(200);
+    expect(await anonymous.text()).to.equal("<p>hello</p>");
+    const privateGet = await fetch(`${endpoint}/${bucket}/${prefix}/node-test.txt`);
+    expect(privateGet.status).to.equal(403);
+    await own.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}node-test.txt` }));
+  });
+
+  it("a tenant's pod pushes an image with its registry login and pulls it back", async function () {
+    const tenant = plans[0]!;
+    const script = registryRoundTrip(`registry.${SHARED}.svc.cluster.local:${SERVICE_PORTS.registry}`, `${tenant.namespace}/probe`);
+    const out = await runProbe(cluster, tenant.namespace, "push-pull", script, {
+      volumes: [{ name: "auth", secret: { secretName: REGISTRY_SECRET } }],
+      volumeMounts: [{ name: "auth", mountPath: "/auth", readOnly: true }],
+    });
+    expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({ anonymous: 401, pushed: 201, pulled: true });
+  });
+
+  it("pulumi destroy and a second pulumi up keep what the object store held", async function () {
+    this.timeout(20 * 60_000);
+    const prefix = storeWritePrefix(settings, plans[0]!.namespace);
+    const destroyed = await stack.destroy({ onOutput: progress, excludeProtected: true });
+    expect(destroyed.summary.result).to.equal("succeeded");
+    const again = await stack.up({ onOutput: progress });
+    expect(again.summary.result).to.equal("succeeded");
+    const data = JSON.parse(cluster.kubectl(["get", "secret", CREDENTIALS_SECRET, "-n", SHARED, "-o", "jsonpath={.data}"]));
+    const d = (k: string) => Buffer.from(data[k], "base64").toString();
+    const s3 = new S3Client({
+      endpoint: `http://${nodeAddress}:${NODE_PORTS.objectStore}`, region: settings.services.objectStore.region, forcePathStyle: true,
+      credentials: { accessKeyId: d(ACCESS_KEY_ID), secretAccessKey: d(SECRET_ACCESS_KEY) },
+    });
+    const got = await s3.send(new GetObjectCommand({ Bucket: settings.services.objectStore.buckets.artifacts, Key: `${prefix}node-test.txt` }));
+    expect(await got.Body?.transformToString()).to.equal("mine");
+  });
+});
+
+interface Pod {
+  metadata: { name: string; ownerReferences?: { kind: string }[] };
+  spec: { nodeName?: string };
+  status: { phase: string; containerStatuses?: { ready: boolean }[] };
+}
+
+function listener(namespace: string): object {
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "listener", namespace, labels: { "app.kubernetes.io/managed-by": "tekton-pipelines" } },
+    spec: {
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [{
+        name: "listen", image: IMAGES.node, command: ["node", "-e", "require('net').createServer((s) => s.end('hi')).listen(8080)"],
+        ports: [{ containerPort: 8080 }],
+        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+      }],
+    },
+  };
+}
+
+/**
+ * The registry's HTTP API as docker does it: refused without a login, then a blob and a manifest
+ * pushed with the tenant's credentials (the dockerconfigjson of its Secret), then pulled by digest.
+ */
+function registryRoundTrip(registry: string, repo: string): string {
+  return `
+const fs = require("fs"), crypto = require("crypto");
+const cfg = JSON.parse(fs.readFileSync("/auth/.dockerconfigjson", "utf8"));
+const auth = Object.values(cfg.auths)[0].auth;
+const base = "http://${registry}/v2/${repo}";
+const h = { authorization: "Basic " + auth };
+(async () => {
+  const anonymous = (await fetch("http://${registry}/v2/")).status;
+  const layer = Buffer.from("stx node test layer " + Date.now());
+  const digest = "sha256:" + crypto.createHash("sha256").update(layer).digest("hex");
+  const start = await fetch(base + "/blobs/uploads/", { method: "POST", headers: h });
+  const loc = new URL(start.headers.get("location"), "http://${registry}");
+  loc.searchParams.set("digest", digest);
+  const put = await fetch(loc, { method: "PUT", headers: { ...h, "content-type": "application/octet-stream" }, body: layer });
+  const config = Buffer.from("{}");
+  const cdigest = "sha256:" + crypto.createHash("sha256").update(config).digest("hex");
+  const s2 = await fetch(base + "/blobs/uploads/", { method: "POST", headers: h });
+  const l2 = new URL(s2.headers.get("location"), "http://${registry}"); l2.searchParams.set("digest", cdigest);
+  await fetch(l2, { method: "PUT", headers: { ...h, "content-type": "application/octet-stream" }, body: config });
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: cdigest, size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size: layer.length }] });
+  const pushed = await fetch(base + "/manifests/v1", { method: "PUT", headers: { ...h, "content-type": "application/vnd.oci.image.manifest.v1+json" }, body: manifest });
+  console.log("blob", put.status, "manifest", pushed.status, await pushed.text());
+  const pulled = await fetch(base + "/blobs/" + digest, { headers: h });
+  const body = Buffer.from(await pulled.arrayBuffer());
+  console.log(JSON.stringify({ anonymous, pushed: pushed.status, pulled: body.equals(layer) }));
+})();`;
+}
+
+/** Where a tenant's keys may write (src/services/objectStoreUsers.ts), ending in "/". */
+function storeWritePrefix(settings: Settings, namespace: string): string {
+  const user = tenantStoreUsers(planTenants(settings), settings.retention.days).find((u) => u.namespace === namespace);
+  if (!user) throw new Error(`no object store user for ${namespace}`);
+  return user.writePrefix;
+}
+
+async function stackSettings(s: Stack): Promise<Settings> {
+  const prefix = `${PROJECT}:`;
+  const all = await s.getAllConfig();
+  return parseSettings(Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), decodeConfigValue(v.value)])));
+}
+
+function progress(out: string): void {
+  if (process.env.STX_CLUSTER_VERBOSE) process.stdout.write(out);
+}

@@ -1,0 +1,87 @@
+/**
+ * Runs a short Node.js script in a pod on the real node and returns what it printed: the cluster
+ * tests' way of acting as a build or a person inside the cluster (connections, S3 and registry
+ * clients). The image is the farm's own `node` image (the retention jobs'), so nothing extra is
+ * loaded; the pod is restricted, as a tenant's pods must be.
+ */
+import { ControlPlane } from "../../tools/loopback/controlPlane";
+import { IMAGES } from "../../src/versions";
+
+export interface ProbeOptions {
+  readonly serviceAccount?: string;
+  readonly env?: { name: string; value?: string; valueFrom?: object }[];
+  readonly labels?: Record<string, string>;
+  readonly volumes?: object[];
+  readonly volumeMounts?: object[];
+  readonly timeoutMs?: number;
+}
+
+/** Creates the pod, waits until it ends, returns its log (throws with the log when it failed). */
+export async function runProbe(cluster: ControlPlane, namespace: string, name: string, script: string, opts: ProbeOptions = {}): Promise<string> {
+  cluster.kubectl(["delete", "pod", name, "-n", namespace, "--ignore-not-found", "--wait=true"]);
+  cluster.kubectl(["apply", "-f", "-"], JSON.stringify(probePod(namespace, name, script, opts)));
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let phase = "";
+  while (Date.now() < deadline) {
+    phase = cluster.kubectl(["get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}"]);
+    if (phase === "Succeeded" || phase === "Failed") break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const log = phase ? cluster.kubectl(["logs", name, "-n", namespace]) : "";
+  if (phase !== "Succeeded") {
+    const describe = cluster.kubectl(["get", "pod", name, "-n", namespace, "-o", "jsonpath={.status}"]);
+    throw new Error(`probe pod ${namespace}/${name} ended ${phase || "never started"}:\n${log}\n${describe}`);
+  }
+  cluster.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
+  return log;
+}
+
+export function probePod(namespace: string, name: string, script: string, opts: ProbeOptions): object {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels: { "stx-test/probe": name, ...opts.labels } },
+    spec: {
+      restartPolicy: "Never",
+      serviceAccountName: opts.serviceAccount ?? "default",
+      automountServiceAccountToken: opts.serviceAccount !== undefined,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [{
+        name: "probe",
+        image: IMAGES.node,
+        imagePullPolicy: "IfNotPresent",
+        command: ["node", "-e", script],
+        env: opts.env ?? [],
+        resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "64Mi" } },
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+        volumeMounts: opts.volumeMounts ?? [],
+      }],
+      volumes: opts.volumes ?? [],
+    },
+  };
+}
+
+/**
+ * A script that tries each TCP target (host:port, names resolved by the cluster's DNS) for up to
+ * `timeoutMs` and prints one JSON object: target -> "open" | "refused" | "timeout" | "dns: ...".
+ */
+export function connectScript(targets: readonly string[], timeoutMs = 3000): string {
+  return `
+const net = require("net"), dns = require("dns").promises;
+const targets = ${JSON.stringify(targets)};
+(async () => {
+  const out = {};
+  await Promise.all(targets.map(async (t) => {
+    const i = t.lastIndexOf(":"); const host = t.slice(0, i), port = Number(t.slice(i + 1));
+    let address = host;
+    if (!net.isIP(host)) { try { address = (await dns.lookup(host)).address; } catch (e) { out[t] = "dns: " + e.code; return; } }
+    out[t] = await new Promise((resolve) => {
+      const s = net.connect({ host: address, port, timeout: ${timeoutMs} });
+      s.on("connect", () => { s.destroy(); resolve("open"); });
+      s.on("timeout", () => { s.destroy(); resolve("timeout"); });
+      s.on("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
+    });
+  }));
+  console.log(JSON.stringify(out));
+})();`;
+}
