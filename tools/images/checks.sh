@@ -47,7 +47,8 @@ check_objectStore() {
   start minio 1000:1000 "${keys[@]}" -- /usr/bin/docker-entrypoint.sh server /data --address :9000 --console-address :9001
   wait_for 60 "minio ready" curl_ns http://127.0.0.1:9000/minio/health/ready
   chmod 1777 "$work/minioClient/tmp" # an emptyDir in the Job
-  run_in minioClient 1000:1000 S3_ENDPOINT=http://127.0.0.1:9000 MC_CONFIG_DIR=/tmp/mc \
+  # Retried like the Job (backoffLimit): right after "ready" MinIO may still refuse admin calls.
+  wait_for 60 "the bucket Job's mc commands" run_in minioClient 1000:1000 S3_ENDPOINT=http://127.0.0.1:9000 MC_CONFIG_DIR=/tmp/mc \
     AWS_ACCESS_KEY_ID=smokeadmin AWS_SECRET_ACCESS_KEY=smoke-secret-key -- /bin/sh -ec '
       mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >/dev/null
       mc mb --ignore-existing store/artifacts >/dev/null
@@ -109,7 +110,7 @@ check_tekton() {
   [[ -x $work/tekton-entrypoint/tekton/bin/entrypoint ]]
   run_in tekton-workingdirinit 0:0 -- /ko-app/workingdirinit /workspace/source/sub
   [[ -d $work/tekton-workingdirinit/workspace/source/sub ]]
-  run_in tekton-nop 0:0 -- /ko-app/nop >/dev/null 2>&1 || true
+  run_in tekton-nop 0:0 -- /ko-app/nop 2>&1 | grep -q Exiting
   run_in tekton-sidecarlogresults 0:0 -- /ko-app/sidecarlogresults -help 2>&1 | grep -q results-dir
   [[ $(run_in tekton-shell 0:0 -- sh -c 'printf hello | base64 | base64 -d') == hello ]]
 }
