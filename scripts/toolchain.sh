@@ -3,7 +3,7 @@
 # prebuilt binary can be downloaded here; only the Go module proxy is reachable.
 #
 #   bash scripts/toolchain.sh [component ...]   build the named (default: all) components if missing;
-#                                               `cluster` names all but minio, mc, cyclonus, registry
+#                                               `cluster` names all but cyclonus
 #   bash scripts/toolchain.sh --bin-dir         print the directory holding the binaries
 #   bash scripts/toolchain.sh --doubles-dir     print the directory holding the test doubles (their
 #                                               own directory, so nothing puts them on PATH unasked)
@@ -184,11 +184,12 @@ mkdir -p "$bin" "$cache/stamps"
 check=0
 if [[ ${1:-} == --check ]]; then check=1; shift; fi
 (($#)) || set -- "${ALL[@]}"
-# `cluster`: what a deployment to the loopback control plane needs (all but MinIO, mc, cyclonus and the registry, which the unit tests use).
+# `cluster`: what a deployment to the loopback control plane needs, its real node's images included
+# (MinIO, mc and the registry go into them): all but cyclonus, which only the unit tests use.
 args=()
 for comp in "$@"; do
   if [[ $comp == cluster ]]; then
-    for c in "${ALL[@]}"; do [[ $c == minio || $c == cyclonus || $c == mc || $c == registry ]] || args+=("$c"); done
+    for c in "${ALL[@]}"; do [[ $c == cyclonus ]] || args+=("$c"); done
   else
     args+=("$comp")
   fi

@@ -7,8 +7,7 @@
 
 # distribution's registry at /bin/registry, its default config and the upstream entry point.
 build_registry() {
-  goinstall "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION" "$M/usr/bin" \
-    "-X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION"
+  install -D -m 0755 "$(toolchain_bin registry)" "$M/usr/bin/registry"
   copy_files registry
   mkdir -p "$M/var/lib/registry"
   config '{"Entrypoint":["/entrypoint.sh"],"Cmd":["/etc/distribution/config.yml"],"Env":['"$PATH_ENV"'],
@@ -27,8 +26,7 @@ build_minio() {
 # mc at the newest commit the module proxy serves; the bucket Job runs it from /bin/sh scripts
 # (sed, grep, cat: the Debian base has them).
 build_minioClient() {
-  goinstall "github.com/minio/mc@$MC_MODULE_VERSION" "$M/usr/bin" \
-    "-X github.com/minio/mc/cmd.Version=$MC_MODULE_VERSION -X github.com/minio/mc/cmd.ReleaseTag=$MC_MODULE_VERSION"
+  install -D -m 0755 "$(toolchain_bin mc)" "$M/usr/bin/mc"
   config '{"Entrypoint":["mc"],"Env":['"$PATH_ENV"']}'
 }
 
