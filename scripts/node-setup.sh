@@ -17,6 +17,17 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 images=${STX_IMAGES_DIR:-$HOME/.cache/stx-build-cluster/images}
 log() { echo "node-setup: $*" >&2; }
 
+# image OUT REF ROOTFS CONFIG_JSON: one layer from ROOTFS (file capabilities kept), written by the
+# images' own docker-archive writer (scripts/images/archive.js).
+image() {
+  local out=$1 ref=$2 rootfs=$3 config=$4 layer
+  layer=$(mktemp)
+  tar --sort=name --mtime=@0 --numeric-owner --xattrs --xattrs-include=security.capability -C "$rootfs" -cf "$layer" .
+  printf '%s' "$config" >"$layer.json"
+  node "$here/images/archive.js" write "$out" "$ref" "$layer.json" "$layer"
+  rm -f "$layer" "$layer.json"
+}
+
 # Kubernetes' own pause image version for this release (build/pause/Makefile TAG).
 k8s_dir() { GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).Dir)'; }
 pause_tag() { sed -n 's/^TAG ?= *//p' "$(k8s_dir)/build/pause/Makefile"; }
@@ -67,8 +78,7 @@ if [[ ! -f $pause ]]; then
   mkdir -p "$work/rootfs" "$images"
   gcc -Os -static -Wall -Werror -DVERSION="v$(pause_tag)-stx" -o "$work/rootfs/pause" "$(k8s_dir)/build/pause/linux/pause.c"
   strip "$work/rootfs/pause"
-  node "$here/../tools/images/dockerArchive.js" --out "$pause" --ref "registry.k8s.io/pause:$(pause_tag)" \
-    --rootfs "$work/rootfs" --entrypoint /pause --user 65535:65535
+  image "$pause" "registry.k8s.io/pause:$(pause_tag)" "$work/rootfs" '{"Entrypoint":["/pause"],"User":"65535:65535"}'
   log "pause image $(pause_tag) built in $((SECONDS - t))s: $pause"
 else
   log "pause image: cached ($pause)"
@@ -85,8 +95,7 @@ if [[ ! -f $coredns_tar ]]; then
   # Port 53 as a non-root user: upstream's image carries the same file capability.
   setcap cap_net_bind_service=+ep "$work/rootfs/coredns"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$work/rootfs/etc/passwd"
-  node "$here/../tools/images/dockerArchive.js" --out "$coredns_tar" --ref "$coredns_ref" \
-    --rootfs "$work/rootfs" --entrypoint /coredns --user 65532:65532
+  image "$coredns_tar" "$coredns_ref" "$work/rootfs" '{"Entrypoint":["/coredns"],"User":"65532:65532"}'
   log "CoreDNS image v$COREDNS_VERSION built in $((SECONDS - t))s: $coredns_tar"
 else
   log "CoreDNS image: cached ($coredns_tar)"
