@@ -283,6 +283,8 @@ async function takeLock(): Promise<void> {
  */
 function sweepStaleNode(): void {
   const nodeDir = /\/stx-cluster-[^/]+\/node(\/|$)/;
+  // The node's own processes first (containerd, kubelet, kube-proxy, kube-router name its files), then the shims.
+  for (const pid of pidsWhere((cmd) => nodeDir.test(cmd) && !cmd.includes("containerd-shim"))) killQuietly(pid);
   for (const pid of shimPids("/stx-cluster-")) killQuietly(pid);
   const roots = fs.readdirSync(path.join(CGROUP_ROOT, fs.existsSync(path.join(CGROUP_ROOT, "memory")) ? "memory" : "")).filter((n) => n.startsWith("stx-node-"));
   for (const root of roots) for (const dir of cgroupDirs(root)) cgroupProcs(dir).forEach(killQuietly);
@@ -345,12 +347,16 @@ function removeCgroupTree(dir: string): void {
 
 /** containerd-shim processes started for this node (their command line names its state directory). */
 function shimPids(dir: string): number[] {
+  return pidsWhere((cmd) => cmd.includes("containerd-shim") && cmd.includes(dir));
+}
+
+/** Processes whose command line (arguments joined by spaces) passes `test`. */
+function pidsWhere(test: (cmd: string) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.includes("containerd-shim") && cmd.includes(dir)) pids.push(Number(entry));
+      if (test(fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "))) pids.push(Number(entry));
     } catch {
       /* exited */
     }

@@ -1,11 +1,12 @@
 /**
  * A test-side volume provisioner: claims of a StorageClass whose provisioner is
  * TEST_PROVISIONER get a PersistentVolume of their size and access modes (a hostPath directory
- * under the cluster's temp dir, created by the real node's kubelet when a pod mounts it; kwok's
- * simulated pods mount nothing), so they bind as on a real cluster and whatever waits for them
+ * under the cluster's temp dir, which the real node's pods mount; kwok's simulated pods mount
+ * nothing), so they bind as on a real cluster and whatever waits for them
  * (the Kubernetes provider's await, the scheduler, Tekton's workspaces) goes on.
  * The controller manager's own host-path provisioner offers ReadWriteOnce only.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { ControlPlane } from "./controlPlane";
 
@@ -55,6 +56,17 @@ export class TestProvisioner {
     this.timer.unref();
   }
 
+  /**
+   * The volume's directory, world-writable as minikube's and Rancher's local-path provisioners
+   * make theirs: a hostPath volume ignores fsGroup, and the services run as non-root users.
+   */
+  private volumeDir(uid: string): string {
+    const dir = path.join(this.cluster.dir, "volumes", uid);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.chmodSync(dir, 0o777);
+    return dir;
+  }
+
   private provision(): void {
     const classes = JSON.parse(this.cluster.kubectl(["get", "storageclasses", "-o", "json"])).items as { metadata: { name: string }; provisioner: string }[];
     const ours = new Set(classes.filter((c) => c.provisioner === TEST_PROVISIONER).map((c) => c.metadata.name));
@@ -71,7 +83,7 @@ export class TestProvisioner {
         storageClassName: c.spec.storageClassName,
         persistentVolumeReclaimPolicy: "Retain",
         claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: c.metadata.namespace, name: c.metadata.name, uid: c.metadata.uid },
-        hostPath: { path: path.join(this.cluster.dir, "volumes", c.metadata.uid), type: "DirectoryOrCreate" },
+        hostPath: { path: this.volumeDir(c.metadata.uid), type: "Directory" },
       },
     }));
     if (volumes.length) this.cluster.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: volumes }));
