@@ -18,6 +18,17 @@ t=$SECONDS
 bash scripts/toolchain.sh
 echo "toolchain: second run took $((SECONDS - t))s (warm)"
 
+# The real node: Debian's container runtime and CNI plugins, the pause and CoreDNS images, then the
+# test-double images of the farm (each cached; second runs are warm).
+t=$SECONDS
+bash scripts/node-setup.sh
+bash scripts/images.sh
+echo "node and images: first run took $((SECONDS - t))s (cold when nothing was cached)"
+t=$SECONDS
+bash scripts/node-setup.sh
+bash scripts/images.sh
+echo "node and images: second run took $((SECONDS - t))s (warm)"
+
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 # The tests stop their control plane themselves; this catches a test process that was killed.
 export STX_CLUSTER_PGIDS

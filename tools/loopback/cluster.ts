@@ -83,6 +83,9 @@ function realNodeOverrides(stack: string, cluster: LoopbackCluster): Record<stri
     "cluster.egressExclusions.nodeCidrs[0]": `${hostLink.replace(/\.\d+$/, ".0")}/30`,
     "cluster.egressExclusions.apiServerEndpoints[0]": `${apiAddress}:${new URL(cluster.server).port}`,
     ...(nodePorts ? { "services.exposure.nodeAddress": cluster.realNode.layout.nodeAddress } : {}),
+    // Pulp's content Job really syncs with a real node, and the default mirror (snapshot.debian.org)
+    // is on the internet: no mirror here (a sync from a repository served on loopback is still to do).
+    "services.pulp.mirrors": "[]",
   };
 }
 
