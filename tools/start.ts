@@ -13,7 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir } from "./loopback/cluster";
+import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir, withoutMirrors } from "./loopback/cluster";
 import { CliOptions, PROJECT, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
 import { NODE_PORTS } from "../src/services/serviceEndpoints";
 import { parseSettings } from "../src/settings";
@@ -57,8 +57,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     cluster = await startLoopbackCluster(binDir, STACK, undefined, true);
     console.log(`start: control plane ready in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${cluster.server}`);
+    const projectDir = projectCopy(path.join(work, "project"), STACK);
+    if (cluster.realNode) withoutMirrors(projectDir, STACK);
     const opts: CliOptions = {
-      projectDir: projectCopy(path.join(work, "project"), STACK),
+      projectDir,
       backendDir: path.join(work, "state"),
       pulumiHome: path.join(work, "pulumi-home"),
       binDir,

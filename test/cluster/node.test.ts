@@ -20,7 +20,7 @@ import { NODE_PORTS, SERVICE_PORTS } from "../../src/services/serviceEndpoints";
 import { tenantStoreUsers } from "../../src/services/objectStoreUsers";
 import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
-import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
+import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withoutMirrors } from "../../tools/loopback/cluster";
 import { NODE_TOOLS, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
@@ -50,8 +50,10 @@ describe("cluster: the minikube stack on a real node", function () {
     if (!cluster.realNode) throw new Error("the loopback cluster started without its real node");
     node = cluster.realNode.name;
     nodeAddress = cluster.realNode.layout.nodeAddress;
+    const projectDir = projectCopy(path.join(work, "project"), STACK);
+    withoutMirrors(projectDir, STACK);
     stack = await localStack({
-      stack: STACK, workDir: projectCopy(path.join(work, "project"), STACK), binDir, passphrase: "node-tests",
+      stack: STACK, workDir: projectDir, binDir, passphrase: "node-tests",
       backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
     });
     for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {

@@ -6,6 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
+import * as yaml from "js-yaml";
 import { parseSettings } from "../../src/settings";
 import { CHARTS, MANIFEST_NAMES } from "../../src/versions";
 import { sha256 } from "../../src/build/manifests";
@@ -83,10 +84,22 @@ function realNodeOverrides(stack: string, cluster: LoopbackCluster): Record<stri
     "cluster.egressExclusions.nodeCidrs[0]": `${hostLink.replace(/\.\d+$/, ".0")}/30`,
     "cluster.egressExclusions.apiServerEndpoints[0]": `${apiAddress}:${new URL(cluster.server).port}`,
     ...(nodePorts ? { "services.exposure.nodeAddress": cluster.realNode.layout.nodeAddress } : {}),
-    // Pulp's content Job really syncs with a real node, and the default mirror (snapshot.debian.org)
-    // is on the internet: no mirror here (a sync from a repository served on loopback is still to do).
-    "services.pulp.mirrors": "[]",
   };
+}
+
+/**
+ * With a real node, Pulp's content Job really syncs, and the stacks' mirrors (snapshot.debian.org,
+ * deb.debian.org) are on the internet: the project copy's stack file declares none. A list cannot
+ * be emptied with `pulumi config set --path`, so this edits the copy's YAML. (A sync from a
+ * repository served on loopback is still to be tested.)
+ */
+export function withoutMirrors(projectDir: string, stack: string): void {
+  const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  const key = "stx-build-cluster:services";
+  const services = (doc.config[key] ?? {}) as { pulp?: Record<string, unknown> };
+  doc.config[key] = { ...services, pulp: { ...services.pulp, mirrors: [] } };
+  fs.writeFileSync(file, yaml.dump(doc));
 }
 
 /** What a cloud or an ingress controller does: Ingresses get a load balancer address (the Kubernetes provider awaits it). */
