@@ -88,6 +88,9 @@ export interface BuildMachineryArgs {
 
 /** Tekton, the shared build Pipeline, sysbox, and the triggers (Jenkins or CronJobs) of one stack. */
 export class BuildMachinery extends pulumi.ComponentResource {
+  /** Resolves once every object beneath is declared (Tekton's manifests declare theirs late). */
+  public readonly declared: pulumi.Output<unknown>;
+
   constructor(name: string, args: BuildMachineryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:BuildMachinery", name, {}, opts);
     // The shared and tenant namespaces (BuildCluster's dependsOn) must exist before anything in them.
@@ -101,6 +104,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
       defaultServiceAccount: PIPELINE_SERVICE_ACCOUNT,
       dashboard: args.tekton.dashboard,
     }, { ...child, transformations: args.tekton.dashboard ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
+    this.declared = tekton.declared;
     if (args.tekton.dashboard) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
     const dashboardUrl = args.tekton.dashboard ? args.services.dashboardUrl : "";
 
