@@ -6,7 +6,7 @@
  * preview failed.
  *
  *   node bin/tools/review.js <stack> [--out plan.md] [--json-out preview.json] [--refresh]
- *        [--policy-pack DIR] [--from-json preview.json]
+ *        [--policy-pack DIR] [--from-json preview.json] [--cwd PROJECT_DIR]
  *
  * Exit status: 0 plan rendered, 1 blocked (protected deletion, failed preview or policy violation),
  * 2 bad usage or no plan at all. State: PULUMI_BACKEND_URL (default: the repo's .pulumi-state/),
@@ -27,12 +27,14 @@ export interface ReviewArgs {
   readonly refresh: boolean;
   readonly policyPacks: string[];
   readonly fromJson?: string;
+  /** The project directory (Pulumi.yaml); the repository by default. */
+  readonly cwd?: string;
 }
 
-const USAGE = "usage: npm run review -- <stack> [--out FILE] [--json-out FILE] [--refresh] [--policy-pack DIR] [--from-json FILE]";
+const USAGE = "usage: npm run review -- <stack> [--out FILE] [--json-out FILE] [--refresh] [--policy-pack DIR] [--from-json FILE] [--cwd PROJECT_DIR]";
 
 export function parseArgs(argv: readonly string[]): ReviewArgs {
-  const args: { stack?: string; out?: string; jsonOut?: string; refresh: boolean; policyPacks: string[]; fromJson?: string } = { refresh: false, policyPacks: [] };
+  const args: { stack?: string; out?: string; jsonOut?: string; refresh: boolean; policyPacks: string[]; fromJson?: string; cwd?: string } = { refresh: false, policyPacks: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -43,6 +45,7 @@ export function parseArgs(argv: readonly string[]): ReviewArgs {
     if (a === "--out") args.out = value();
     else if (a === "--json-out") args.jsonOut = value();
     else if (a === "--from-json") args.fromJson = value();
+    else if (a === "--cwd") args.cwd = value();
     else if (a === "--policy-pack") args.policyPacks.push(value());
     else if (a === "--refresh") args.refresh = true;
     else if (!a.startsWith("-") && args.stack === undefined) args.stack = a;
@@ -81,13 +84,13 @@ export async function review(args: ReviewArgs, opts: CliOptions): Promise<Render
 }
 
 /** Which CLI runs the preview: an installed one (official plugins) unless STX_USE_TOOLCHAIN is set, else the toolchain's. */
-function cliOptions(): CliOptions {
+function cliOptions(projectDir: string): CliOptions {
   const backend = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(REPO_ROOT, ".pulumi-state")}`;
   const installed = spawnSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8" }).stdout.trim();
   const binDir = !process.env.STX_USE_TOOLCHAIN && installed ? path.dirname(installed) : toolchainBinDir();
   if (binDir !== path.dirname(installed)) execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "pulumi-resource-random"], { stdio: "inherit" });
   return {
-    projectDir: REPO_ROOT,
+    projectDir,
     backendDir: backend.startsWith("file://") ? backend.slice("file://".length) : path.join(REPO_ROOT, ".pulumi-state"),
     binDir,
     passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local",
@@ -102,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.fromJson) {
     plan = renderPlan(JSON.parse(fs.readFileSync(args.fromJson, "utf8")) as PreviewJson, { stack: args.stack });
   } else {
-    const opts = cliOptions();
+    const opts = cliOptions(path.resolve(args.cwd ?? REPO_ROOT));
     const select = await pulumi(["stack", "select", "--create", args.stack], opts);
     if (select.code !== 0) throw new Error(`pulumi stack select ${args.stack} failed: ${select.stderr}`);
     const result = await review(args, opts);

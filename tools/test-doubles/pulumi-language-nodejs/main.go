@@ -15,7 +15,7 @@
 //
 // What it does not do: proxy the resource monitor (node talks to the engine's monitor directly),
 // serve the synchronous-invoke pipes (--sync; only deprecated synchronous invokes use them), install
-// dependencies (run `npm ci`), a debugger, bun, policy packs, plugins written in Node.js, or code
+// dependencies (run `npm ci`), a debugger, bun, or code
 // generation (GenerateProject/Program/Package, Pack, Link): those answer Unimplemented. Plugin
 // discovery reads node_modules/<pkg> and node_modules/@scope/<pkg> (npm's flat layout), not every
 // nested node_modules directory.

@@ -1,0 +1,239 @@
+/**
+ * Code review through the loopback cluster: the minikube stack is deployed with the admin
+ * kubeconfig, then everything a review does runs with the reviewer identity's kubeconfig (the
+ * stack output `reviewerKubeconfig`): `pulumi preview --diff` and `--refresh` work, `pulumi up` is
+ * refused by the API server, and four changes are previewed and rendered (adding a user, renaming a
+ * branch, changing a quota, a change that replaces volume claims). With STX_RECORD_REVIEW=1 their
+ * `--json` previews are recorded into test/fixtures/review/ for the unit tests
+ * (test/src/review/render.test.ts). Last, the render commands of playbooks/review/run.yaml run as
+ * the Zuul job would run them.
+ */
+import { execFileSync } from "child_process";
+import { expect } from "chai";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { renderPlan } from "../../src/review/markdown";
+import { PreviewJson } from "../../src/review/preview";
+import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
+import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
+import { parsePreview, previewArgs } from "../../tools/review";
+
+const STACK = "minikube";
+const PROJECT = "stx-build-cluster";
+export const FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "review");
+
+describe("cluster: review with the reviewer identity (preview, render, playbook)", function () {
+  this.timeout(15 * 60_000);
+  const binDir = toolchainBinDir();
+  let cluster: LoopbackCluster;
+  let work: string;
+  let admin: CliOptions;
+  let reviewer: CliOptions;
+  let reviewerKubeconfig: string;
+
+  before(async function () {
+    requireTools(binDir);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "stx-review-"));
+    cluster = await startLoopbackCluster(binDir, STACK);
+    admin = {
+      projectDir: projectCopy(path.join(work, "project"), STACK),
+      backendDir: path.join(work, "state"),
+      pulumiHome: path.join(work, "home"),
+      binDir,
+      passphrase: "review-tests",
+      env: { KUBECONFIG: cluster.kubeconfig },
+      echo: Boolean(process.env.STX_CLUSTER_VERBOSE),
+    };
+    await selectStack(STACK, admin);
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+      await setConfig(admin, key, value);
+    }
+    await pulumiOk(["up", "--yes", "--skip-preview"], admin);
+    reviewerKubeconfig = path.join(work, "reviewer.kubeconfig");
+    fs.writeFileSync(reviewerKubeconfig, (await pulumiOk(["stack", "output", "reviewerKubeconfig", "--show-secrets"], admin)).stdout, { mode: 0o600 });
+    reviewer = { ...admin, env: { KUBECONFIG: reviewerKubeconfig } };
+  });
+
+  after(async function () {
+    await cluster?.stop();
+    if (work && !process.env.STX_KEEP_CLUSTER_DIR) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("the reviewer is the stx-reviewer ServiceAccount and may read but not write, nor read other Secrets", function () {
+    const as = (args: string[]) => canI(cluster, reviewerKubeconfig, args);
+    const me = JSON.parse(cluster.kubectl(["auth", "whoami", "-o", "json"], undefined, reviewerKubeconfig));
+    expect(me.status.userInfo.username).to.equal("system:serviceaccount:stx-system:stx-reviewer");
+    expect(as(["list", "pods", "-n", "user-developer"])).to.equal("yes");
+    expect(as(["list", "pipelineruns.tekton.dev", "-n", "build-starlingx-master"])).to.equal("yes");
+    expect(as(["list", "resourcequotas", "-A"])).to.equal("yes");
+    expect(as(["create", "pods", "-n", "user-developer"])).to.equal("no");
+    expect(as(["patch", "resourcequotas", "-n", "user-developer"])).to.equal("no");
+    expect(as(["delete", "namespaces"])).to.equal("no");
+    expect(as(["list", "secrets", "-n", "stx-system"])).to.equal("no");
+    expect(as(["get", "secrets/owner-token", "-n", "user-developer"])).to.equal("yes");
+    expect(as(["get", "secrets/something-else", "-n", "kube-system"])).to.equal("no");
+  });
+
+  it("pulumi preview --diff with the reviewer kubeconfig shows no changes", async function () {
+    await pulumiOk(["preview", "--diff", "--expect-no-changes"], reviewer);
+  });
+
+  it("pulumi preview --refresh with the reviewer kubeconfig works (it reads every object and the managed Secrets)", async function () {
+    await pulumiOk(["preview", "--refresh", "--expect-no-changes"], reviewer);
+  });
+
+  const scenarios: { name: string; config: Record<string, string>; check: (p: PreviewJson, md: string, blocked: boolean) => void }[] = [
+    {
+      name: "add-user",
+      config: { "users[1].name": "reviewer-test" },
+      check: (p, md, blocked) => {
+        const ops = new Set((p.steps ?? []).filter((s) => s.op !== "same").map((s) => s.op));
+        expect([...ops]).to.include("create").and.not.include("delete");
+        expect(md).to.contain("| user-reviewer-test |");
+        expect(blocked).to.equal(false);
+      },
+    },
+    {
+      name: "rename-branch",
+      config: { "projects[0].branches[0].name": "main" },
+      check: (_p, md, blocked) => {
+        expect(md).to.match(/\*\*delete Namespace build-starlingx-master\*\*/);
+        expect(md).to.contain("| build-starlingx-main |");
+        expect(blocked).to.equal(false);
+      },
+    },
+    {
+      name: "change-quota",
+      config: { "users[0].quota.pipelineRuns": "7" },
+      check: (_p, md, blocked) => {
+        expect(md).to.contain("update ResourceQuota user-developer/build-quota");
+        expect(md).to.contain("count/pipelineruns.tekton.dev");
+        expect(blocked).to.equal(false);
+      },
+    },
+    {
+      name: "replace-volumes",
+      config: { "cluster.storageClass": "fast-ssd" },
+      check: (_p, md, blocked) => {
+        expect(md).to.match(/\*\*replace PersistentVolumeClaim /);
+        expect(blocked, "protected data volumes would be replaced").to.equal(true);
+      },
+    },
+  ];
+
+  for (const scenario of scenarios) {
+    it(`previews and renders a change: ${scenario.name}`, async function () {
+      const before = fs.readFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), "utf8");
+      try {
+        for (const [key, value] of Object.entries(scenario.config)) await setConfig(reviewer, key, value);
+        const result = await pulumi(previewArgs({ refresh: false, policyPacks: [] }), reviewer);
+        const preview = parsePreview(result.stdout);
+        const rendered = renderPlan(preview, { stack: STACK, tenantNamespaces: ["user-developer", "build-starlingx-master"] });
+        scenario.check(preview, rendered.markdown, rendered.blocked);
+        expect(rendered.blocked || result.code === 0, output(result)).to.equal(true);
+        if (process.env.STX_RECORD_REVIEW) record(scenario.name, preview, rendered.markdown);
+      } finally {
+        fs.writeFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), before);
+      }
+    });
+  }
+
+  it("pulumi up with the reviewer kubeconfig is refused by the API server", async function () {
+    const before = fs.readFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), "utf8");
+    try {
+      await setConfig(reviewer, "users[0].quota.pipelineRuns", "7");
+      const result = await pulumi(["up", "--yes", "--skip-preview"], reviewer);
+      expect(result.code, output(result)).not.to.equal(0);
+      expect(output(result)).to.match(/forbidden/i);
+      const quota = JSON.parse(cluster.kubectl(["get", "resourcequota", "build-quota", "-n", "user-developer", "-o", "json"]));
+      expect(quota.spec.hard["count/pipelineruns.tekton.dev"]).to.not.equal("7");
+    } finally {
+      fs.writeFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), before);
+    }
+  });
+
+  it("the Zuul playbook's render commands produce the plan with the reviewer kubeconfig", function () {
+    const out = path.join(work, "zuul-review");
+    fs.mkdirSync(out, { recursive: true });
+    fs.symlinkSync(path.join(REPO_ROOT, "bin"), path.join(admin.projectDir, "bin"));
+    const vars: Record<string, string> = {
+      src: admin.projectDir,
+      out,
+      stx_review_stack: STACK,
+      stx_review_policy_pack: path.join(REPO_ROOT, "policy"),
+      "stx_review.backend_url": `file://${admin.backendDir}`,
+      "stx_review.passphrase": admin.passphrase,
+    };
+    const commands = playbookCommands(path.join(REPO_ROOT, "playbooks", "review", "run.yaml"), "render", vars)
+      .filter((c) => !/^npm run build\b/.test(c.cmd)); // compiled already (bin/ is linked)
+    expect(commands.map((c) => c.cmd).join("\n")).to.contain("bin/tools/review.js");
+    for (const c of commands) {
+      const run = spawnShell(c.cmd, c.chdir, {
+        ...process.env, ...c.environment, PULUMI_HOME: admin.pulumiHome!, STX_USE_TOOLCHAIN: "1", STX_TOOLCHAIN_BIN: binDir,
+      });
+      expect(run.code, `${c.cmd}\n${run.output}`).to.equal(0);
+    }
+    const plan = fs.readFileSync(path.join(out, "plan.md"), "utf8");
+    expect(plan).to.contain("## Pulumi plan for stack `minikube`");
+    expect(plan).to.contain("No changes.");
+    expect(JSON.parse(fs.readFileSync(path.join(out, "preview.json"), "utf8")).steps).to.be.an("array");
+  });
+});
+
+function setConfig(opts: CliOptions, key: string, value: string): Promise<CliResult> {
+  return pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
+}
+
+function canI(cluster: LoopbackCluster, kubeconfig: string, args: string[]): string {
+  try {
+    return cluster.kubectl(["auth", "can-i", ...args], undefined, kubeconfig);
+  } catch (e) {
+    return (e as { stdout?: string }).stdout?.trim() || "error";
+  }
+}
+
+/** Keeps recorded previews small: steps that change nothing are dropped (the renderer ignores them). */
+function record(name: string, preview: PreviewJson, markdown: string): void {
+  fs.mkdirSync(FIXTURES, { recursive: true });
+  const kept = { ...preview, steps: (preview.steps ?? []).filter((s) => s.op !== "same") };
+  fs.writeFileSync(path.join(FIXTURES, `${name}.json`), `${JSON.stringify(kept, null, 2)}\n`);
+  fs.writeFileSync(path.join(FIXTURES, `${name}.md`), markdown);
+}
+
+interface PlaybookCommand {
+  readonly cmd: string;
+  readonly chdir: string;
+  readonly environment: Record<string, string>;
+}
+
+/** The `ansible.builtin.command` tasks of a playbook with `tag`, Jinja variables substituted. */
+export function playbookCommands(file: string, tag: string, vars: Record<string, string>): PlaybookCommand[] {
+  const plays = yaml.load(fs.readFileSync(file, "utf8")) as { tasks: Record<string, any>[] }[];
+  const substitute = (text: string) => text.replace(/\{\{\s*([\w.]+)(\s*\|\s*quote)?\s*\}\}/g, (_m, name: string, quote?: string) => {
+    if (!(name in vars)) throw new Error(`${file}: no value for {{ ${name} }}`);
+    return quote ? `'${vars[name].replace(/'/g, "'\\''")}'` : vars[name];
+  });
+  return plays.flatMap((play) => play.tasks)
+    .filter((t) => (t.tags ?? []).includes(tag) && t["ansible.builtin.command"])
+    .map((t) => ({
+      cmd: substitute(t["ansible.builtin.command"].cmd),
+      chdir: substitute(t["ansible.builtin.command"].chdir),
+      environment: Object.fromEntries(Object.entries((t.environment ?? {}) as Record<string, string>).map(([k, v]) => [k, substitute(String(v))])),
+    }));
+}
+
+function spawnShell(cmd: string, cwd: string, env: NodeJS.ProcessEnv): { code: number; output: string } {
+  try {
+    const output = execFileSync("bash", ["-c", cmd], { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10 * 60_000 });
+    return { code: 0, output };
+  } catch (e) {
+    const err = e as { status?: number; stdout?: string; stderr?: string };
+    return { code: err.status ?? 1, output: `${err.stdout ?? ""}\n${err.stderr ?? ""}`.slice(-4000) };
+  }
+}
+
+function output(result: CliResult): string {
+  return `${result.stdout}\n${result.stderr}`.slice(-4000);
+}
