@@ -16,6 +16,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
+import { policyViolations } from "../src/review/events";
 import { renderPlan, RenderedPlan } from "../src/review/markdown";
 import { PreviewJson } from "../src/review/preview";
 import { CliOptions, pulumi, REPO_ROOT, toolchainBinDir } from "./pulumiCli";
@@ -55,9 +57,12 @@ export function parseArgs(argv: readonly string[]): ReviewArgs {
   return { ...args, stack: args.stack };
 }
 
-/** The `pulumi preview` arguments of a review. */
-export function previewArgs(args: Pick<ReviewArgs, "refresh" | "policyPacks">): string[] {
-  return ["preview", "--json", ...(args.refresh ? ["--refresh"] : []), ...args.policyPacks.flatMap((p) => ["--policy-pack", p])];
+/** The `pulumi preview` arguments of a review; policy events go to the event log (not in --json). */
+export function previewArgs(args: Pick<ReviewArgs, "refresh" | "policyPacks">, eventLog?: string): string[] {
+  return [
+    "preview", "--json", ...(args.refresh ? ["--refresh"] : []), ...args.policyPacks.flatMap((p) => ["--policy-pack", p]),
+    ...(eventLog ? ["--event-log", eventLog] : []),
+  ];
 }
 
 /** Reads the plan from a preview's stdout: the JSON document, even when the preview failed. */
@@ -69,7 +74,10 @@ export function parsePreview(stdout: string): PreviewJson {
 
 /** Runs the preview for an already selected stack and renders it. */
 export async function review(args: ReviewArgs, opts: CliOptions): Promise<RenderedPlan & { json: PreviewJson; stderr: string }> {
-  const result = await pulumi(previewArgs(args), opts);
+  const eventLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stx-review-")), "events.jsonl");
+  const result = await pulumi(previewArgs(args, eventLog), opts);
+  const policy = fs.existsSync(eventLog) ? policyViolations(fs.readFileSync(eventLog, "utf8")) : [];
+  fs.rmSync(path.dirname(eventLog), { recursive: true, force: true });
   let json: PreviewJson;
   try {
     json = parsePreview(result.stdout);
@@ -78,7 +86,7 @@ export async function review(args: ReviewArgs, opts: CliOptions): Promise<Render
   }
   const outputs = await pulumi(["stack", "output", "tenantNamespaces", "--json"], opts);
   const tenants = outputs.code === 0 ? Object.values(JSON.parse(outputs.stdout || "{}") as Record<string, string>) : [];
-  const rendered = renderPlan(json, { stack: args.stack, tenantNamespaces: tenants });
+  const rendered = renderPlan(json, { stack: args.stack, tenantNamespaces: tenants, policy });
   // A preview that failed without an error diagnostic (e.g. a policy violation) blocks too.
   return { ...rendered, blocked: rendered.blocked || result.code !== 0, json, stderr: result.stderr };
 }

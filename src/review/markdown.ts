@@ -5,6 +5,7 @@
  */
 import { Change, changesOf, countOps, errorsOf, Operation, OPERATIONS, Owner, PreviewJson, protectedDeletions } from "./preview";
 import { cell, escapeHtml, parsePropertyPath, redact, valueAt } from "./values";
+import { plainText, PolicyViolation } from "./events";
 
 export interface RenderOptions {
   readonly stack: string;
@@ -12,6 +13,8 @@ export interface RenderOptions {
   readonly tenantNamespaces?: readonly string[];
   /** At most this many changes are listed one by one (every one is counted). @default 300 */
   readonly maxListed?: number;
+  /** Policy violations from the preview's event log (events.ts). */
+  readonly policy?: readonly PolicyViolation[];
 }
 
 export interface RenderedPlan {
@@ -27,18 +30,22 @@ export function renderPlan(preview: PreviewJson, options: RenderOptions): Render
   const changes = changesOf(preview, new Set(options.tenantNamespaces ?? []));
   const blockers = protectedDeletions(changes);
   const errors = errorsOf(preview);
+  const mandatory = (options.policy ?? []).filter((v) => v.level === "mandatory");
   const lines = [`## Pulumi plan for stack \`${escapeHtml(options.stack)}\``, ""];
   if (blockers.length > 0) {
     lines.push(`**Blocked: ${blockers.length} protected resource(s) would be deleted. \`pulumi up\` refuses this change.**`, "");
   }
   if (errors.length > 0) lines.push(`**The preview failed with ${errors.length} error(s); see Diagnostics.**`, "");
+  lines.push(...mandatory.map((v) => `**Policy violation (${escapeHtml(v.policy)}): ${escapeHtml(v.message)}**${v.urn ? ` (${cell(v.urn.split("::").pop())})` : ""}`), ...(mandatory.length ? [""] : []));
   lines.push(...dataAtRisk(changes));
   lines.push(...summary(changes));
   lines.push(...ownerTable("Tenants", "tenant", changes.filter((c) => c.owner.kind === "tenant")));
   lines.push(...ownerTable("Shared services", "service", changes.filter((c) => c.owner.kind === "service")));
   lines.push(...details(changes, options.maxListed ?? 300));
+  lines.push(...advisories(options.policy ?? []));
   lines.push(...diagnostics(preview));
-  return { markdown: `${lines.join("\n").trimEnd()}\n`, blocked: blockers.length > 0 || errors.length > 0, changes };
+  const blocked = blockers.length > 0 || errors.length > 0 || mandatory.length > 0;
+  return { markdown: `${lines.join("\n").trimEnd()}\n`, blocked, changes };
 }
 
 function dataAtRisk(changes: readonly Change[]): string[] {
@@ -109,13 +116,29 @@ function propertyDiffs(c: Change): string[] {
   return [...head, "| property | change | before | after |", "|---|---|---|---|", ...rows, ""];
 }
 
+/** Advisory policy findings, folded, one line per policy and message. */
+function advisories(policy: readonly PolicyViolation[]): string[] {
+  const advisory = policy.filter((v) => v.level === "advisory");
+  if (advisory.length === 0) return [];
+  const byMessage = new Map<string, number>();
+  for (const v of advisory) byMessage.set(`${v.policy}: ${v.message}`, (byMessage.get(`${v.policy}: ${v.message}`) ?? 0) + 1);
+  return [
+    `<details><summary>Advisory policy findings: ${advisory.length}</summary>`,
+    "",
+    ...[...byMessage].map(([message, n]) => `- ${escapeHtml(message)}${n > 1 ? ` (${n} resources)` : ""}`),
+    "",
+    "</details>",
+    "",
+  ];
+}
+
 function diagnostics(preview: PreviewJson): string[] {
   const shown = (preview.diagnostics ?? []).filter((d) => d.severity === "error" || d.severity === "warning");
   if (shown.length === 0) return [];
   return [
     "### Diagnostics",
     "",
-    ...shown.map((d) => `- ${d.severity}: ${cell(d.message?.trim() ?? "", 600)}${d.urn ? ` (${cell(d.urn.split("::").pop())})` : ""}`),
+    ...shown.map((d) => `- ${d.severity}: ${cell(plainText(d.message ?? ""), 600)}${d.urn ? ` (${cell(d.urn.split("::").pop())})` : ""}`),
     "",
   ];
 }

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { policyViolations } from "../../src/review/events";
 import { renderPlan } from "../../src/review/markdown";
 import { PreviewJson } from "../../src/review/preview";
 import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
@@ -128,12 +129,16 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       const before = fs.readFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), "utf8");
       try {
         for (const [key, value] of Object.entries(scenario.config)) await setConfig(reviewer, key, value);
-        const result = await pulumi(previewArgs({ refresh: false, policyPacks: [] }), reviewer);
+        const eventLog = path.join(work, `${scenario.name}.events.jsonl`);
+        const result = await pulumi(previewArgs({ refresh: false, policyPacks: [path.join(REPO_ROOT, "policy")] }, eventLog), reviewer);
         const preview = parsePreview(result.stdout);
-        const rendered = renderPlan(preview, { stack: STACK, tenantNamespaces: ["user-developer", "build-starlingx-master"] });
+        const policyEvents = fs.readFileSync(eventLog, "utf8").split("\n").filter((l) => l.includes('"policyEvent"')).join("\n");
+        const policy = policyViolations(policyEvents);
+        expect(policy.filter((v) => v.policy === "images-pinned-by-digest"), "advisory findings reach the plan").not.to.be.empty;
+        const rendered = renderPlan(preview, { stack: STACK, tenantNamespaces: ["user-developer", "build-starlingx-master"], policy });
         scenario.check(preview, rendered.markdown, rendered.blocked);
         expect(rendered.blocked || result.code === 0, output(result)).to.equal(true);
-        if (process.env.STX_RECORD_REVIEW) record(scenario.name, preview, rendered.markdown);
+        if (process.env.STX_RECORD_REVIEW) record(scenario.name, preview, policyEvents, rendered.markdown);
       } finally {
         fs.writeFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), before);
       }
@@ -153,6 +158,8 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       fs.writeFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), before);
     }
   });
+
+  policyPackTests(() => ({ work, binDir, kubeconfig: cluster.kubeconfig }));
 
   it("the Zuul playbook's render commands produce the plan with the reviewer kubeconfig", function () {
     const out = path.join(work, "zuul-review");
@@ -182,6 +189,36 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
   });
 });
 
+/** One preview of test/fixtures/policy-violations per rule, with the policy pack, on the same cluster. */
+export function policyPackTests(get: () => { work: string; binDir: string; kubeconfig: string }): void {
+  const cases: { violation: string; fails: boolean; message: RegExp }[] = [
+    { violation: "none", fails: false, message: /stx-build-cluster/ },
+    { violation: "privileged", fails: true, message: /no-privileged-outside-minikube[\s\S]*privileged container/ },
+    { violation: "unprotected", fails: true, message: /data-volumes-protected[\s\S]*not protected/ },
+    { violation: "quota", fails: true, message: /tenant-quota[\s\S]*user-policy-check/ },
+    { violation: "digest", fails: false, message: /images-pinned-by-digest[\s\S]*busybox:1\.36/ },
+  ];
+  for (const c of cases) {
+    it(`the policy pack ${c.fails ? "fails" : "passes"} a preview that ${c.violation === "none" ? "breaks no rule" : `breaks ${c.violation}`}`, async function () {
+      const { work, binDir, kubeconfig } = get();
+      const dir = path.join(work, `policy-${c.violation}`);
+      fs.mkdirSync(dir, { recursive: true });
+      for (const f of ["Pulumi.yaml", "index.js"]) fs.copyFileSync(path.join(REPO_ROOT, "test", "fixtures", "policy-violations", f), path.join(dir, f));
+      fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+      const opts: CliOptions = {
+        projectDir: dir, backendDir: path.join(dir, ".state"), pulumiHome: path.join(dir, ".home"), binDir,
+        passphrase: "policy-tests", env: { KUBECONFIG: kubeconfig },
+      };
+      await selectStack("cengn", opts);
+      await pulumiOk(["config", "set", "violation", c.violation], opts);
+      await pulumiOk(["config", "set", "stx-build-cluster:profile", "cengn"], opts);
+      const result = await pulumi(["preview", "--policy-pack", path.join(REPO_ROOT, "policy")], opts);
+      expect(result.code !== 0, output(result)).to.equal(c.fails);
+      expect(output(result)).to.match(c.message);
+    });
+  }
+}
+
 function setConfig(opts: CliOptions, key: string, value: string): Promise<CliResult> {
   return pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
 }
@@ -194,11 +231,15 @@ function canI(cluster: LoopbackCluster, kubeconfig: string, args: string[]): str
   }
 }
 
-/** Keeps recorded previews small: steps that change nothing are dropped (the renderer ignores them). */
-function record(name: string, preview: PreviewJson, markdown: string): void {
+/**
+ * Keeps recorded previews small: steps that change nothing are dropped (the renderer ignores them),
+ * and of the event log only the policy events are kept. The rendered Markdown is kept beside them.
+ */
+function record(name: string, preview: PreviewJson, policyEvents: string, markdown: string): void {
   fs.mkdirSync(FIXTURES, { recursive: true });
   const kept = { ...preview, steps: (preview.steps ?? []).filter((s) => s.op !== "same") };
   fs.writeFileSync(path.join(FIXTURES, `${name}.json`), `${JSON.stringify(kept, null, 2)}\n`);
+  fs.writeFileSync(path.join(FIXTURES, `${name}.policy.jsonl`), `${policyEvents}\n`);
   fs.writeFileSync(path.join(FIXTURES, `${name}.md`), markdown);
 }
 
