@@ -96,7 +96,8 @@ function cliOptions(projectDir: string): CliOptions {
   const backend = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(REPO_ROOT, ".pulumi-state")}`;
   const installed = spawnSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8" }).stdout.trim();
   const binDir = !process.env.STX_USE_TOOLCHAIN && installed ? path.dirname(installed) : toolchainBinDir();
-  if (binDir !== path.dirname(installed)) execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "pulumi-resource-random"], { stdio: "inherit" });
+  // Builds what is missing, as up.sh does, unless the caller names its toolchain (STX_TOOLCHAIN_BIN: tests, CI).
+  if (binDir !== path.dirname(installed) && !process.env.STX_TOOLCHAIN_BIN) execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "pulumi-resource-random"], { stdio: "inherit" });
   return {
     projectDir,
     backendDir: backend.startsWith("file://") ? backend.slice("file://".length) : path.join(REPO_ROOT, ".pulumi-state"),
