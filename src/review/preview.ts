@@ -104,7 +104,7 @@ export function changesOf(preview: PreviewJson, knownTenants: ReadonlySet<string
       urn: step.urn,
       type: state.type,
       label: state.type.startsWith("kubernetes:") ? `${kind} ${objectName}` : `${state.type} ${name}`,
-      owner: ownerOf(types, state.type, meta, tenantNamespaces),
+      owner: ownerOf(types, name, state.type, meta, tenantNamespaces),
       data: dataReason(types, state.type, meta?.name, step.oldState ?? state),
       protect,
       reason: reasonOf(op, step),
@@ -123,10 +123,21 @@ function newTenants(preview: PreviewJson): string[] {
   });
 }
 
-/** A tenant when the object is in (or is) a tenant namespace; else the shared service that declares it. */
-export function ownerOf(types: readonly string[], type: string, meta: { name?: string; namespace?: string } | undefined, tenants: ReadonlySet<string>): Owner {
+/**
+ * A tenant when the object is in (or is) a tenant namespace, or belongs to a tenant's component
+ * (whose children are named after its namespace, e.g. the RoleBinding in the shared namespace);
+ * else the shared service that declares it.
+ */
+export function ownerOf(
+  types: readonly string[], logicalName: string, type: string, meta: { name?: string; namespace?: string } | undefined, tenants: ReadonlySet<string>,
+): Owner {
   const namespace = type === "kubernetes:core/v1:Namespace" ? meta?.name : meta?.namespace;
-  if (namespace && (tenants.has(namespace) || types.includes("stx:tenancy:TenantNamespace"))) return { kind: "tenant", name: namespace };
+  if (types.includes("stx:tenancy:TenantNamespace")) {
+    const byName = [...tenants].filter((t) => logicalName === t || logicalName.startsWith(`${t}-`)).sort((a, b) => b.length - a.length)[0];
+    const tenant = byName ?? (namespace && tenants.has(namespace) ? namespace : undefined);
+    if (tenant) return { kind: "tenant", name: tenant };
+  }
+  if (namespace && tenants.has(namespace)) return { kind: "tenant", name: namespace };
   // The innermost of our components that is not the whole cluster: Pulp, ObjectStore, Tekton, ...
   const component = [...types].reverse().find((t) => t.startsWith("stx:") && t !== "stx:cluster:BuildCluster" && t !== "stx:tenancy:TenantNamespace");
   return { kind: "service", name: component ? component.split(":").pop()! : "cluster" };

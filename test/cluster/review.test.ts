@@ -82,7 +82,8 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
   });
 
   it("pulumi preview --refresh with the reviewer kubeconfig works (it reads every object and the managed Secrets)", async function () {
-    await pulumiOk(["preview", "--refresh", "--expect-no-changes"], reviewer);
+    // A refresh may find what controllers changed (drift), so only success is asserted.
+    await pulumiOk(["preview", "--refresh"], reviewer);
   });
 
   const scenarios: { name: string; config: Record<string, string>; check: (p: PreviewJson, md: string, blocked: boolean) => void }[] = [

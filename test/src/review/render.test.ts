@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { policyViolations } from "../../../src/review/events";
 import { renderPlan, RenderedPlan } from "../../../src/review/markdown";
-import { countOps, PreviewJson } from "../../../src/review/preview";
+import { countOps, errorsOf, PreviewJson } from "../../../src/review/preview";
 import { isSecretPath, SECRET } from "../../../src/review/values";
 import { REPO_ROOT } from "../../harness/program";
 
@@ -35,6 +35,8 @@ describe("the rendered plan of recorded previews", () => {
   for (const name of SCENARIOS) {
     it(`${name}: counts what Pulumi's own change summary counts`, () => {
       const { preview, plan } = load(name);
+      // A preview the engine stopped (a protected resource) has no summary: nothing to compare.
+      if (errorsOf(preview).length > 0 && !preview.changeSummary) return;
       const counts = countOps(plan.changes);
       for (const op of ["create", "update", "delete", "replace"] as const) {
         expect(counts[op], op).to.equal(preview.changeSummary?.[op] ?? 0);

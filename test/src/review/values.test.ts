@@ -50,3 +50,17 @@ describe("review values", () => {
     expect(() => policyViolations("{oops")).to.throw(/line 1/);
   });
 });
+
+describe("review owners", () => {
+  const tenants = new Set(["user-alice", "user-al"]);
+  const chain = ["stx:cluster:BuildCluster", "stx:tenancy:TenantNamespace", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"];
+  it("gives a tenant's object in the shared namespace to the tenant, by its component's name", async () => {
+    const { ownerOf } = await import("../../../src/review/preview");
+    expect(ownerOf(chain, "user-alice-shared-pipelines", chain[2], { name: "read-shared-pipelines-user-alice", namespace: "stx-system" }, tenants))
+      .to.deep.equal({ kind: "tenant", name: "user-alice" });
+    expect(ownerOf(["stx:cluster:BuildCluster", "stx:services:Registry", "kubernetes:core/v1:Secret"], "x", "kubernetes:core/v1:Secret", { name: "registry-credentials", namespace: "user-al" }, tenants))
+      .to.deep.equal({ kind: "tenant", name: "user-al" });
+    expect(ownerOf(["stx:cluster:BuildCluster", "stx:services:Pulp", "kubernetes:apps/v1:Deployment"], "x", "kubernetes:apps/v1:Deployment", { name: "pulp-api", namespace: "stx-system" }, tenants))
+      .to.deep.equal({ kind: "service", name: "Pulp" });
+  });
+});
