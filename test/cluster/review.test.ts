@@ -11,7 +11,6 @@
 import { execFileSync } from "child_process";
 import { expect } from "chai";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { policyViolations } from "../../src/review/events";
@@ -20,6 +19,7 @@ import { PreviewJson } from "../../src/review/preview";
 import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
 import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
 import { parsePreview, previewArgs } from "../../tools/review";
+import { playbookCommands } from "../harness/playbook";
 
 const STACK = "minikube";
 const PROJECT = "stx-build-cluster";
@@ -242,28 +242,6 @@ function record(name: string, preview: PreviewJson, policyEvents: string, markdo
   fs.writeFileSync(path.join(FIXTURES, `${name}.json`), `${JSON.stringify(kept, null, 2)}\n`);
   fs.writeFileSync(path.join(FIXTURES, `${name}.policy.jsonl`), `${policyEvents}\n`);
   fs.writeFileSync(path.join(FIXTURES, `${name}.md`), markdown);
-}
-
-interface PlaybookCommand {
-  readonly cmd: string;
-  readonly chdir: string;
-  readonly environment: Record<string, string>;
-}
-
-/** The `ansible.builtin.command` tasks of a playbook with `tag`, Jinja variables substituted. */
-export function playbookCommands(file: string, tag: string, vars: Record<string, string>): PlaybookCommand[] {
-  const plays = yaml.load(fs.readFileSync(file, "utf8")) as { tasks: Record<string, any>[] }[];
-  const substitute = (text: string) => text.replace(/\{\{\s*([\w.]+)(\s*\|\s*quote)?\s*\}\}/g, (_m, name: string, quote?: string) => {
-    if (!(name in vars)) throw new Error(`${file}: no value for {{ ${name} }}`);
-    return quote ? `'${vars[name].replace(/'/g, "'\\''")}'` : vars[name];
-  });
-  return plays.flatMap((play) => play.tasks)
-    .filter((t) => (t.tags ?? []).includes(tag) && t["ansible.builtin.command"])
-    .map((t) => ({
-      cmd: substitute(t["ansible.builtin.command"].cmd),
-      chdir: substitute(t["ansible.builtin.command"].chdir),
-      environment: Object.fromEntries(Object.entries((t.environment ?? {}) as Record<string, string>).map(([k, v]) => [k, substitute(String(v))])),
-    }));
 }
 
 function spawnShell(cmd: string, cwd: string, env: NodeJS.ProcessEnv): { code: number; output: string } {
