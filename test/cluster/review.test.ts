@@ -77,15 +77,6 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
     expect(as(["get", "secrets/something-else", "-n", "kube-system"])).to.equal("no");
   });
 
-  it("pulumi preview --diff with the reviewer kubeconfig shows no changes", async function () {
-    await pulumiOk(["preview", "--diff", "--expect-no-changes"], reviewer);
-  });
-
-  it("pulumi preview --refresh with the reviewer kubeconfig works (it reads every object and the managed Secrets)", async function () {
-    // A refresh may find what controllers changed (drift), so only success is asserted.
-    await pulumiOk(["preview", "--refresh"], reviewer);
-  });
-
   const scenarios: { name: string; config: Record<string, string>; check: (p: PreviewJson, md: string, blocked: boolean) => void }[] = [
     {
       name: "add-user",
@@ -145,6 +136,15 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       }
     });
   }
+
+  it("pulumi preview --diff with the reviewer kubeconfig shows no changes", async function () {
+    await pulumiOk(["preview", "--diff", "--expect-no-changes"], reviewer);
+  });
+
+  it("pulumi preview --refresh with the reviewer kubeconfig works (it reads every object and the managed Secrets)", async function () {
+    // A refresh may find what controllers changed (drift), so only success is asserted.
+    await pulumiOk(["preview", "--refresh"], reviewer);
+  });
 
   it("pulumi up with the reviewer kubeconfig is refused by the API server", async function () {
     const before = fs.readFileSync(path.join(admin.projectDir, `Pulumi.${STACK}.yaml`), "utf8");
