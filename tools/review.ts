@@ -65,6 +65,11 @@ export function previewArgs(args: Pick<ReviewArgs, "refresh" | "policyPacks">, e
   ];
 }
 
+/** `--event-log` exists only with PULUMI_DEBUG_COMMANDS set (the Automation API sets it too). */
+export function withEventLog(opts: CliOptions): CliOptions {
+  return { ...opts, env: { ...opts.env, PULUMI_DEBUG_COMMANDS: "true" } };
+}
+
 /** Reads the plan from a preview's stdout: the JSON document, even when the preview failed. */
 export function parsePreview(stdout: string): PreviewJson {
   const start = stdout.indexOf("{");
@@ -75,7 +80,7 @@ export function parsePreview(stdout: string): PreviewJson {
 /** Runs the preview for an already selected stack and renders it. */
 export async function review(args: ReviewArgs, opts: CliOptions): Promise<RenderedPlan & { json: PreviewJson; stderr: string }> {
   const eventLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stx-review-")), "events.jsonl");
-  const result = await pulumi(previewArgs(args, eventLog), opts);
+  const result = await pulumi(previewArgs(args, eventLog), withEventLog(opts));
   const policy = fs.existsSync(eventLog) ? policyViolations(fs.readFileSync(eventLog, "utf8")) : [];
   fs.rmSync(path.dirname(eventLog), { recursive: true, force: true });
   let json: PreviewJson;
@@ -86,9 +91,10 @@ export async function review(args: ReviewArgs, opts: CliOptions): Promise<Render
   }
   const outputs = await pulumi(["stack", "output", "tenantNamespaces", "--json"], opts);
   const tenants = outputs.code === 0 ? Object.values(JSON.parse(outputs.stdout || "{}") as Record<string, string>) : [];
-  const rendered = renderPlan(json, { stack: args.stack, tenantNamespaces: tenants, policy });
-  // A preview that failed without an error diagnostic (e.g. a policy violation) blocks too.
-  return { ...rendered, blocked: rendered.blocked || result.code !== 0, json, stderr: result.stderr };
+  // A preview that failed without an error diagnostic (a policy pack that did not start) blocks too.
+  const previewError = result.code !== 0 ? result.stderr : undefined;
+  const rendered = renderPlan(json, { stack: args.stack, tenantNamespaces: tenants, policy, previewError });
+  return { ...rendered, json, stderr: result.stderr };
 }
 
 /** Which CLI runs the preview: an installed one (official plugins) unless STX_USE_TOOLCHAIN is set, else the toolchain's. */

@@ -15,6 +15,8 @@ export interface RenderOptions {
   readonly maxListed?: number;
   /** Policy violations from the preview's event log (events.ts). */
   readonly policy?: readonly PolicyViolation[];
+  /** The CLI's error output when the preview exited non-zero (it may print no error diagnostic). */
+  readonly previewError?: string;
 }
 
 export interface RenderedPlan {
@@ -36,6 +38,8 @@ export function renderPlan(preview: PreviewJson, options: RenderOptions): Render
     lines.push(`**Blocked: ${blockers.length} protected resource(s) would be deleted. \`pulumi up\` refuses this change.**`, "");
   }
   if (errors.length > 0) lines.push(`**The preview failed with ${errors.length} error(s); see Diagnostics.**`, "");
+  const failure = options.previewError ? plainText(options.previewError).split("\n").filter((l) => /error/i.test(l)).slice(-5) : [];
+  if (options.previewError !== undefined && errors.length === 0 && mandatory.length === 0) lines.push(`**The preview failed:** ${failure.map((l) => cell(l, 400)).join(" ") || "see the job's log"}`, "");
   lines.push(...mandatory.map((v) => `**Policy violation (${escapeHtml(v.policy)}): ${escapeHtml(v.message)}**${v.urn ? ` (${cell(v.urn.split("::").pop())})` : ""}`), ...(mandatory.length ? [""] : []));
   lines.push(...dataAtRisk(changes));
   lines.push(...summary(changes));
@@ -44,7 +48,7 @@ export function renderPlan(preview: PreviewJson, options: RenderOptions): Render
   lines.push(...details(changes, options.maxListed ?? 300));
   lines.push(...advisories(options.policy ?? []));
   lines.push(...diagnostics(preview));
-  const blocked = blockers.length > 0 || errors.length > 0 || mandatory.length > 0;
+  const blocked = blockers.length > 0 || errors.length > 0 || mandatory.length > 0 || options.previewError !== undefined;
   return { markdown: `${lines.join("\n").trimEnd()}\n`, blocked, changes };
 }
 
@@ -133,7 +137,12 @@ function advisories(policy: readonly PolicyViolation[]): string[] {
 }
 
 function diagnostics(preview: PreviewJson): string[] {
-  const shown = (preview.diagnostics ?? []).filter((d) => d.severity === "error" || d.severity === "warning");
+  const seen = new Set<string>();
+  const shown = (preview.diagnostics ?? []).filter((d) => {
+    const key = `${d.severity}:${d.urn}:${d.message}`;
+    if ((d.severity !== "error" && d.severity !== "warning") || seen.has(key)) return false;
+    return seen.add(key);
+  });
   if (shown.length === 0) return [];
   return [
     "### Diagnostics",

@@ -18,7 +18,7 @@ import { renderPlan } from "../../src/review/markdown";
 import { PreviewJson } from "../../src/review/preview";
 import { CliOptions, CliResult, projectCopy, pulumi, pulumiOk, REPO_ROOT, selectStack } from "../../tools/pulumiCli";
 import { LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir } from "../../tools/loopback/cluster";
-import { parsePreview, previewArgs } from "../../tools/review";
+import { parsePreview, previewArgs, withEventLog } from "../../tools/review";
 import { playbookCommands } from "../harness/playbook";
 
 const STACK = "minikube";
@@ -122,7 +122,7 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       try {
         for (const [key, value] of Object.entries(scenario.config)) await setConfig(reviewer, key, value);
         const eventLog = path.join(work, `${scenario.name}.events.jsonl`);
-        const result = await pulumi(previewArgs({ refresh: false, policyPacks: [path.join(REPO_ROOT, "policy")] }, eventLog), reviewer);
+        const result = await pulumi(previewArgs({ refresh: false, policyPacks: [path.join(REPO_ROOT, "policy")] }, eventLog), withEventLog(reviewer));
         const preview = parsePreview(result.stdout);
         const policyEvents = fs.readFileSync(eventLog, "utf8").split("\n").filter((l) => l.includes('"policyEvent"')).join("\n");
         const policy = policyViolations(policyEvents);
