@@ -4,7 +4,7 @@
 //
 // What it covers: the LanguageRuntime gRPC calls `pulumi preview | up | destroy | refresh` make
 // (Handshake, GetPluginInfo, GetRequiredPackages, Run, About, GetProgramDependencies,
-// InstallDependencies as a check only), and Run starts the SAME program runner the real host starts,
+// InstallDependencies as a check only, and RunPlugin for `--policy-pack`: runplugin.go), and Run starts the SAME program runner the real host starts,
 // `node <@pulumi/pulumi/cmd/run> --monitor .. --engine .. --project .. --root-directory .. --stack ..
 // --pwd <program dir> [--dry-run] --parallel N <entry point>`, with the same environment
 // (PULUMI_CONFIG in the `<ns>:config:<name>` form, PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT
