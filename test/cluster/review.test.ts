@@ -144,7 +144,10 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
   }
 
   it("pulumi preview --diff with the reviewer kubeconfig shows no changes", async function () {
-    await pulumiOk(["preview", "--diff", "--expect-no-changes"], reviewer);
+    // The provider reads KUBECONFIG into its own inputs, so the only change is the provider's kubeconfig path.
+    const result = await pulumiOk(["preview", "--diff", "--json"], reviewer);
+    const changed = (parsePreview(result.stdout).steps ?? []).filter((s) => s.op !== "same");
+    expect(changed.map((s) => s.urn.split("::").pop()), output(result)).to.deep.equal(["kubernetes"]);
   });
 
   it("pulumi preview --refresh with the reviewer kubeconfig works (it reads every object and the managed Secrets)", async function () {

