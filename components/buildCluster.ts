@@ -18,6 +18,8 @@ import { ServiceExposure } from "./services/serviceKit";
 import { Retention, retentionArgs } from "./retention/retention";
 import { SharedNetwork } from "./services/sharedNetwork";
 import { ExternalPeers, tenantPorts } from "../src/services/sharedNetwork";
+import { DeclaredKinds } from "./review/declaredKinds";
+import { Reviewer } from "./review/reviewer";
 
 export interface BuildClusterArgs {
   readonly settings: Settings;
@@ -37,11 +39,15 @@ export class BuildCluster extends pulumi.ComponentResource {
   public readonly tenantNamespaces: pulumi.Output<Record<string, string>>;
   /** A kubeconfig per user; secret. */
   public readonly kubeconfigs: pulumi.Output<Record<string, string>>;
+  /** The read-only reviewer's kubeconfig (docs/review.md); secret. */
+  public readonly reviewerKubeconfig: pulumi.Output<string>;
   /** Pulp, the object store and the registry, shared by every tenant. */
   public readonly services: { readonly pulp: Pulp; readonly objectStore: ObjectStore; readonly registry: Registry };
 
   constructor(name: string, args: BuildClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("stx:cluster:BuildCluster", name, {}, opts);
+    // Everything beneath is recorded, so the reviewer reads exactly the kinds this stack declares.
+    const declared = new DeclaredKinds();
+    super("stx:cluster:BuildCluster", name, {}, { ...opts, transformations: [...(opts?.transformations ?? []), declared.transformation] });
     const { settings } = args;
     const child = { parent: this };
 
@@ -97,7 +103,7 @@ export class BuildCluster extends pulumi.ComponentResource {
     new Retention(`${name}-retention`, retentionArgs(settings, tenants.map(([plan]) => plan.namespace), this.services), {
       ...afterNamespaces,
     });
-    new BuildMachinery(`${name}-build`, buildMachineryArgs(
+    const machinery = new BuildMachinery(`${name}-build`, buildMachineryArgs(
       settings,
       tenants.map(([plan]) => plan.namespace),
       args.secrets,
@@ -105,6 +111,13 @@ export class BuildCluster extends pulumi.ComponentResource {
     ), {
       ...afterNamespaces,
     });
+
+    this.reviewerKubeconfig = new Reviewer(`${name}-reviewer`, {
+      namespace: settings.cluster.sharedNamespace,
+      rules: declared.rules([machinery.declared]),
+      apiServer: settings.apiServer,
+      context: settings.kubeContext ?? "stx-reviewer",
+    }, inShared).kubeconfig;
 
     this.sharedNamespace = shared.metadata.name;
     this.tenantNamespaces = pulumi.all(
@@ -121,6 +134,7 @@ export class BuildCluster extends pulumi.ComponentResource {
       sharedNamespace: this.sharedNamespace,
       tenantNamespaces: this.tenantNamespaces,
       kubeconfigs: this.kubeconfigs,
+      reviewerKubeconfig: this.reviewerKubeconfig,
     });
   }
 

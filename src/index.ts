@@ -27,6 +27,8 @@ export const sharedNamespace = cluster.sharedNamespace;
 export const tenantNamespaces = cluster.tenantNamespaces;
 /** `pulumi stack output kubeconfigs --show-secrets` gives each user their kubeconfig. */
 export const kubeconfigs = cluster.kubeconfigs;
+/** `pulumi stack output reviewerKubeconfig --show-secrets`: read-only, for `pulumi preview` in code review (docs/review.md). */
+export const reviewerKubeconfig = cluster.reviewerKubeconfig;
 
 /** Pulp's API and the URL apt sources point at; the admin password is a secret output. */
 export const pulpUrl = cluster.services.pulp.url;

@@ -89,6 +89,9 @@ export interface BuildMachineryArgs {
 
 /** Tekton, the shared build Pipeline, sysbox, and the triggers (Jenkins or CronJobs) of one stack. */
 export class BuildMachinery extends pulumi.ComponentResource {
+  /** Resolves once every object beneath is declared (Tekton's manifests declare theirs late). */
+  public readonly declared: pulumi.Output<unknown>;
+
   constructor(name: string, args: BuildMachineryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:BuildMachinery", name, {}, opts);
     // The shared and tenant namespaces (BuildCluster's dependsOn) must exist before anything in them.
@@ -106,6 +109,7 @@ export class BuildMachinery extends pulumi.ComponentResource {
       defaultServiceAccount: PIPELINE_SERVICE_ACCOUNT,
       dashboard: args.tekton.dashboard,
     }, { ...child, transformations: exposed ? [dashboardNodePort(args.services.dashboardExposure)] : [] });
+    this.declared = tekton.declared;
     if (exposed) this.dashboardIngress(name, args.sharedNamespace, args.services.dashboardExposure);
     // Reports link to the Dashboard only where people can open it.
     const dashboardUrl = exposed ? args.services.dashboardUrl : "";

@@ -37,6 +37,8 @@ export class Tekton extends pulumi.ComponentResource {
   /** The webhook's Deployment, Service and registered configurations; depend on these before creating Tekton objects. */
   public readonly ready: pulumi.Output<pulumi.Resource>[];
   public readonly dashboardService?: pulumi.Output<string>;
+  /** Resolves once every object of the release manifests is declared (a ConfigFile declares them late). */
+  public readonly declared: pulumi.Output<unknown>;
 
   constructor(name: string, args: TektonArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stx:build:Tekton", name, {}, opts);
@@ -55,11 +57,14 @@ export class Tekton extends pulumi.ComponentResource {
     // Triggers and the Dashboard build on Pipelines' CRDs, so they follow its webhook. A ConfigFile
     // does not hand its dependsOn to the objects it declares; the transformation does.
     const afterPipelines = waitFor(webhook);
-    manifest(`${name}-triggers`, source("tekton-triggers"), [afterPipelines], child);
-    manifest(`${name}-interceptors`, source("tekton-interceptors"), [afterPipelines], child);
+    const manifests = [
+      pipelines,
+      manifest(`${name}-triggers`, source("tekton-triggers"), [afterPipelines], child),
+      manifest(`${name}-interceptors`, source("tekton-interceptors"), [afterPipelines], child),
+    ];
 
     if (args.dashboard) {
-      manifest(`${name}-dashboard`, source("tekton-dashboard"), [dashboardPerTenant(args.tenantNamespaces), afterPipelines], child);
+      manifests.push(manifest(`${name}-dashboard`, source("tekton-dashboard"), [dashboardPerTenant(args.tenantNamespaces), afterPipelines], child));
       for (const namespace of args.tenantNamespaces) {
         // Tenant mode: read access per namespace instead of the release's cluster-wide binding.
         new k8s.rbac.v1.RoleBinding(`${name}-dashboard-${namespace}`, {
@@ -72,6 +77,7 @@ export class Tekton extends pulumi.ComponentResource {
     }
 
     this.ready = webhook;
+    this.declared = pulumi.all(manifests.map((m) => m.resources));
     this.registerOutputs({ dashboardService: this.dashboardService });
   }
 }

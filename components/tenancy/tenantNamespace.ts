@@ -7,6 +7,7 @@ import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../
 import { SharedPort, tenantEgressToShared } from "../../src/services/sharedNetwork";
 import { internetEgress } from "../../src/tenancy/egress";
 import { EgressExclusions } from "../../src/settings/cluster";
+import { serviceAccountKubeconfig } from "./serviceAccountKubeconfig";
 
 /** Where tenants may send traffic besides their own namespace. */
 export interface TenantNetwork {
@@ -91,38 +92,12 @@ export class TenantNamespace extends pulumi.ComponentResource {
 
     this.namespace = ns.metadata.name;
     this.namespaceResource = ns;
-    if (plan.issuesKubeconfig) this.kubeconfig = this.ownerKubeconfig(name, plan.namespace, args.apiServer, owner, labels);
+    if (plan.issuesKubeconfig) {
+      this.kubeconfig = serviceAccountKubeconfig(`${name}-owner-token`, {
+        namespace: plan.namespace, serviceAccount: OWNER_SERVICE_ACCOUNT, labels, apiServer: args.apiServer,
+      }, { parent: this, dependsOn: [owner] });
+    }
     this.registerOutputs({ namespace: this.namespace, kubeconfig: this.kubeconfig });
-  }
-
-  /** A long-lived token for the owner ServiceAccount, as the token controller filled it. */
-  private ownerKubeconfig(
-    name: string,
-    namespace: string,
-    apiServer: string,
-    owner: k8s.core.v1.ServiceAccount,
-    labels: Record<string, string>,
-  ): pulumi.Output<string> {
-    const tokenSecret = new k8s.core.v1.Secret(`${name}-owner-token`, {
-      metadata: {
-        name: `${OWNER_SERVICE_ACCOUNT}-token`,
-        namespace,
-        labels,
-        annotations: {
-          "kubernetes.io/service-account.name": OWNER_SERVICE_ACCOUNT,
-          // The token controller fills the token after creation: the provider waits for it, so the
-          // Secret it returns (its outputs) holds the token.
-          "pulumi.com/waitFor": "jsonpath={.data.token}",
-        },
-      },
-      type: "kubernetes.io/service-account-token",
-    }, { parent: this, dependsOn: [owner] });
-    // The provider returns the Secret as it was once the wait was met, token included. (A
-    // Secret.get read it back before; every preview then read each user's Secret again, about a
-    // fifth of the no-op preview's time at 50 users: bench/engine.ts.)
-    return pulumi.secret(
-      tokenSecret.data.apply((data) => renderKubeconfig({ namespace, apiServer, token: decodeBase64(data?.["token"]), caData: data?.["ca.crt"] ?? "" })),
-    );
   }
 }
 
@@ -194,26 +169,4 @@ export function egressRules(network: TenantNetwork): k8s.types.input.networking.
 
 function ownerSubject(user: string): k8s.types.input.rbac.v1.Subject {
   return { kind: "ServiceAccount", name: OWNER_SERVICE_ACCOUNT, namespace: userNamespace(user) };
-}
-
-function decodeBase64(value: string | undefined): string {
-  return value ? Buffer.from(value, "base64").toString("utf8") : "";
-}
-
-/** A kubeconfig (JSON is valid YAML, and kubectl reads it) scoped to one namespace. */
-export function renderKubeconfig(args: { namespace: string; apiServer: string; token: string; caData: string }): string {
-  const cluster = "stx-build-cluster";
-  const user = `${args.namespace}-owner`;
-  return JSON.stringify(
-    {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: cluster, cluster: { server: args.apiServer, "certificate-authority-data": args.caData } }],
-      users: [{ name: user, user: { token: args.token } }],
-      contexts: [{ name: args.namespace, context: { cluster, user, namespace: args.namespace } }],
-      "current-context": args.namespace,
-    },
-    null,
-    2,
-  );
 }

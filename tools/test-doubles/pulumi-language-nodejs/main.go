@@ -4,7 +4,7 @@
 //
 // What it covers: the LanguageRuntime gRPC calls `pulumi preview | up | destroy | refresh` make
 // (Handshake, GetPluginInfo, GetRequiredPackages, Run, About, GetProgramDependencies,
-// InstallDependencies as a check only), and Run starts the SAME program runner the real host starts,
+// InstallDependencies as a check only, and RunPlugin for `--policy-pack`: runplugin.go), and Run starts the SAME program runner the real host starts,
 // `node <@pulumi/pulumi/cmd/run> --monitor .. --engine .. --project .. --root-directory .. --stack ..
 // --pwd <program dir> [--dry-run] --parallel N <entry point>`, with the same environment
 // (PULUMI_CONFIG in the `<ns>:config:<name>` form, PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT
@@ -15,7 +15,7 @@
 //
 // What it does not do: proxy the resource monitor (node talks to the engine's monitor directly),
 // serve the synchronous-invoke pipes (--sync; only deprecated synchronous invokes use them), install
-// dependencies (run `npm ci`), a debugger, bun, policy packs, plugins written in Node.js, or code
+// dependencies (run `npm ci`), a debugger, bun, or code
 // generation (GenerateProject/Program/Package, Pack, Link): those answer Unimplemented. Plugin
 // discovery reads node_modules/<pkg> and node_modules/@scope/<pkg> (npm's flat layout), not every
 // nested node_modules directory.
