@@ -156,6 +156,30 @@ export class LoopbackCluster extends ControlPlane {
     this.useStorageClasses(this.storageClassNames);
     await this.tekton.start();
     this.provisioner.start();
+    if (this.nodeImages) this.steerSimulatedNamespaces();
+  }
+
+  /**
+   * PodNodeSelector takes a namespace's selector from its annotation (the plugin's per-namespace
+   * config is only a whitelist), and Tekton's namespaces are created by `pulumi up` from the
+   * release: annotate each as soon as it exists. Pods refused before that (the default selector
+   * conflicts with the whitelist) are created again by their ReplicaSet.
+   */
+  private steerSimulatedNamespaces(): void {
+    const names = Object.keys(SIMULATED_NAMESPACES).filter((n) => n !== "");
+    const tick = () => {
+      if (this.isStopping) return;
+      try {
+        const items = JSON.parse(this.kubectl(["get", "namespaces", "-o", "json"])).items as { metadata: { name: string; annotations?: Record<string, string> } }[];
+        for (const ns of items.filter((n) => names.includes(n.metadata.name) && !n.metadata.annotations?.[NODE_SELECTOR_ANNOTATION])) {
+          this.kubectl(["annotate", "namespace", ns.metadata.name, `${NODE_SELECTOR_ANNOTATION}=${SIMULATED_NAMESPACES[ns.metadata.name]}`]);
+        }
+      } catch {
+        /* the API server is busy: next round */
+      }
+      setTimeout(tick, 1000).unref();
+    };
+    tick();
   }
 
   /** Replaces the cluster's StorageClasses with these (the first is the default), as a stack expects them. */
@@ -201,6 +225,8 @@ export const SIMULATED_NAMESPACES: Record<string, string> = {
   "tekton-triggers": "type=kwok",
   "tekton-dashboard": "type=kwok",
 };
+
+const NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector";
 
 const SIMULATED_NODE: SimulatedNode = { name: "simulated-system", cpu: "8", memory: "16Gi", ephemeralStorage: "100Gi" };
 
