@@ -217,7 +217,6 @@ function listener(namespace: string): object {
         name: "listen", image: IMAGES.node, command: ["node", "-e", "require('net').createServer((s) => s.end('hi')).listen(8080)"],
         ports: [{ containerPort: 8080 }],
         readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-        resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "64Mi" } },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
       }],
     },

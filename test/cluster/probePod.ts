@@ -52,7 +52,7 @@ export function probePod(namespace: string, name: string, script: string, opts: 
         imagePullPolicy: "IfNotPresent",
         command: ["node", "-e", script],
         env: opts.env ?? [],
-        resources: { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "16Mi" }, limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "64Mi" } },
+        // No resources: a tenant namespace's LimitRange gives its defaults, as it does to a build's pods.
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
         volumeMounts: opts.volumeMounts ?? [],
       }],
