@@ -120,7 +120,8 @@ async function main(argv: string[]): Promise<number> {
   if (args.fromJson) {
     plan = renderPlan(JSON.parse(fs.readFileSync(args.fromJson, "utf8")) as PreviewJson, { stack: args.stack });
   } else {
-    const opts = cliOptions(path.resolve(args.cwd ?? REPO_ROOT));
+    // The project is where the command runs (npm run review: the repo; Zuul's playbook: its chdir).
+    const opts = cliOptions(path.resolve(args.cwd ?? process.cwd()));
     const select = await pulumi(["stack", "select", "--create", args.stack], opts);
     if (select.code !== 0) throw new Error(`pulumi stack select ${args.stack} failed: ${select.stderr}`);
     const result = await review(args, opts);

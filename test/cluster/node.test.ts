@@ -124,7 +124,8 @@ describe("cluster: the minikube stack on a real node", function () {
     const svc = (name: string, port: number) => `${name}.${SHARED}.svc.cluster.local:${port}`;
     const targets: Record<string, "open" | "blocked"> = {
       [svc("pulp-content", 24816)]: "open",
-      [svc("pulp-api", SERVICE_PORTS.pulpApi)]: "open",
+      // Pulp's API needs a login no tenant holds (docs/services.md): closed to tenants.
+      [svc("pulp-api", SERVICE_PORTS.pulpApi)]: "blocked",
       [svc("minio", SERVICE_PORTS.objectStore)]: "open",
       [svc("registry", SERVICE_PORTS.registry)]: "open",
       [svc("pulp-redis", 6379)]: "blocked",
@@ -141,6 +142,17 @@ describe("cluster: the minikube stack on a real node", function () {
     // The same pod from its own namespace is reachable: the block above is the policy, not the pod.
     const own = JSON.parse(await runProbe(cluster, other.namespace, "reach-own", connectScript([`${otherPod}:8080`])));
     expect(own[`${otherPod}:8080`]).to.equal("open");
+  });
+
+  it("from this machine, the NodePorts answer as npm start prints them", async function () {
+    const status = await (await fetch(`http://${nodeAddress}:${NODE_PORTS.pulpApi}/pulp/api/v3/status/`)).json() as PulpStatus;
+    console.log(`      Pulp: ${status.versions.map((v) => `${v.component} ${v.version}`).join(", ")}; database ${status.database_connection.connected}, redis ${status.redis_connection.connected}, workers ${status.online_workers.length}`);
+    expect(status.database_connection.connected).to.equal(true);
+    expect(status.redis_connection.connected).to.equal(true);
+    expect(status.online_workers.length).to.be.at.least(1);
+    expect(status.versions.map((v) => v.component)).to.include.members(["core", "deb"]);
+    expect((await fetch(`http://${nodeAddress}:${NODE_PORTS.pulpContent}/pulp/content/`)).status).to.equal(200);
+    expect((await fetch(`http://${nodeAddress}:${NODE_PORTS.registry}/v2/_catalog`)).status).to.equal(401);
   });
 
   it("S3: a tenant's keys write and list its own prefix and are refused another's; published/ is anonymous", async function () {
@@ -200,6 +212,13 @@ describe("cluster: the minikube stack on a real node", function () {
     expect(await got.Body?.transformToString()).to.equal("mine");
   });
 });
+
+interface PulpStatus {
+  versions: { component: string; version: string }[];
+  database_connection: { connected: boolean };
+  redis_connection: { connected: boolean };
+  online_workers: unknown[];
+}
 
 interface Pod {
   metadata: { name: string; ownerReferences?: { kind: string }[] };

@@ -62,25 +62,33 @@ export function probePod(namespace: string, name: string, script: string, opts: 
 }
 
 /**
- * A script that tries each TCP target (host:port, names resolved by the cluster's DNS) for up to
- * `timeoutMs` and prints one JSON object: target -> "open" | "refused" | "timeout" | "dns: ...".
+ * A script that tries each TCP target (host:port, names resolved by the cluster's DNS) and prints
+ * one JSON object: target -> "open" | "refused" | "timeout" | "dns: ...". A target is tried again
+ * every second until it opens or `settleMs` has passed: the NetworkPolicy enforcer (kube-router)
+ * adds a new pod to its address sets a few seconds after the pod starts, and refuses it until then.
  */
-export function connectScript(targets: readonly string[], timeoutMs = 3000): string {
+export function connectScript(targets: readonly string[], timeoutMs = 3000, settleMs = 20_000): string {
   return `
 const net = require("net"), dns = require("dns").promises;
 const targets = ${JSON.stringify(targets)};
+const until = Date.now() + ${settleMs};
+const once = (address, port) => new Promise((resolve) => {
+  const s = net.connect({ host: address, port, timeout: ${timeoutMs} });
+  s.on("connect", () => { s.destroy(); resolve("open"); });
+  s.on("timeout", () => { s.destroy(); resolve("timeout"); });
+  s.on("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
+});
 (async () => {
   const out = {};
   await Promise.all(targets.map(async (t) => {
     const i = t.lastIndexOf(":"); const host = t.slice(0, i), port = Number(t.slice(i + 1));
     let address = host;
     if (!net.isIP(host)) { try { address = (await dns.lookup(host)).address; } catch (e) { out[t] = "dns: " + e.code; return; } }
-    out[t] = await new Promise((resolve) => {
-      const s = net.connect({ host: address, port, timeout: ${timeoutMs} });
-      s.on("connect", () => { s.destroy(); resolve("open"); });
-      s.on("timeout", () => { s.destroy(); resolve("timeout"); });
-      s.on("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
-    });
+    for (;;) {
+      out[t] = await once(address, port);
+      if (out[t] === "open" || Date.now() > until) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }));
   console.log(JSON.stringify(out));
 })();`;

@@ -190,7 +190,8 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       const run = spawnShell(c.cmd, c.chdir, {
         ...process.env, ...c.environment, PULUMI_HOME: admin.pulumiHome!, STX_USE_TOOLCHAIN: "1", STX_TOOLCHAIN_BIN: binDir,
       });
-      expect(run.code, `${c.cmd}\n${run.output}`).to.equal(0);
+      const plan = path.join(out, "plan.md");
+      expect(run.code, `${c.cmd}\n${run.output}\n${fs.existsSync(plan) ? fs.readFileSync(plan, "utf8").slice(0, 3000) : ""}`).to.equal(0);
     }
     const plan = fs.readFileSync(path.join(out, "plan.md"), "utf8");
     expect(plan).to.contain("## Pulumi plan for stack `minikube`");

@@ -8,7 +8,10 @@ import { TektonNetwork } from "./tekton";
 
 export interface NodeLayout {
   readonly id: number;
-  /** Host end of the node's /30 link. */
+  /**
+   * Host end of the node's /30 link: outside the pod range, so the host is an "outside" client to
+   * the NetworkPolicies (NodePorts), as a person's machine is.
+   */
   readonly hostLink: string;
   /** The node's InternalIP (kubelet refuses link-local addresses, so not the Tekton bridge's range). */
   readonly nodeAddress: string;
@@ -34,11 +37,11 @@ export function nodeLayout(net: TektonNetwork): NodeLayout {
   const id = net.id;
   return {
     id,
-    hostLink: `10.${id}.255.1`,
-    nodeAddress: `10.${id}.255.2`,
+    hostLink: `192.168.${id}.1`,
+    nodeAddress: `192.168.${id}.2`,
     podSubnet: `10.${id}.128.0/24`,
     kwokCidr: `10.${id}.0.0/17`,
-    apiAddress: `10.${id}.255.1`,
+    apiAddress: `192.168.${id}.1`,
     clusterDns: "10.96.0.10",
     cgroupRoot: `stx-node-${id}`,
     file: (dir, name) => path.join(dir, name),

@@ -129,7 +129,9 @@ export function pickNetwork(): TektonNetwork {
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
   for (let attempt = 0; attempt < 50; attempt++) {
     const id = 100 + Math.floor(Math.random() * 150); // 10.100-249.0.0/16; 169.254.100-249.0/24
-    if (!routes.includes(`10.${id}.`) && !routes.includes(`169.254.${id}.`) && !links.includes(`stxbr${id}:`)) {
+    // 192.168.<id>.0/30 is the real node's link (tools/loopback/nodeConfig.ts).
+    const taken = [`10.${id}.`, `169.254.${id}.`, `192.168.${id}.`].some((prefix) => routes.includes(prefix));
+    if (!taken && !links.includes(`stxbr${id}:`)) {
       return { id, podCidr: `10.${id}.0.0/16`, hostAddress: `169.254.${id}.1` };
     }
   }
