@@ -67,7 +67,7 @@ export function probePod(namespace: string, name: string, script: string, opts: 
  * every second until it opens or `settleMs` has passed: the NetworkPolicy enforcer (kube-router)
  * adds a new pod to its address sets a few seconds after the pod starts, and refuses it until then.
  */
-export function connectScript(targets: readonly string[], timeoutMs = 3000, settleMs = 20_000): string {
+export function connectScript(targets: readonly string[], timeoutMs = 3000, settleMs = 60_000): string {
   return `
 const net = require("net"), dns = require("dns").promises;
 const targets = ${JSON.stringify(targets)};

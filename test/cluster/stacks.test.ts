@@ -311,7 +311,10 @@ describe("cluster: pulumi up against a real API server", function () {
           await eventually(() => {
             const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "json"])).items;
             return pods.length > 0 && pods.every((p: { status?: { phase?: string } }) => ["Running", "Succeeded"].includes(p.status?.phase ?? ""));
-          }, 120_000);
+          }, 120_000).catch((e: Error) => {
+            const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/pipelineRun=${created}`, "-o", "json"])).items;
+            throw new Error(`${e.message}: ${JSON.stringify(pods.map((p: { metadata: { name: string }; spec: object; status: object }) => ({ name: p.metadata.name, status: p.status })), null, 1).slice(0, 6000)}`);
+          });
           // kwok completes the pods with the Tasks' results (tektonKwokStages): how far does the run get?
           const condition = () => JSON.parse(cluster.kubectl(["get", "pipelinerun", created, "-n", ns, "-o", "json"])).status?.conditions?.[0];
           await eventually(() => ["True", "False"].includes(condition()?.status), 150_000).catch(() => undefined);
