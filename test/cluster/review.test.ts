@@ -195,8 +195,10 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
     }
     const plan = fs.readFileSync(path.join(out, "plan.md"), "utf8");
     expect(plan).to.contain("## Pulumi plan for stack `minikube`");
-    expect(plan).to.contain("No changes.");
-    expect(JSON.parse(fs.readFileSync(path.join(out, "preview.json"), "utf8")).steps).to.be.an("array");
+    expect(plan).to.contain("No data-bearing resource is replaced or deleted.");
+    // As with the reviewer's own preview: only the provider's kubeconfig path (from KUBECONFIG) differs.
+    const steps = JSON.parse(fs.readFileSync(path.join(out, "preview.json"), "utf8")).steps as { op: string; urn: string }[];
+    expect(steps.filter((st) => st.op !== "same").map((st) => st.urn.split("::").pop())).to.deep.equal(["kubernetes"]);
   });
 });
 
