@@ -92,7 +92,7 @@ describe("cluster: the minikube stack on a real node", function () {
       volumeMounts: [{ name: "s", mountPath: "/secret", readOnly: true }],
     });
     expect(JSON.parse(out)).to.deep.equal({ uid: 1000, seccomp: "2", secret: "swordfish", token: 3 });
-    const net = JSON.parse(await runProbe(cluster, "node-check", "services", connectScript(["kubernetes.default.svc.cluster.local:443", "kube-dns.kube-system.svc:53"])));
+    const net = JSON.parse(await runProbe(cluster, "node-check", "services", connectScript(["kubernetes.default.svc.cluster.local:443", "kube-dns.kube-system.svc:53"], "kube-dns.kube-system.svc:53")));
     expect(net).to.deep.equal({ "kubernetes.default.svc.cluster.local:443": "open", "kube-dns.kube-system.svc:53": "open" });
     cluster.kubectl(["delete", "namespace", "node-check", "--wait=false"]);
   });
@@ -135,7 +135,7 @@ describe("cluster: the minikube stack on a real node", function () {
       [`${nodeAddress}:10250`]: "blocked",
       ["kubernetes.default.svc.cluster.local:443"]: "open",
     };
-    const seen = JSON.parse(await runProbe(cluster, tenant.namespace, "reach", connectScript(Object.keys(targets)), { labels: { "app.kubernetes.io/managed-by": "tekton-pipelines" } })) as Record<string, string>;
+    const seen = JSON.parse(await runProbe(cluster, tenant.namespace, "reach", connectScript(Object.keys(targets), svc("pulp-content", 24816)), { labels: { "app.kubernetes.io/managed-by": "tekton-pipelines" } })) as Record<string, string>;
     console.log(`      from ${tenant.namespace}:`);
     for (const [t, want] of Object.entries(targets)) console.log(`        ${t.padEnd(52)} ${seen[t]} (allow-list: ${want})`);
     for (const [t, want] of Object.entries(targets)) {
@@ -143,7 +143,7 @@ describe("cluster: the minikube stack on a real node", function () {
       else expect(seen[t], t).to.be.oneOf(["timeout", "refused", "EHOSTUNREACH"]);
     }
     // The same pod from its own namespace is reachable: the block above is the policy, not the pod.
-    const own = JSON.parse(await runProbe(cluster, other.namespace, "reach-own", connectScript([`${otherPod}:8080`])));
+    const own = JSON.parse(await runProbe(cluster, other.namespace, "reach-own", connectScript([`${otherPod}:8080`], `${otherPod}:8080`)));
     expect(own[`${otherPod}:8080`]).to.equal("open");
   });
 

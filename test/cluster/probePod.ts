@@ -62,34 +62,32 @@ export function probePod(namespace: string, name: string, script: string, opts: 
 }
 
 /**
- * A script that tries each TCP target (host:port, names resolved by the cluster's DNS) and prints
- * one JSON object: target -> "open" | "refused" | "timeout" | "dns: ...". A target is tried again
- * every second until it opens or `settleMs` has passed: the NetworkPolicy enforcer (kube-router)
- * adds a new pod to its address sets a few seconds after the pod starts, and refuses it until then.
+ * A script that tries each TCP target (host:port, names resolved by the cluster's DNS) once and
+ * prints one JSON object: target -> "open" | "refused" | "timeout" | "dns: ...". It first waits (up
+ * to 60 s) until `ready`, a target the pod may reach, opens: the NetworkPolicy enforcer
+ * (kube-router) adds a new pod to its address sets a few seconds after it starts, and until then
+ * the pod's traffic is not yet judged by its own policies (nor admitted by its peers').
  */
-export function connectScript(targets: readonly string[], timeoutMs = 3000, settleMs = 60_000): string {
+export function connectScript(targets: readonly string[], ready: string, timeoutMs = 3000): string {
   return `
 const net = require("net"), dns = require("dns").promises;
 const targets = ${JSON.stringify(targets)};
-const until = Date.now() + ${settleMs};
-const once = (address, port) => new Promise((resolve) => {
-  const s = net.connect({ host: address, port, timeout: ${timeoutMs} });
-  s.on("connect", () => { s.destroy(); resolve("open"); });
-  s.on("timeout", () => { s.destroy(); resolve("timeout"); });
-  s.on("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
-});
+const once = async (t) => {
+  const i = t.lastIndexOf(":"); const host = t.slice(0, i), port = Number(t.slice(i + 1));
+  let address = host;
+  if (!net.isIP(host)) { try { address = (await dns.lookup(host)).address; } catch (e) { return "dns: " + e.code; } }
+  return new Promise((resolve) => {
+    const s = net.connect({ host: address, port, timeout: ${timeoutMs} });
+    s.on("connect", () => { s.destroy(); resolve("open"); });
+    s.on("timeout", () => { s.destroy(); resolve("timeout"); });
+    s.on("error", (e) => resolve(e.code === "ECONNREFUSED" ? "refused" : e.code));
+  });
+};
 (async () => {
+  const until = Date.now() + 60000;
+  while ((await once(${JSON.stringify(ready)})) !== "open" && Date.now() < until) await new Promise((r) => setTimeout(r, 1000));
   const out = {};
-  await Promise.all(targets.map(async (t) => {
-    const i = t.lastIndexOf(":"); const host = t.slice(0, i), port = Number(t.slice(i + 1));
-    let address = host;
-    if (!net.isIP(host)) { try { address = (await dns.lookup(host)).address; } catch (e) { out[t] = "dns: " + e.code; return; } }
-    for (;;) {
-      out[t] = await once(address, port);
-      if (out[t] === "open" || Date.now() > until) return;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }));
+  await Promise.all(targets.map(async (t) => { out[t] = await once(t); }));
   console.log(JSON.stringify(out));
 })();`;
 }
