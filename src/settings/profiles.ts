@@ -12,12 +12,13 @@ type RawObject = Record<string, unknown>;
 
 const LAPTOP_TENANCY = {
   limits: {
-    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
+    // Tekton's affinity assistant asks for 50m / 100Mi (src/settings/tenancy.ts AFFINITY_ASSISTANT).
+    min: { cpu: "50m", memory: "100Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "250m", memory: "512Mi", ephemeralStorage: "1Gi" },
     default: { cpu: "2", memory: "4Gi", ephemeralStorage: "10Gi" },
     max: { cpu: "6", memory: "12Gi", ephemeralStorage: "60Gi" },
     // default / min, the worst a Tekton step gets (src/settings/tenancy.ts ratioProblems).
-    maxLimitRequestRatio: { cpu: 20, memory: 16 },
+    maxLimitRequestRatio: { cpu: 40, memory: 41 },
   },
   quota: {
     requests: { cpu: "6", memory: "12Gi", ephemeralStorage: "80Gi" },
@@ -34,11 +35,11 @@ const LAPTOP_TENANCY = {
 
 const FARM_TENANCY = {
   limits: {
-    min: { cpu: "100m", memory: "256Mi", ephemeralStorage: "64Mi" },
+    min: { cpu: "50m", memory: "100Mi", ephemeralStorage: "64Mi" },
     defaultRequest: { cpu: "500m", memory: "1Gi", ephemeralStorage: "2Gi" },
     default: { cpu: "4", memory: "8Gi", ephemeralStorage: "20Gi" },
     max: { cpu: "16", memory: "64Gi", ephemeralStorage: "200Gi" },
-    maxLimitRequestRatio: { cpu: 40, memory: 32 },
+    maxLimitRequestRatio: { cpu: 80, memory: 82 },
   },
   quota: {
     requests: { cpu: "32", memory: "128Gi", ephemeralStorage: "500Gi" },

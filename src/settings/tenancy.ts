@@ -150,8 +150,25 @@ function limitsProblems(limits: ContainerLimits, path: (string | number)[]): Pro
       });
     }
   }
-  problems.push(...ratioProblems(limits, path));
+  problems.push(...ratioProblems(limits, path), ...affinityAssistantProblems(limits, path));
   return problems;
+}
+
+/**
+ * Tekton's affinity assistant (one pod per PipelineRun with workspaces) asks for exactly this
+ * (requests = limits, pkg/reconciler/pipelinerun/affinity_assistant.go at the pinned v1.15.1): a
+ * LimitRange minimum above it refuses the pod, and every task pod of the run then waits,
+ * unschedulable, for a pod that never comes.
+ */
+export const AFFINITY_ASSISTANT = { cpu: "50m", memory: "100Mi" } as const;
+
+function affinityAssistantProblems(limits: ContainerLimits, path: (string | number)[]): Problem[] {
+  return (["cpu", "memory"] as const)
+    .filter((resource) => parseQuantity(limits.min[resource]) > parseQuantity(AFFINITY_ASSISTANT[resource]))
+    .map((resource) => ({
+      path: [...path, "min", resource],
+      message: `${limits.min[resource]} is above what Tekton's affinity assistant asks for (${AFFINITY_ASSISTANT[resource]}), so every build run's pods would wait for it forever: at most ${AFFINITY_ASSISTANT[resource]}`,
+    }));
 }
 
 /**

@@ -177,7 +177,7 @@ describe("cluster: the minikube stack on a real node", function () {
     const otherPrefix = storeWritePrefix(settings, other!.namespace);
     const refused = await own.send(new PutObjectCommand({ Bucket: bucket, Key: `${otherPrefix}intruder.txt`, Body: "x" })).then(() => "written", (e: Error) => e.name);
     expect(refused).to.equal("AccessDenied");
-    const published = `${settings.services.objectStore.publishedPrefix}/node-test/index.html`;
+    const published = `${settings.services.objectStore.publishedPrefix.replace(/\/$/, "")}/node-test/index.html`;
     const admin = s3(keys(SHARED));
     await admin.send(new PutObjectCommand({ Bucket: bucket, Key: published, Body: "<p>hello</p>" }));
     const anonymous = await fetch(`${endpoint}/${bucket}/${published}`);

@@ -112,7 +112,9 @@ describe("settings refused for safety (issue 19)", () => {
     const found = problems(raw);
     const line = (path: string) => found.find((p) => p.startsWith(`stx-build-cluster:${path}: `)) ?? found.join("\n");
     expect(line("tenancy.limits.min.cpu")).to.match(/1 is above defaultRequest 500m; min must be at most defaultRequest/);
-    expect(line("tenancy.limits.maxLimitRequestRatio.memory")).to.match(/4 is below default \/ min \(8Gi \/ 256Mi = 32\); Tekton lowers a step's request to min/);
+    expect(line("tenancy.limits.maxLimitRequestRatio.memory")).to.match(/4 is below default \/ min \(8Gi \/ 100Mi = 81.92\); Tekton lowers a step's request to min/);
+    // Tekton's affinity assistant asks for 50m: a higher min refuses it, and the run's pods wait forever.
+    expect(found).to.include("stx-build-cluster:tenancy.limits.min.cpu: 1 is above what Tekton's affinity assistant asks for (50m), so every build run's pods would wait for it forever: at most 50m");
     expect(line("tenancy.quota.limits.memory")).to.match(/1Gi is smaller than one container's default limit \(8Gi\)/);
     const user = base();
     user.users[0].limits = { maxLimitRequestRatio: { cpu: 0.5 } };
