@@ -254,16 +254,8 @@ export class ControlPlane {
   }
 
   private async waitFor(what: string, ready: () => boolean, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        if (ready()) return;
-      } catch (e) {
-        last = String(e);
-      }
-      await sleep(500);
-    }
+    const last = await pollUntil(ready, timeoutMs);
+    if (last === undefined) return;
     throw new Error(`timed out waiting for ${what}: ${last}\n${this.procs.length ? this.logTail("kube-apiserver") : ""}`);
   }
 
@@ -317,6 +309,24 @@ export function toolchainVersion(name: string): string {
 export function goModuleDir(module: string, version: string): string {
   const out = execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], { encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" } });
   return (JSON.parse(out) as { Dir: string }).Dir;
+}
+
+/**
+ * Calls `ready` every 500 ms until it returns true (resolves undefined) or `timeoutMs` has passed
+ * (resolves the last error it threw, or "").
+ */
+export async function pollUntil(ready: () => boolean, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      if (ready()) return undefined;
+    } catch (e) {
+      last = String(e);
+    }
+    await sleep(500);
+  }
+  return last;
 }
 
 function sleep(ms: number): Promise<void> {

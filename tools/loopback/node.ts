@@ -14,8 +14,8 @@
 import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ControlPlane } from "./controlPlane";
-import { TektonNetwork } from "./tekton";
+import { ControlPlane, pollUntil } from "./controlPlane";
+import { alive, TektonNetwork } from "./tekton";
 import { corednsObjects, nodeConfigFiles, NodeLayout, nodeLayout } from "./nodeConfig";
 
 /** One image for the node: the exact reference pods ask for, and the `docker save` archive that holds it. */
@@ -191,16 +191,8 @@ export class RealNode {
   private readonly procs: ChildProcess[] = [];
 
   private async waitFor(what: string, ready: () => boolean, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        if (ready()) return;
-      } catch (e) {
-        last = String(e);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const last = await pollUntil(ready, timeoutMs);
+    if (last === undefined) return;
     const logs = ["containerd", "kubelet", "kube-proxy", "kube-router"].map((n) => `--- ${n}\n${this.cluster.logTail(`node-${n}`, 15)}`).join("\n");
     throw new Error(`real node: timed out waiting for ${what}: ${last}\n${logs}`);
   }
@@ -307,14 +299,6 @@ function killQuietly(pid: number): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function cgroupDirs(root: string): string[] {
   if (fs.existsSync(path.join(CGROUP_ROOT, "cgroup.controllers"))) return [path.join(CGROUP_ROOT, root)];

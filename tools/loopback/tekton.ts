@@ -99,7 +99,8 @@ export function sweepStaleNetworks(): string[] {
   return swept;
 }
 
-function alive(pid: number): boolean {
+/** True while process `pid` exists (EPERM: it exists, as another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
