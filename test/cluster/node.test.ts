@@ -257,6 +257,11 @@ const auth = Object.values(cfg.auths)[0].auth;
 const base = "http://${registry}/v2/${repo}";
 const h = { authorization: "Basic " + auth };
 (async () => {
+  // kube-router admits a new pod a few seconds after it starts: wait until the registry answers.
+  const until = Date.now() + 60000;
+  for (;;) {
+    try { await fetch("http://${registry}/v2/"); break; } catch (e) { if (Date.now() > until) throw e; await new Promise((r) => setTimeout(r, 1000)); }
+  }
   const anonymous = (await fetch("http://${registry}/v2/")).status;
   const layer = Buffer.from("stx node test layer " + Date.now());
   const digest = "sha256:" + crypto.createHash("sha256").update(layer).digest("hex");
