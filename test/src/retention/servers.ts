@@ -30,7 +30,8 @@ export function minioBinary(): string {
   return binary;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port the kernel hands out, closed again for a test server to take. */
+export async function freePort(): Promise<number> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;

@@ -7,8 +7,6 @@ import { expect } from "chai";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { RegistryRules, registryRules } from "../../../src/services/registryAccess";
@@ -18,20 +16,13 @@ import { GATE_BUNDLE_FILE, GATE_LOADER, GATE_LOADER_FILE, GateConfig, passwordDi
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { REPO_ROOT, stackFileConfig } from "../../harness/program";
+import { freePort } from "../retention/servers";
 
 /** The registry binary: $STX_REGISTRY_BINARY, or the toolchain's. */
 function registryBinary(): string {
   if (process.env.STX_REGISTRY_BINARY) return process.env.STX_REGISTRY_BINARY;
   const binDir = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
   return path.join(binDir, "registry");
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const sha = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
