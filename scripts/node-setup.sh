@@ -3,8 +3,9 @@
 # Debian's container runtime, runc, CNI plugins, iptables, conntrack and ipset at the versions
 # pinned in scripts/toolchain.versions (DEBIAN_NODE_PACKAGES), and the pod sandbox ("pause") image
 # built from the pause.c of the pinned Kubernetes module, and CoreDNS's image from the toolchain's
-# static coredns (as upstream's image: the binary alone, as a non-root user). Idempotent; prints
-# what it does.
+# static coredns (as upstream's image: the binary alone, as a non-root user), and the small Debian
+# repository the tests serve on loopback for Pulp to mirror (TEST_DEBIAN_PACKAGES). Idempotent;
+# prints what it does.
 #
 #   bash scripts/node-setup.sh           install / build what is missing (after scripts/toolchain.sh coredns)
 #   bash scripts/node-setup.sh --check   exit 1 naming what is missing (never installs)
@@ -15,6 +16,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=toolchain.versions
 . "$here/toolchain.versions"
 images=${STX_IMAGES_DIR:-$HOME/.cache/stx-build-cluster/images}
+debian_repo=${STX_DEBIAN_REPO_DIR:-$HOME/.cache/stx-build-cluster/debian-repo}
 log() { echo "node-setup: $*" >&2; }
 
 # image OUT REF ROOTFS CONFIG_JSON: one layer from ROOTFS (file capabilities kept), written by the
@@ -51,6 +53,7 @@ pause=$(pause_tar)
 if [[ ${1:-} == --check ]]; then
   [[ -f $pause ]] || missing+=("$pause")
   [[ -f $coredns_tar ]] || missing+=("$coredns_tar")
+  [[ -f $debian_repo/dists/$TEST_DEBIAN_SUITE/Release && $(cat "$debian_repo/.packages" 2>/dev/null) == "$TEST_DEBIAN_PACKAGES" ]] || missing+=("$debian_repo")
   if ((${#missing[@]})); then log "missing: ${missing[*]} (run: bash scripts/node-setup.sh)"; exit 1; fi
   exit 0
 fi
@@ -99,4 +102,39 @@ if [[ ! -f $coredns_tar ]]; then
   log "CoreDNS image v$COREDNS_VERSION built in $((SECONDS - t))s: $coredns_tar"
 else
   log "CoreDNS image: cached ($coredns_tar)"
+fi
+
+# release_file SUITE: a Release as apt and pulp_deb read it (the checksums of each index), unsigned.
+release_file() {
+  local suite=$1 f
+  printf 'Origin: stx-build-cluster tests\nLabel: stx-build-cluster tests\nSuite: %s\nCodename: %s\n' "$suite" "$suite"
+  printf 'Date: Thu, 01 Jan 1970 00:00:00 UTC\nArchitectures: amd64\nComponents: main\n'
+  for sum in MD5Sum:md5sum SHA256:sha256sum; do
+    echo "${sum%%:*}:"
+    for f in main/binary-amd64/Packages main/binary-amd64/Packages.gz; do
+      printf ' %s %s %s\n' "$(${sum#*:} "$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "$f"
+    done
+  done
+}
+
+# What pods would fetch from Debian, served by the tests on loopback instead (tools/loopback/debianRepo.ts).
+if [[ $(cat "$debian_repo/.packages" 2>/dev/null) != "$TEST_DEBIAN_PACKAGES" ]]; then
+  t=$SECONDS
+  rm -rf "$debian_repo"
+  mkdir -p "$debian_repo/pool/main" "$debian_repo/dists/$TEST_DEBIAN_SUITE/main/binary-amd64"
+  # shellcheck disable=SC2086 # one word per package
+  fetch() { (cd "$debian_repo/pool/main" && apt-get -o APT::Sandbox::User=root download -q $TEST_DEBIAN_PACKAGES >&2); }
+  # The package lists may predate the pins on a fresh machine: update once, then try again.
+  fetch || { apt-get -o DPkg::Lock::Timeout=300 update -qq && fetch; }
+  (
+    cd "$debian_repo"
+    dpkg-scanpackages --multiversion pool /dev/null >"dists/$TEST_DEBIAN_SUITE/main/binary-amd64/Packages" 2>/dev/null
+    cd "dists/$TEST_DEBIAN_SUITE"
+    gzip -9nk main/binary-amd64/Packages
+    release_file "$TEST_DEBIAN_SUITE" >Release
+  )
+  echo "$TEST_DEBIAN_PACKAGES" >"$debian_repo/.packages"
+  log "Debian test repository ($TEST_DEBIAN_PACKAGES) made in $((SECONDS - t))s: $debian_repo"
+else
+  log "Debian test repository: cached ($debian_repo)"
 fi

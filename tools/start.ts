@@ -13,13 +13,16 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir, withoutMirrors } from "./loopback/cluster";
+import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir, withMirrors } from "./loopback/cluster";
+import { debianRepoPins, serveDebianRepo } from "./loopback/debianRepo";
 import { CliOptions, PROJECT, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
 import { NODE_PORTS } from "../src/services/serviceEndpoints";
 import { parseSettings } from "../src/settings";
 import { stackFileConfig } from "./stackFile";
 
 const STACK = "minikube";
+/** The Debian repository served on loopback, as Pulp mirrors it (mirror/<name>). */
+const LOOPBACK_MIRROR = "loopback-debian";
 const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local";
 
 /** True when `context` in the user's kubeconfig reaches a ready API server within a few seconds. */
@@ -58,7 +61,9 @@ async function main(argv: string[]): Promise<void> {
     cluster = await startLoopbackCluster(binDir, STACK, undefined, true);
     console.log(`start: control plane ready in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${cluster.server}`);
     const projectDir = projectCopy(path.join(work, "project"), STACK);
-    if (cluster.realNode) withoutMirrors(projectDir, STACK);
+    // Pods reach nothing outside this machine: Pulp mirrors Debian's .debs served from here instead.
+    const repo = cluster.realNode ? await serveDebianRepo(cluster.realNode.layout.hostLink) : undefined;
+    if (repo) withMirrors(projectDir, STACK, [repo.mirror(LOOPBACK_MIRROR)]);
     const opts: CliOptions = {
       projectDir,
       backendDir: path.join(work, "state"),
@@ -139,7 +144,7 @@ function reachability(cluster: LoopbackCluster, bucket: string): string[] {
     "",
     "Check each:",
     `  curl -s http://${at}:${NODE_PORTS.pulpApi}/pulp/api/v3/status/ | head -c 300; echo`,
-    `  curl -s -o /dev/null -w '%{http_code}\\n' http://${at}:${NODE_PORTS.pulpContent}/pulp/content/`,
+    `  curl -s http://${at}:${NODE_PORTS.pulpContent}/pulp/content/mirror/${LOOPBACK_MIRROR}/dists/${debianRepoPins().suite}/Release | head -4   # apt's view of Pulp's mirror`,
     `  curl -s '${s3}/${bucket}?list-type=2&prefix=published/' | head -c 300; echo`,
     `  curl -s -o /dev/null -w '%{http_code} (401: login required)\\n' http://${at}:${NODE_PORTS.registry}/v2/_catalog`,
   ];

@@ -6,6 +6,7 @@ import { storeUsersHash, storeUsersScript, tenantPolicy, TenantStoreUser } from 
 import { ObjectStoreSettings } from "../../src/settings/services";
 import { IMAGES } from "../../src/versions";
 import {
+  dataPassword,
   dataVolume,
   exposedService,
   JOB_RESOURCES,
@@ -184,8 +185,8 @@ function credentials(
     }
     return args.externalCredentials;
   }
-  const user = new random.RandomPassword(`${name}-root-user`, { length: 20, special: false, upper: false }, opts);
-  const password = new random.RandomPassword(`${name}-root-password`, { length: 40, special: false }, opts);
+  const user = dataPassword(`${name}-root-user`, { length: 20, special: false, upper: false }, opts);
+  const password = dataPassword(`${name}-root-password`, { length: 40, special: false }, opts);
   return { accessKey: pulumi.secret(user.result), secretKey: password.result };
 }
 

@@ -6,10 +6,11 @@ import { standardLabels } from "../../src/labels";
 import { DB_ENCRYPTION_KEY_PATH, renderPulpSettings } from "../../src/services/pulpConfig";
 import { canonicalJson, contentHash, contentSpec, convergeScript } from "../../src/services/pulpContent";
 import { ContainerResources, PulpSettings } from "../../src/settings/services";
-import { POSTGRES_PORT, PULP_BACKEND_CLIENT, REDIS_PORT } from "../../src/services/sharedNetwork";
+import { POSTGRES_PORT, PULP_BACKEND_CLIENT, PULP_CONTENT_PORT, REDIS_PORT } from "../../src/services/sharedNetwork";
 import { IMAGES } from "../../src/versions";
 import { ObjectStoreInfo } from "./objectStore";
 import {
+  dataPassword,
   dataVolume,
   hostIngress,
   JOB_RESOURCES,
@@ -24,7 +25,6 @@ import {
 } from "./serviceKit";
 
 const API_PORT = 24817;
-const CONTENT_PORT = 24816;
 const PULP_UID = 700;
 const POSTGRES_UID = 999;
 const REDIS_UID = 999;
@@ -81,7 +81,7 @@ export class Pulp extends pulumi.ComponentResource {
     if (settings.storage === "s3" && !args.objectStore) throw new Error('Pulp storage "s3" needs an object store');
 
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 50, special: false }, child);
-    const dbPassword = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, child);
+    const dbPassword = dataPassword(`${name}-db-password`, { length: 32, special: false }, child);
     const admin = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, child);
     // Encrypts credentials stored in the database: lose it and every remote's password is unreadable.
     const fieldsKey = new random.RandomBytes(`${name}-db-fields-key`, { length: 32 }, { ...child, protect: true });
@@ -182,9 +182,9 @@ export class Pulp extends pulumi.ComponentResource {
     });
     const contentApp = deploy("content", settings.contentReplicas, settings.resources.content, {
       command: ["/usr/bin/pulp-content"],
-      ports: [{ name: "content", containerPort: CONTENT_PORT }],
-      readinessProbe: { httpGet: { path: "/pulp/content/", port: CONTENT_PORT }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
-      livenessProbe: { tcpSocket: { port: CONTENT_PORT }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
+      ports: [{ name: "content", containerPort: PULP_CONTENT_PORT }],
+      readinessProbe: { httpGet: { path: "/pulp/content/", port: PULP_CONTENT_PORT }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
+      livenessProbe: { tcpSocket: { port: PULP_CONTENT_PORT }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
     });
     const worker = deploy("worker", settings.workers, settings.resources.worker, {
       command: ["/usr/bin/pulp-worker"],
@@ -204,13 +204,13 @@ export class Pulp extends pulumi.ComponentResource {
       : args.exposure;
     new k8s.core.v1.Service(`${name}-content`, {
       metadata: { name: "pulp-content", namespace, labels },
-      spec: serviceSpec(contentExposure, { "app.kubernetes.io/name": "pulp-content" }, [{ name: "content", port: CONTENT_PORT }]),
+      spec: serviceSpec(contentExposure, { "app.kubernetes.io/name": "pulp-content" }, [{ name: "content", port: PULP_CONTENT_PORT }]),
     }, child);
     if (args.exposure.kind === "ingress") {
       hostIngress(`${name}-pulp`, {
         namespace, name: "pulp", exposure: args.exposure, labels,
         paths: [
-          { path: "/pulp/content/", service: "pulp-content", port: CONTENT_PORT },
+          { path: "/pulp/content/", service: "pulp-content", port: PULP_CONTENT_PORT },
           { path: "/", service: "pulp-api", port: API_PORT },
         ],
       }, child);

@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { ContainerResources } from "../../src/settings/services";
 import { disruptionPlan, spreadConstraint } from "../../src/services/disruption";
@@ -59,6 +60,16 @@ export function dataVolume(logicalName: string, args: DataVolumeArgs, opts: pulu
       resources: { requests: { storage: args.size } },
     },
   }, { ...opts, protect: true, retainOnDelete: true });
+}
+
+/**
+ * A generated password that data on a protected volume was set up with (PostgreSQL's, MinIO's
+ * root): protected like the volume, so `pulumi destroy --exclude-protected` keeps it and the next
+ * `up` starts the service with the password its data knows. Regenerated, PostgreSQL refused Pulp
+ * and the farm never came back (found on the real node, docs/cluster-tests.md).
+ */
+export function dataPassword(logicalName: string, args: random.RandomPasswordArgs, opts: pulumi.CustomResourceOptions): random.RandomPassword {
+  return new random.RandomPassword(logicalName, args, { ...opts, protect: true });
 }
 
 /** How one service is exposed outside the cluster. */

@@ -8,6 +8,7 @@
 import { MirrorSettings } from "../settings/services";
 import { DownloadSettings } from "./contract";
 import { DEBIAN_SNAPSHOT } from "../versions";
+import { PULP_CONTENT_PORT } from "../services/sharedNetwork";
 
 /** The StarlingX mirror (starlingx/tools stx.conf.trixie.sample: repomgr.os_mirror_url). */
 export const OS_MIRROR_URL = "https://mirror.starlingx.windriver.com/mirror/";
@@ -15,7 +16,6 @@ export const OS_MIRROR_URL = "https://mirror.starlingx.windriver.com/mirror/";
 export const DEBIAN_SNAPSHOT_BASE = "http://snapshot.debian.org/archive/debian";
 export const DEBIAN_SECURITY_SNAPSHOT_BASE = "http://snapshot.debian.org/archive/debian-security";
 export const DEBIAN_DISTRIBUTION = "trixie";
-const PULP_CONTENT_PORT = 24816;
 
 /** The snapshot URLs of a pin, as stx_control.py joins them. */
 export function snapshotUrls(timestamp: string): { debian: string; security: string } {

@@ -17,19 +17,24 @@ import * as path from "path";
 import { ACCESS_KEY_ID, CREDENTIALS_SECRET, SECRET_ACCESS_KEY } from "../../components/services/objectStore";
 import { REGISTRY_SECRET } from "../../components/services/registry";
 import { NODE_PORTS, SERVICE_PORTS } from "../../src/services/serviceEndpoints";
+import { PULP_CONTENT_PORT } from "../../src/services/sharedNetwork";
 import { tenantStoreUsers } from "../../src/services/objectStoreUsers";
 import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
-import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withoutMirrors } from "../../tools/loopback/cluster";
+import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withMirrors } from "../../tools/loopback/cluster";
+import { DebianRepo, serveDebianRepo } from "../../tools/loopback/debianRepo";
 import { NODE_TOOLS, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
+import { cyclonusVerdicts } from "./livePolicies";
 import { connectScript, runProbe } from "./probePod";
 
 const STACK = "minikube";
 const SHARED = "stx-system";
 const binDir = toolchainBinDir();
+/** The Debian repository served on loopback, as Pulp mirrors it. */
+const MIRROR = "loopback-debian";
 
 describe("cluster: the minikube stack on a real node", function () {
   this.timeout(5 * 60_000);
@@ -40,6 +45,7 @@ describe("cluster: the minikube stack on a real node", function () {
   let plans: TenantPlan[];
   let node: string;
   let nodeAddress: string;
+  let repo: DebianRepo;
 
   before(async function () {
     requireTools(binDir, [...CLUSTER_TOOLS, ...NODE_TOOLS]);
@@ -51,7 +57,9 @@ describe("cluster: the minikube stack on a real node", function () {
     node = cluster.realNode.name;
     nodeAddress = cluster.realNode.layout.nodeAddress;
     const projectDir = projectCopy(path.join(work, "project"), STACK);
-    withoutMirrors(projectDir, STACK);
+    // What the stacks mirror is on the internet: Pulp mirrors Debian's .debs served from here.
+    repo = await serveDebianRepo(cluster.realNode.layout.hostLink);
+    withMirrors(projectDir, STACK, [repo.mirror(MIRROR)]);
     stack = await localStack({
       stack: STACK, workDir: projectDir, binDir, passphrase: "node-tests",
       backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
@@ -64,6 +72,7 @@ describe("cluster: the minikube stack on a real node", function () {
   });
 
   after(async function () {
+    await repo?.close();
     await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -136,12 +145,17 @@ describe("cluster: the minikube stack on a real node", function () {
       // its own schedule: one run saw it refused, the next open (docs/cluster-tests.md).
       ["kubernetes.default.svc.cluster.local:443"]: "open",
     };
-    const seen = JSON.parse(await runProbe(cluster, tenant.namespace, "reach", connectScript(Object.keys(targets), svc("pulp-content", 24816)), { labels: { "app.kubernetes.io/managed-by": "tekton-pipelines" } })) as Record<string, string>;
-    console.log(`      from ${tenant.namespace}:`);
-    for (const [t, want] of Object.entries(targets)) console.log(`        ${t.padEnd(52)} ${seen[t]} (allow-list: ${want})`);
+    const labels = { "app.kubernetes.io/managed-by": "tekton-pipelines" };
+    const seen = JSON.parse(await runProbe(cluster, tenant.namespace, "reach", connectScript(Object.keys(targets), svc("pulp-content", 24816)), { labels })) as Record<string, string>;
+    // The analyser the unit tests trust, on the same live objects: it must agree with the kernel.
+    const source = { namespace: tenant.namespace, name: "reach", labels: { ...labels, "stx-test/probe": "reach" }, ip: unusedPodAddressOf(cluster.realNode!.layout.podSubnet) };
+    const analysed = cyclonusVerdicts(cluster, source, Object.keys(targets));
+    console.log(`      from ${tenant.namespace}:${" ".repeat(52 - tenant.namespace.length - 5)} live       cyclonus  allow-list`);
+    for (const [t, want] of Object.entries(targets)) console.log(`        ${t.padEnd(52)} ${seen[t]!.padEnd(10)} ${analysed[t]!.padEnd(9)} ${want}`);
     for (const [t, want] of Object.entries(targets)) {
       if (want === "open") expect(seen[t], t).to.equal("open");
       else expect(seen[t], t).to.be.oneOf(["timeout", "refused", "EHOSTUNREACH"]);
+      expect(analysed[t], `cyclonus on ${t}`).to.equal(want === "open" ? "open" : "blocked");
     }
     // The same pod from its own namespace is reachable: the block above is the policy, not the pod.
     const own = JSON.parse(await runProbe(cluster, other.namespace, "reach-own", connectScript([`${otherPod}:8080`], `${otherPod}:8080`)));
@@ -189,6 +203,35 @@ describe("cluster: the minikube stack on a real node", function () {
     await own.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}node-test.txt` }));
   });
 
+  it("Pulp mirrors a Debian repository served on loopback; a tenant's pod apt-installs from it through Pulp's content app", async function () {
+    const tenant = plans[0]!;
+    const content = `http://pulp-content.${SHARED}.svc.cluster.local:${PULP_CONTENT_PORT}/pulp/content/mirror/${MIRROR}/`;
+    // A build's apt and sbuild see Pulp's unsigned structured publication (trusted=yes), nothing else.
+    const script = [
+      "set -e",
+      `echo 'deb [trusted=yes] ${content} ${repo.suite} main' >/tmp/pulp.list`,
+      "apt='-o Dir::Etc::SourceList=/tmp/pulp.list -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root'",
+      "apt-get $apt update",
+      "DEBIAN_FRONTEND=noninteractive apt-get $apt install -y --no-install-recommends hello sl",
+      "hello",
+      "dpkg-query -W -f '${Package}=${Version}\\n' hello sl",
+    ].join("\n");
+    const out = await runProbe(cluster, tenant.namespace, "apt", "", { command: ["bash", "-c", script], asRoot: true, timeoutMs: 300_000 });
+    const pins = repo.packages.filter((p) => /^(hello|sl)=/.test(p));
+    expect(out).to.contain("Hello, world!");
+    for (const pin of pins) expect(out.split("\n"), pin).to.include(pin);
+    // On demand: Pulp read the index at sync and fetched each .deb from here when apt first asked.
+    const fetched = repo.requests.map((r) => r.path);
+    console.log(`      Pulp fetched from the loopback repository: ${[...new Set(fetched)].join(", ")}`);
+    expect(fetched).to.include(`/dists/${repo.suite}/Release`);
+    for (const pin of pins) {
+      const [name, version] = pin.split("=");
+      expect(fetched, pin).to.include(`/pool/main/${name}_${version!.replace(/^\d+:/, "")}_amd64.deb`);
+    }
+    // Only Pulp's pods asked: from the node's pod range, never the host.
+    expect(repo.requests.every((r) => r.from.startsWith(cluster.realNode!.layout.podSubnet.replace(/\.0\/24$/, "."))), JSON.stringify(repo.requests)).to.equal(true);
+  });
+
   it("a tenant's pod pushes an image with its registry login and pulls it back", async function () {
     const tenant = plans[0]!;
     const script = registryRoundTrip(`registry.${SHARED}.svc.cluster.local:${SERVICE_PORTS.registry}`, `${tenant.namespace}/probe`);
@@ -199,12 +242,10 @@ describe("cluster: the minikube stack on a real node", function () {
     expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({ anonymous: 401, pushed: 201, pulled: true });
   });
 
-  // Skipped: run for real, this found that a second `pulumi up` after `destroy --exclude-protected`
-  // generates new service passwords while the retained data volumes keep the old ones, so
-  // PostgreSQL refuses Pulp ("password authentication failed for user pulp") and the up waits for
-  // pulp-database forever. The generated passwords must outlive a destroy with the data they guard
-  // (docs/cluster-tests.md, "Found by the real node"); unskip once they do.
-  it.skip("pulumi destroy and a second pulumi up keep what the object store held", async function () {
+  // Run for real, this found that a re-up after `destroy --exclude-protected` regenerated the
+  // service passwords while the kept volumes held the old ones (PostgreSQL refused Pulp): the
+  // passwords data was set up with are now protected with it (dataPassword in serviceKit.ts).
+  it("pulumi destroy and a second pulumi up keep what the object store held", async function () {
     this.timeout(20 * 60_000);
     const prefix = storeWritePrefix(settings, plans[0]!.namespace);
     const destroyed = await stack.destroy({ onOutput: progress, excludeProtected: true });
@@ -221,6 +262,11 @@ describe("cluster: the minikube stack on a real node", function () {
     expect(await got.Body?.transformToString()).to.equal("mine");
   });
 });
+
+/** An address of the node's pod range that no pod holds (its last usable one), for a pod that has ended. */
+function unusedPodAddressOf(podSubnet: string): string {
+  return podSubnet.replace(/\.0\/24$/, ".254");
+}
 
 interface PulpStatus {
   versions: { component: string; version: string }[];

@@ -14,6 +14,13 @@ export interface ProbeOptions {
   readonly volumes?: object[];
   readonly volumeMounts?: object[];
   readonly timeoutMs?: number;
+  /** Run this instead of `node -e script` (script is then unused). */
+  readonly command?: readonly string[];
+  /**
+   * As root with a writable root file system and the runtime's default capabilities, as a build's
+   * apt and sbuild run (a tenant namespace's Pod Security level, baseline or privileged, admits it).
+   */
+  readonly asRoot?: boolean;
 }
 
 /** Creates the pod, waits until it ends, returns its log (throws with the log when it failed). */
@@ -45,15 +52,19 @@ export function probePod(namespace: string, name: string, script: string, opts: 
       restartPolicy: "Never",
       serviceAccountName: opts.serviceAccount ?? "default",
       automountServiceAccountToken: opts.serviceAccount !== undefined,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: opts.asRoot
+        ? { runAsUser: 0, seccompProfile: { type: "RuntimeDefault" } }
+        : { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
       containers: [{
         name: "probe",
         image: IMAGES.node,
         imagePullPolicy: "IfNotPresent",
-        command: ["node", "-e", script],
+        command: opts.command ?? ["node", "-e", script],
         env: opts.env ?? [],
         // No resources: a tenant namespace's LimitRange gives its defaults, as it does to a build's pods.
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+        securityContext: opts.asRoot
+          ? { allowPrivilegeEscalation: false }
+          : { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
         volumeMounts: opts.volumeMounts ?? [],
       }],
       volumes: opts.volumes ?? [],

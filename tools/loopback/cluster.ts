@@ -8,6 +8,7 @@ import * as path from "path";
 import * as os from "os";
 import * as yaml from "js-yaml";
 import { parseSettings } from "../../src/settings";
+import { MirrorSettings } from "../../src/settings/services";
 import { CHARTS, MANIFEST_NAMES } from "../../src/versions";
 import { sha256 } from "../../src/build/manifests";
 import { ControlPlane, KwokStage, SimulatedNode } from "./controlPlane";
@@ -89,16 +90,16 @@ function realNodeOverrides(stack: string, cluster: LoopbackCluster): Record<stri
 
 /**
  * With a real node, Pulp's content Job really syncs, and the stacks' mirrors (snapshot.debian.org,
- * deb.debian.org) are on the internet: the project copy's stack file declares none. A list cannot
- * be emptied with `pulumi config set --path`, so this edits the copy's YAML. (A sync from a
- * repository served on loopback is still to be tested.)
+ * deb.debian.org) are on the internet: the project copy's stack file declares only `mirrors`, the
+ * ones served on this machine (tools/loopback/debianRepo.ts). A list cannot be set with `pulumi
+ * config set --path`, so this edits the copy's YAML.
  */
-export function withoutMirrors(projectDir: string, stack: string): void {
+export function withMirrors(projectDir: string, stack: string, mirrors: readonly MirrorSettings[] = []): void {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
   const key = "stx-build-cluster:services";
   const services = (doc.config[key] ?? {}) as { pulp?: Record<string, unknown> };
-  doc.config[key] = { ...services, pulp: { ...services.pulp, mirrors: [] } };
+  doc.config[key] = { ...services, pulp: { ...services.pulp, mirrors } };
   fs.writeFileSync(file, yaml.dump(doc));
 }
 

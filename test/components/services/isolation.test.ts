@@ -6,17 +6,12 @@
  * allow-list of docs/services.md (and on any allowed path that is missing).
  */
 import { expect } from "chai";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { TENANT_LABEL } from "../../../src/labels";
 import { APP_LABEL, PULP_BACKEND_CLIENT, PULP_BACKENDS, tenantPorts } from "../../../src/services/sharedNetwork";
 import { parseSettings, Settings } from "../../../src/settings/schema";
-import { DeclaredResource, ProgramRun, REPO_ROOT, runStack, stackFileConfig } from "../../harness/program";
+import { DeclaredResource, ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { analyse, cyclonusBinary, Model, modelPod, ModelPod, Table } from "../../harness/cyclonus";
 
-const TOOLCHAIN = path.join(REPO_ROOT, "scripts", "toolchain.sh");
-const BUILD_COMMAND = "bash scripts/toolchain.sh cyclonus";
 const TENANT_PORT = 8080; // what a build's own services (pkgbuilder, a sidecar) listen on
 const DNS = 53;
 const KUBELET = 10250;
@@ -47,16 +42,6 @@ function outsideTargets(settings: Settings): { name: string; ip: string; ports: 
 /** API server ports probed besides the fixed list. */
 const apiPorts = (settings: Settings) => settings.cluster.egressExclusions.apiServerEndpoints.map((e) => Number(e.split(":")[1]));
 
-interface ModelPod { Namespace: string; Name: string; Labels: Record<string, string>; IP: string; Containers: { Name: string; Port: number; Protocol: string; PortName: string }[] }
-interface Model { namespaces: Record<string, Record<string, string>>; pods: ModelPod[]; policies: Record<string, unknown>[] }
-
-function cyclonusBinary(): string {
-  const bin = execFileSync("bash", [TOOLCHAIN, "--bin-dir"], { encoding: "utf8" }).trim();
-  const binary = path.join(bin, "cyclonus");
-  if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: build it with \`${BUILD_COMMAND}\` (npm test does this before mocha)`);
-  return binary;
-}
-
 /** The pod template of a workload, or undefined for anything else. */
 function template(r: DeclaredResource): { metadata?: { labels?: Record<string, string> }; spec: any } | undefined {
   if (r.type === "kubernetes:apps/v1:Deployment" || r.type === "kubernetes:batch/v1:Job") return r.inputs.spec?.template;
@@ -76,10 +61,7 @@ function model(run: ProgramRun, settings: Settings): Model {
   addNamespace("kube-system");
   const pods: ModelPod[] = [];
   const pod = (ns: string, name: string, labels: Record<string, string>, ports: { port: number; protocol?: string }[], address = ip()) =>
-    pods.push({
-      Namespace: ns, Name: name, Labels: labels, IP: address,
-      Containers: (ports.length ? ports : [{ port: 1 }]).map((p, i) => ({ Name: `c${i}`, Port: p.port, Protocol: p.protocol ?? "TCP", PortName: `p${p.port}` })),
-    });
+    pods.push(modelPod(ns, name, labels, address, ports));
   const shared = settings.cluster.sharedNamespace;
   for (const r of run.resources.filter((x) => x.inputs?.metadata?.namespace === shared && x.id === undefined)) {
     const t = template(r);
@@ -137,19 +119,6 @@ function expected(settings: Settings, from: ModelPod, to: ModelPod, port: number
   return from.Namespace === shared;
 }
 
-/** Each probe's "Combined" table: from -> to -> one of "." (allowed), "X" (blocked), "N" (port not served). */
-function parseCombined(stdout: string, count: number): Map<string, Map<string, string>>[] {
-  const sections = stdout.split("Combined:\n").slice(1, count + 1);
-  return sections.map((section) => {
-    const lines = section.split("\n");
-    const end = lines.findIndex((l) => !/^[|+]/.test(l));
-    const rows = lines.slice(0, end).filter((l) => l.startsWith("|")).map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
-    const body = rows.slice(1);
-    const names = body.map((r) => r[0]);
-    return new Map(body.map((r) => [r[0], new Map(names.map((n, i) => [n, r[i + 1]]))]));
-  });
-}
-
 for (const stack of ["minikube", "cengn", "starlingx"]) {
   describe(`network isolation on the ${stack} stack (cyclonus)`, function () {
     this.timeout(120000);
@@ -158,18 +127,8 @@ for (const stack of ["minikube", "cengn", "starlingx"]) {
       const settings = parseSettings(stackFileConfig(stack));
       const run = await runStack(stack);
       const m = model(run, settings);
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-cyclonus-"));
-      const policyDir = path.join(dir, "policies");
-      fs.mkdirSync(policyDir);
-      fs.writeFileSync(path.join(policyDir, "policies.json"), JSON.stringify({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicyList", items: m.policies }));
       const probes = [...[...new Set([...PROBED_TCP, ...apiPorts(settings)])].map((port) => ({ Port: port, Protocol: "TCP" })), { Port: DNS, Protocol: "UDP" }];
-      fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify({ Resources: { Namespaces: m.namespaces, Pods: m.pods }, Probes: probes }));
-      const stdout = execFileSync(binary, ["analyze", "--mode", "probe", "--policy-path", policyDir, "--probe-path", path.join(dir, "model.json")], {
-        encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"],
-      });
-      if (process.env.STX_KEEP_CYCLONUS) fs.writeFileSync(path.join(dir, "stdout.txt"), stdout); else fs.rmSync(dir, { recursive: true, force: true });
-      const tables = parseCombined(stdout, probes.length);
-      expect(tables).to.have.length(probes.length);
+      const tables = analyse(m, probes, binary);
 
       const key = (p: ModelPod) => `${p.Namespace}/${p.Name}`;
       const wrong: string[] = [];
@@ -191,7 +150,7 @@ for (const stack of ["minikube", "cengn", "starlingx"]) {
 }
 
 /** Tenant -> shared and tenant -> tenant, for one tenant (the test checks every tenant the same way). */
-function printMatrix(stack: string, settings: Settings, m: Model, probes: { Port: number; Protocol: string }[], tables: Map<string, Map<string, string>>[]): void {
+function printMatrix(stack: string, settings: Settings, m: Model, probes: { Port: number; Protocol: string }[], tables: Table[]): void {
   const shared = settings.cluster.sharedNamespace;
   const tenants = m.pods.filter((p) => p.Name === "build");
   const sources = [tenants[0], ...m.pods.filter((p) => p.Namespace !== shared && p.Name !== "build" && p.Name !== "coredns" && (p.Namespace !== "outside" || p.Name === "client")),

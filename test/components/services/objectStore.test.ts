@@ -48,6 +48,10 @@ for (const stack of STACKS) {
       const data = secretValue(secret.inputs.stringData);
       expect(data).to.have.all.keys("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
       expect(data.AWS_SECRET_ACCESS_KEY).to.equal("random-stx-object-store-root-password");
+      // MinIO's kept volume holds IAM data set up with these: a destroy must not regenerate them.
+      const roots = run.ofType("random:index/randomPassword:RandomPassword").filter((r) => /-root-(user|password)$/.test(r.name));
+      expect(roots.map((r) => r.name)).to.have.members(["stx-object-store-root-user", "stx-object-store-root-password"]);
+      for (const root of roots) expect(root.options.protect, root.name).to.equal(true);
       const env = podSpec(run.object(DEPLOYMENT, "minio", SHARED)).containers[0].env;
       const root = env.find((e: any) => e.name === "MINIO_ROOT_PASSWORD");
       expect(root.valueFrom.secretKeyRef).to.deep.equal({ name: "object-store-credentials", key: "AWS_SECRET_ACCESS_KEY" });

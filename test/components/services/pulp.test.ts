@@ -76,6 +76,9 @@ for (const stack of STACKS) {
       }
       const key = run.ofType("random:index/randomBytes:RandomBytes").find((r) => r.name === "stx-pulp-db-fields-key")!;
       expect(key.options.protect).to.equal(true);
+      // The database volume outlives a destroy, so the password its data was initialised with must too.
+      const dbPassword = run.ofType("random:index/randomPassword:RandomPassword").find((r) => r.name === "stx-pulp-db-password")!;
+      expect(dbPassword.options.protect).to.equal(true);
       expectNoPlainCredentials(run, ["random-stx-pulp-db-password", "random-stx-pulp-admin-password", "random-stx-pulp-secret-key"]);
     });
 

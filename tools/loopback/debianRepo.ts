@@ -1,0 +1,75 @@
+/**
+ * The Debian repository the real-node cluster's Pulp mirrors, served from this machine: pods reach
+ * nothing outside it, so Debian's own .debs (TEST_DEBIAN_PACKAGES in scripts/toolchain.versions,
+ * fetched with `apt-get download` and indexed by scripts/node-setup.sh) are served over HTTP on the
+ * host's end of the node link, where the node's pods reach the host. Every request is recorded, so a
+ * test can tell which files Pulp fetched (on_demand: the Release at sync, a .deb when first asked).
+ */
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { AddressInfo } from "net";
+import { MirrorSettings } from "../../src/settings/services";
+import { REPO_ROOT } from "../pulumiCli";
+
+export interface DebianRepo {
+  /** The repository's URL, as a mirror's `url`. */
+  readonly url: string;
+  /** The suite (`distributions`) its Release describes. */
+  readonly suite: string;
+  /** The packages (name=version) it holds. */
+  readonly packages: readonly string[];
+  /** Paths requested so far, in order, with who asked. */
+  readonly requests: readonly { readonly path: string; readonly from: string }[];
+  /** A mirror setting that mirrors it into Pulp under `mirror/<name>`. */
+  mirror(name: string): MirrorSettings;
+  close(): Promise<void>;
+}
+
+/** Where scripts/node-setup.sh makes the repository. */
+export function debianRepoDir(): string {
+  return process.env.STX_DEBIAN_REPO_DIR ?? path.join(os.homedir(), ".cache", "stx-build-cluster", "debian-repo");
+}
+
+/** TEST_DEBIAN_PACKAGES and TEST_DEBIAN_SUITE, read from the one place they are pinned. */
+export function debianRepoPins(): { packages: string[]; suite: string } {
+  const text = fs.readFileSync(path.join(REPO_ROOT, "scripts", "toolchain.versions"), "utf8");
+  const value = (key: string) => {
+    const m = new RegExp(`^${key}="?([^"\\n]*)"?$`, "m").exec(text);
+    if (!m) throw new Error(`${key} is not set in scripts/toolchain.versions`);
+    return m[1];
+  };
+  return { packages: value("TEST_DEBIAN_PACKAGES").split(/\s+/).filter(Boolean), suite: value("TEST_DEBIAN_SUITE") };
+}
+
+/** Serves the repository on `host` (a free port); fails naming the set-up step when it is missing or stale. */
+export async function serveDebianRepo(host: string, dir = debianRepoDir()): Promise<DebianRepo> {
+  const { packages, suite } = debianRepoPins();
+  const made = fs.existsSync(path.join(dir, ".packages")) ? fs.readFileSync(path.join(dir, ".packages"), "utf8").trim() : "";
+  if (made !== packages.join(" ")) throw new Error(`the Debian test repository in ${dir} is missing or stale; run: bash scripts/node-setup.sh`);
+  const requests: { path: string; from: string }[] = [];
+  const root = fs.realpathSync(dir);
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    requests.push({ path: urlPath, from: req.socket.remoteAddress ?? "" });
+    const file = path.resolve(root, `.${urlPath}`);
+    // Only files inside the repository, never what a ".." or a symlink points at outside it.
+    if (!file.startsWith(`${root}${path.sep}`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-length": fs.statSync(file).size, "content-type": "application/octet-stream" });
+    if (req.method === "HEAD") res.end();
+    else fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
+  return {
+    url, suite, packages, requests,
+    mirror: (name) => ({
+      name, type: "deb", url, distributions: suite, components: "main", architectures: "amd64", policy: "on_demand",
+    }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
