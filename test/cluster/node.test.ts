@@ -209,6 +209,8 @@ describe("cluster: the minikube stack on a real node", function () {
     // A build's apt and sbuild see Pulp's unsigned structured publication (trusted=yes), nothing else.
     const script = [
       "set -e",
+      // kube-router admits a new pod's connections a few seconds after it starts (probePod.ts).
+      `for i in $(seq 60); do (exec 3<>/dev/tcp/pulp-content.${SHARED}.svc.cluster.local/${PULP_CONTENT_PORT}) 2>/dev/null && break; sleep 1; done`,
       `echo 'deb [trusted=yes] ${content} ${repo.suite} main' >/tmp/pulp.list`,
       "apt='-o Dir::Etc::SourceList=/tmp/pulp.list -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root'",
       "apt-get $apt update",
@@ -242,6 +244,45 @@ describe("cluster: the minikube stack on a real node", function () {
     expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({ anonymous: 401, pushed: 201, pulled: true });
   });
 
+  it("Tekton's controller runs a TaskRun on the node: its own init, script and step images, a workspace, a result", async function () {
+    const build = plans.find((p) => p.kind === "build");
+    if (!build) throw new Error("the minikube stack declares a build namespace");
+    // Script mode and a workspace use every Tekton image a build's pods start with (prepare and
+    // place-scripts init containers, the entrypoint wrapping each step); the namespace's
+    // LimitRange and quota admit them as they must admit a build's.
+    const script = (body: string) => `#!/bin/sh\nset -e\n${body}\n`;
+    cluster.kubectl(["create", "-f", "-"], JSON.stringify({
+      apiVersion: "tekton.dev/v1", kind: "TaskRun", metadata: { name: "on-the-node", namespace: build.namespace },
+      spec: {
+        workspaces: [{ name: "scratch", emptyDir: {} }],
+        taskSpec: {
+          workspaces: [{ name: "scratch" }],
+          results: [{ name: "greeting" }],
+          steps: [
+            { name: "write", image: IMAGES.node, script: script("echo hello >$(workspaces.scratch.path)/word") },
+            { name: "read", image: IMAGES.node, script: script(`printf '%s from %s' "$(cat $(workspaces.scratch.path)/word)" "$(node -p process.version)" >$(results.greeting.path)`) },
+          ],
+        },
+      },
+    }));
+    const started = Date.now();
+    let run: TaskRun | undefined;
+    while (Date.now() - started < 240_000) {
+      run = JSON.parse(cluster.kubectl(["get", "taskrun", "on-the-node", "-n", build.namespace, "-o", "json"])) as TaskRun;
+      if (run.status?.completionTime) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const condition = run?.status?.conditions?.find((c) => c.type === "Succeeded");
+    console.log(`      TaskRun ${build.namespace}/on-the-node: ${condition?.reason} in ${((Date.now() - started) / 1000).toFixed(0)} s (${condition?.message ?? ""})`);
+    expect(condition?.status, JSON.stringify(run?.status)).to.equal("True");
+    expect(run!.status!.results?.find((r) => r.name === "greeting")?.value).to.equal("hello from v22.21.1");
+    const pod = JSON.parse(cluster.kubectl(["get", "pod", run!.status!.podName!, "-n", build.namespace, "-o", "json"]));
+    expect(pod.spec.nodeName).to.equal(node);
+    const images = [...pod.spec.initContainers, ...pod.spec.containers].map((c: { image: string }) => c.image);
+    expect(images.some((i: string) => i.includes("tektoncd/pipeline/cmd/entrypoint"))).to.equal(true);
+    cluster.kubectl(["delete", "taskrun", "on-the-node", "-n", build.namespace, "--wait=false"]);
+  });
+
   // Run for real, this found that a re-up after `destroy --exclude-protected` regenerated the
   // service passwords while the kept volumes held the old ones (PostgreSQL refused Pulp): the
   // passwords data was set up with are now protected with it (dataPassword in serviceKit.ts).
@@ -266,6 +307,15 @@ describe("cluster: the minikube stack on a real node", function () {
 /** An address of the node's pod range that no pod holds (its last usable one), for a pod that has ended. */
 function unusedPodAddressOf(podSubnet: string): string {
   return podSubnet.replace(/\.0\/24$/, ".254");
+}
+
+interface TaskRun {
+  status?: {
+    podName?: string;
+    completionTime?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    results?: { name: string; value: string }[];
+  };
 }
 
 interface PulpStatus {
