@@ -100,6 +100,24 @@ check_kubectl() {
   [[ $(run_in kubectl 65534:65534 -- /bin/sh -c 'echo "{\"items\":[1,2]}" | jq -r ".items | length"') == 2 ]]
 }
 
+# kaniko as the tools-image Task runs it (root, no privilege): a Dockerfile build from a local
+# context (FROM scratch: no registry here), written as a tarball instead of pushed, which must
+# hold the copied file; the executor reports the pinned version.
+check_kaniko() {
+  unpack kaniko
+  [[ $(run_in kaniko 0:0 -- /kaniko/executor version) == *"v1.24.0"* ]]
+  mkdir -p "$work/kaniko/workspace/ctx"
+  printf 'FROM scratch\nCOPY hello /hello\n' >"$work/kaniko/workspace/ctx/Dockerfile"
+  echo smoke >"$work/kaniko/workspace/ctx/hello"
+  # --force: a chroot is not a container by kaniko's test (which looks for a runtime's marks).
+  run_in kaniko 0:0 -- /kaniko/executor --force --context=dir:///workspace/ctx --dockerfile=Dockerfile \
+    --no-push --destination=smoke.invalid/kaniko:1 --tar-path=/workspace/out.tar >"$work/kaniko.log" 2>&1
+  tar -xOf "$work/kaniko/workspace/out.tar" manifest.json | grep -q '"smoke.invalid/kaniko:1"'
+  local layer
+  layer=$(tar -xOf "$work/kaniko/workspace/out.tar" manifest.json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0))[0].Layers.at(-1))')
+  [[ $(tar -xOf "$work/kaniko/workspace/out.tar" "$layer" | tar -xzO hello 2>/dev/null || tar -xOf "$work/kaniko/workspace/out.tar" "$layer" | tar -xO hello) == smoke ]]
+}
+
 # Tekton's prepare step copies the entrypoint; workingdirinit makes working directories under
 # /workspace; the shell image runs scripts with busybox sh.
 check_tekton() {
