@@ -85,7 +85,7 @@ curl_ns() { ip netns exec "$ns" curl -fsS --max-time 5 "$@"; }
 # shellcheck source=checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-all=(registry objectStore pulpDatabase pulpRedis node kubectl kaniko tekton pulp containerd)
+all=(registry objectStore pulpDatabase pulpRedis node kubectl kaniko kanikoTask tekton pulp containerd)
 (($#)) || set -- "${all[@]}"
 for check in "$@"; do
   t=$SECONDS
