@@ -104,6 +104,10 @@ function kanikoStep(image: BuiltToolsImage): Obj {
   return {
     name: image,
     image: "$(params.KANIKO_IMAGE)",
+    // The executor's path in upstream's image (deploy/Dockerfile ENTRYPOINT): without a command,
+    // Tekton reads the image's entry point from its registry while creating the pod, which fails
+    // where the controller cannot reach or log in to that registry (found by the cluster tests).
+    command: ["/kaniko/executor"],
     args: [
       "--context=$(params.GIT_CONTEXT)",
       `--dockerfile=stx/debian/$(params.CODENAME)/dockerfiles/${image}.Dockerfile`,

@@ -44,6 +44,8 @@ describe("the tools-image Task (kaniko)", () => {
     expect(task.metadata).to.deep.include({ name: TOOLS_IMAGES_TASK, namespace: "stx-system" });
     expect(task.spec.steps.map((s) => s.name)).to.deep.equal(["stx-builder", "stx-pkgbuilder", "stx-aptly"]);
     for (const step of task.spec.steps) expect(resolve(step.image)).to.equal(IMAGES.kaniko);
+    // An explicit command: Tekton would otherwise fetch the image's entry point from its registry.
+    for (const step of task.spec.steps as (Step & { command?: string[] })[]) expect(step.command).to.deep.equal(["/kaniko/executor"]);
     expect(task.spec.results.map((r) => r.name)).to.deep.equal(BUILT_TOOLS_IMAGES.map((i) => `${i}-digest`));
   });
 
