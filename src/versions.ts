@@ -32,6 +32,13 @@ export const IMAGES = {
   dockerDaemon: "docker.io/library/docker:28.5.1-dind",
   /** kubectl with a shell, for the schedule starter and the pipeline's own bookkeeping. */
   kubectl: "docker.io/alpine/k8s:1.34.5",
+  /**
+   * kaniko's executor: Dockerfile builds without a Docker daemon (the tools-image Task). Upstream
+   * (GoogleContainerTools/kaniko) is archived; v1.24.0 is its last release. The digest is the
+   * release's image index as several unrelated public repositories pin it (gcr.io could not be
+   * reached from here to resolve it); a site sets build.toolsImageBuild.kanikoImage to a fork's.
+   */
+  kaniko: "gcr.io/kaniko-project/executor:v1.24.0@sha256:4e7a52dd1f14872430652bb3b027405b8dfd17c4538751c620ac005741ef9698",
   /** S3 client for publishing artifacts and logs (Alpine-based: busybox sh, grep, sort for the scripts). */
   objectStoreClient: "docker.io/rclone/rclone:1.71.1",
 } as const satisfies Record<string, string>;
@@ -53,6 +60,18 @@ export const IMAGES = {
 export const STX_TOOLS = {
   prefix: "docker.io/starlingx/",
   tag: "master-debian-trixie-amd64-latest",
+} as const;
+
+/**
+ * The starlingx/tools commit whose Dockerfiles the farm builds its own build containers from
+ * (build.toolsImageBuild): the snapshot the tests read (../shared/upstream/README.md,
+ * starlingx-tools-52d6081e.tar.gz, `git archive` of this commit, 2026-08-19, on master). kaniko
+ * clones `ref` and checks out `commit`, so the commit must be in that branch's history.
+ */
+export const STX_TOOLS_SOURCE = {
+  url: "https://opendev.org/starlingx/tools.git",
+  ref: "refs/heads/master",
+  commit: "52d6081eb456556b250d08ab9a8af4b61e3c81f4",
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FarmDefaults } from "../../src/build/params";
 import { BranchJob, planBranchJobs, RunOptions, STATE_CLAIM } from "../../src/build/runs";
-import { sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
+import { builtToolsTag, sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
 import { downloadSettings } from "../../src/build/downloads";
 import { stageServiceSpec } from "../../src/build/services";
 import * as k8s from "@pulumi/kubernetes";
@@ -14,6 +14,8 @@ import { Jenkins } from "./jenkins";
 import { NodeLabelling, Sysbox } from "./sysbox";
 import { sysboxFor } from "../../src/build/sysboxSupport";
 import { Tekton } from "./tekton";
+import { ToolsImageBuild, ToolsImageBuildArgs } from "./toolsImages";
+import { DEBIAN_DISTRIBUTION } from "../../src/build/downloads";
 import { inheritedDependencies } from "../dependencies";
 import { CREDENTIALS_SECRET } from "../services/objectStore";
 import { REGISTRY_SECRET } from "../services/registry";
@@ -85,6 +87,8 @@ export interface BuildMachineryArgs {
   readonly sysboxImage?: string;
   readonly labelling?: NodeLabelling;
   readonly jenkins?: { readonly storage: string; readonly storageClass: string; readonly chartPath?: string };
+  /** The kaniko Task that builds the tools images; undefined when build.toolsImageBuild is off. */
+  readonly toolsImageBuild?: ToolsImageBuildArgs;
 }
 
 /** Tekton, the shared build Pipeline, sysbox, and the triggers (Jenkins or CronJobs) of one stack. */
@@ -121,6 +125,10 @@ export class BuildMachinery extends pulumi.ComponentResource {
       imageBuilds: args.imageBuilds,
       tektonReady: tekton.ready,
     }, child);
+
+    if (args.toolsImageBuild) {
+      new ToolsImageBuild(`${name}-tools-images`, { ...args.toolsImageBuild, tektonReady: tekton.ready }, child);
+    }
 
     if (args.sysboxNodes.length > 0 && args.labelling?.kind === "starlingx" && args.labelling.password === undefined && args.labelling.privateKey === undefined) {
       pulumi.log.warn(
@@ -275,6 +283,33 @@ export function buildMachineryArgs(
     jenkins: build.jenkins.enabled
       ? { storage: build.jenkins.storage, storageClass: cluster.storageClass, chartPath: build.jenkins.chartPath }
       : undefined,
+    toolsImageBuild: toolsImageBuildArgs(settings, services),
+  };
+}
+
+/** The kaniko Task's arguments, when the stack builds its tools images (and has a registry: the settings refuse it otherwise). */
+function toolsImageBuildArgs(settings: Settings, services: SharedServices): ToolsImageBuildArgs | undefined {
+  const { build, cluster } = settings;
+  const wanted = build.toolsImageBuild;
+  if (!wanted.enabled || !services.registry) return undefined;
+  const downloads = downloadSettings(services.mirrors, cluster.sharedNamespace, build.debianSnapshot);
+  return {
+    namespace: cluster.sharedNamespace,
+    kanikoImage: wanted.kanikoImage,
+    gitUrl: wanted.gitUrl,
+    gitRef: wanted.gitRef,
+    commit: wanted.commit,
+    registry: services.registry,
+    registryInsecure: settings.services.registry.mode === "own",
+    registrySecret: REGISTRY_SECRET,
+    repository: wanted.repository,
+    tag: builtToolsTag(build),
+    codename: DEBIAN_DISTRIBUTION,
+    // The StarlingX mirror (or Pulp's copy of it) and stx-init-env's default dist path when
+    // stx.conf names none (stx-init-env:789-799: <os_id>/<os_id>/).
+    osMirrorUrl: downloads.osMirrorUrl,
+    osMirrorDistPath: "debian/debian/",
+    debianSnapshot: build.debianSnapshot,
   };
 }
 

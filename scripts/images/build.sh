@@ -157,3 +157,26 @@ build_pulp() {
     "PULP_CONTENT_WORKERS=2","PULP_CONTENT_WORKERS_MAX_REQUESTS=0","PULP_CONTENT_WORKERS_MAX_REQUESTS_JITTER=0"],
     "Cmd":["/usr/bin/pulp-api"],"ExposedPorts":{"24816/tcp":{},"24817/tcp":{}}}'
 }
+
+# kaniko's executor image as its deploy/Dockerfile lays it out (kaniko-executor stage): no Debian
+# base, only /kaniko/executor (the toolchain's, built from the pinned module), the CA bundle at
+# /kaniko/ssl/certs, an empty /kaniko/.docker for registry credentials, world-writable /kaniko,
+# the module's own files/nsswitch.conf, and upstream's Env, WorkingDir and entry point. The
+# docker-credential-{gcr,ecr-login,acr-env} helpers are left out (no cloud registry here).
+build_kaniko() {
+  local root=$L/kaniko src
+  src=$(GOFLAGS= GOTOOLCHAIN=local go mod download -json "github.com/GoogleContainerTools/kaniko@v$KANIKO_VERSION" \
+    | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).Dir)')
+  mkdir -p "$root/kaniko/.docker" "$root/kaniko/ssl/certs" "$root/etc" "$root/workspace" "$root/root"
+  # The toolchain names the component kaniko and its binary kaniko-executor.
+  install -m 0755 "$(dirname "$(toolchain_bin kaniko)")/kaniko-executor" "$root/kaniko/executor"
+  install -m 0644 "$cache/base/rootfs/etc/ssl/certs/ca-certificates.crt" "$root/kaniko/ssl/certs/"
+  install -m 0644 "$src/files/nsswitch.conf" "$root/etc/nsswitch.conf"
+  chmod 0777 "$root/kaniko"
+  layer_cleanup
+  tar_layer "$root" "$cache/layers/kaniko.tar"
+  echo "$cache/layers/kaniko.tar" >"$L/layers"
+  config '{"Entrypoint":["/kaniko/executor"],"WorkingDir":"/workspace","Env":["HOME=/root","USER=root",
+    "PATH=/usr/local/bin:/kaniko","SSL_CERT_DIR=/kaniko/ssl/certs","DOCKER_CONFIG=/kaniko/.docker/",
+    "DOCKER_CREDENTIAL_GCR_CONFIG=/kaniko/.config/gcloud/docker_credential_gcr_config.json"]}'
+}

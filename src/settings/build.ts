@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import { tryParseQuantity } from "../quantity";
-import { positiveQuantity, wholeCount } from "./fields";
+import { positiveQuantity, urlSetting, wholeCount } from "./fields";
 import { Problem } from "./tenancy";
-import { DEBIAN_SNAPSHOT, MANIFEST_NAMES, ManifestName, STX_TOOLS } from "../versions";
+import { DEBIAN_SNAPSHOT, IMAGES, MANIFEST_NAMES, ManifestName, STX_TOOLS, STX_TOOLS_SOURCE } from "../versions";
 import { sysboxFor } from "../build/sysboxSupport";
 
 /** StarlingX's build containers; sites that build their own (stx-init-env --rebuild) point here. */
@@ -15,6 +15,29 @@ const toolsImages = z.strictObject({
   prefix: z.string().regex(/^([a-z0-9.-]+(:\d+)?\/)?([a-z0-9._-]+\/)*$/, { message: 'must be a registry path ending in "/", e.g. "docker.io/starlingx/"' }).default(STX_TOOLS.prefix),
   /** One tag for stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (STX_PREBUILT_BUILDER_IMAGE_TAG). */
   tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker tag" }).default(STX_TOOLS.tag),
+});
+
+/** A container image reference: registry/path with a tag, a digest, or both (never neither: that is "latest"). */
+const IMAGE_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/;
+
+/**
+ * The farm builds StarlingX's build containers itself (seed 001: "Docker images would be built
+ * using kaniko"): a Task with kaniko clones starlingx/tools at a pinned commit, builds stx-builder,
+ * stx-pkgbuilder and stx-aptly from its Dockerfiles and pushes them to the farm's registry, where
+ * build.toolsImages can point (docs/build.md).
+ */
+const toolsImageBuild = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** The starlingx/tools repository (http or https; kaniko clones it itself). */
+  gitUrl: urlSetting(["https", "http"], STX_TOOLS_SOURCE.url).default(STX_TOOLS_SOURCE.url),
+  /** The branch (full ref) cloned; `commit` must be in its history. */
+  gitRef: z.string().regex(/^refs\/heads\/[A-Za-z0-9._/-]+$/, { message: 'must be a full branch ref, e.g. "refs/heads/master"' }).default(STX_TOOLS_SOURCE.ref),
+  /** The commit the images are built from (a full 40-character hash: a branch name moves). */
+  commit: z.string().regex(/^[0-9a-f]{40}$/, { message: "must be a full commit hash (40 lower-case hex characters), not a branch or short hash" }).default(STX_TOOLS_SOURCE.commit),
+  /** kaniko's executor image; a site that builds the maintained fork sets its own here. */
+  kanikoImage: z.string().regex(IMAGE_REF, { message: "must be an image reference with a tag or digest, e.g. gcr.io/kaniko-project/executor:v1.24.0" }).default(IMAGES.kaniko),
+  /** Repository path in the farm's registry the images go under, ending in "/". */
+  repository: z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*\/)+$/, { message: 'must be a registry repository path ending in "/", e.g. "starlingx-tools/"' }).default("starlingx-tools/"),
 });
 
 export const IMAGE_BUILD_MODES = ["sysbox", "docker-in-docker", "none"] as const;
@@ -80,6 +103,8 @@ export const build = z.strictObject({
   imageBuilds: z.enum(IMAGE_BUILD_MODES),
   /** StarlingX's build containers (builder, pkgbuilder, LAT, aptly). */
   toolsImages: toolsImages.prefault({}),
+  /** Build the tools images in the farm (kaniko) instead of pulling them from Docker Hub. */
+  toolsImageBuild: toolsImageBuild.prefault({}),
   /**
    * The Debian snapshot every build of this stack downloads from (upstream's
    * project.debian_snapshot_timestamp); moving it is a new source of truth for the whole farm.
@@ -108,7 +133,7 @@ export type BuildSettings = z.output<typeof build>;
 /** Cross-field checks of the build section; `profile` and `nodes` come from the rest of the stack. */
 export function buildProblems(
   settings: BuildSettings,
-  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string; users?: number },
+  context: { profile: string; nodes: readonly string[]; kubernetesVersion?: string; quotaStorage?: string; users?: number; registryMode?: string },
   path: (string | number)[] = ["build"],
 ): Problem[] {
   const problems: Problem[] = [];
@@ -181,6 +206,12 @@ export function buildProblems(
       message: `"${settings.toolsImages.tag}" does not name ${BUILD_CODENAME}; the tools refuse images of another codename ("Invalid tooling"). Use stx-init-env's scheme <branch>-debian-${BUILD_CODENAME}-amd64-<version>`,
     });
   }
+  if (settings.toolsImageBuild.enabled && context.registryMode === "none") {
+    problems.push({
+      path: [...path, "toolsImageBuild", "enabled"],
+      message: 'the tools images are pushed to the farm\'s registry and services.registry.mode is "none"; set it to "own" or "platform", or turn toolsImageBuild off',
+    });
+  }
   const workspace = tryParseQuantity(settings.workspaceSize);
   const quota = context.quotaStorage === undefined ? undefined : tryParseQuantity(context.quotaStorage);
   if (workspace !== undefined && quota !== undefined && workspace > quota) {
@@ -216,3 +247,8 @@ export function sysboxNodeNames(settings: BuildSettings, nodes: readonly string[
   return [...(settings.sysboxNodes ?? nodes)];
 }
 
+
+/** The tag the farm gives the images it builds: stx-init-env's scheme, with the commit as TAG_VER. */
+export function builtToolsTag(settings: BuildSettings): string {
+  return `master-debian-${BUILD_CODENAME}-amd64-${settings.toolsImageBuild.commit.slice(0, 12)}`;
+}

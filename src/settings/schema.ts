@@ -133,6 +133,7 @@ function crossFieldProblems(settings: Settings): Problem[] {
       kubernetesVersion: settings.cluster.kubernetesVersion,
       quotaStorage: settings.tenancy.quota.storage,
       users: settings.users.length,
+      registryMode: settings.services.registry.mode,
     }),
     ...runHistoryProblems({
       quota: settings.tenancy.quota.pipelineRuns,

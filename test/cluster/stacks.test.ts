@@ -18,6 +18,7 @@ import { ADMISSION_POLICY_NAME, hasAdmissionPolicyV1 } from "../../src/tenancy/a
 import { OWNER_SERVICE_ACCOUNT, PIPELINE_SERVICE_ACCOUNT, planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { JENKINS_CHART, LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, toolchainBinDir } from "../../tools/loopback/cluster";
 import { projectCopy } from "../../tools/pulumiCli";
+import { IMAGES } from "../../src/versions";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane, KubectlError } from "../../tools/loopback/controlPlane";
 
@@ -102,6 +103,8 @@ describe("cluster: pulumi up against a real API server", function () {
         for (const [key, value] of Object.entries(loopbackOverrides(stackName, cluster))) {
           await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
         }
+        // minikube also installs the kaniko Task for the tools images (off by default everywhere).
+        if (stackName === "minikube") await stack.setConfig(`${PROJECT}:build.toolsImageBuild.enabled`, { value: "true" }, true);
         settings = await stackSettings(stack);
         plans = planTenants(settings);
         // Its storage classes (the stack's default one first).
@@ -333,6 +336,41 @@ describe("cluster: pulumi up against a real API server", function () {
         }
       });
 
+      if (stackName === "minikube") {
+        it("the tools-image TaskRun started as docs/build.md says runs kaniko as root without privilege in a branch namespace", async function () {
+          this.timeout(5 * 60_000);
+          const branch = plans.find((p) => p.kind === "build");
+          expect(branch, "a branch namespace").to.not.equal(undefined);
+          const ns = branch!.namespace;
+          const created = cluster.kubectl(["create", "-n", ns, "-o", "jsonpath={.metadata.name}", "-f", "-"], yaml.dump(toolsImagesRun()));
+          cluster.kubectl(["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "v1", kind: "Namespace",
+            metadata: { name: BASELINE_NAMESPACE, labels: { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "latest" } },
+          }));
+          try {
+            // The cluster resolver fetched the shared Task; Pod Security (baseline), the LimitRange and the quota admitted its pod.
+            await eventually(() => cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/taskRun=${created}`, "-o", "name"]) !== "", 180_000)
+              .catch((e: Error) => { throw new Error(`${e.message}: ${cluster.kubectl(["get", "taskrun", created, "-n", ns, "-o", "yaml"])}`); });
+            const pod = JSON.parse(cluster.kubectl(["get", "pods", "-n", ns, "-l", `tekton.dev/taskRun=${created}`, "-o", "json"])).items[0];
+            const steps = pod.spec.containers as { name: string; image: string; securityContext: Record<string, unknown> }[];
+            expect(steps.map((c) => c.name)).to.deep.equal(["step-stx-builder", "step-stx-pkgbuilder", "step-stx-aptly"]);
+            expect(steps.map((c) => c.image)).to.deep.equal([IMAGES.kaniko, IMAGES.kaniko, IMAGES.kaniko]);
+            for (const c of steps) expect(c.securityContext, c.name).to.deep.include({ runAsUser: 0, privileged: false, allowPrivilegeEscalation: false });
+            const condition = JSON.parse(cluster.kubectl(["get", "taskrun", created, "-n", ns, "-o", "json"])).status?.conditions?.[0];
+            expect(`${condition?.reason}: ${condition?.message}`).not.to.match(/forbidden|exceeded quota|violates PodSecurity|PodCreationFailed|must be less than or equal/i);
+            // This branch namespace may be privileged (minikube's master is): the same pod, Tekton's
+            // init containers included, must also pass Pod Security baseline, the level of the others.
+            const level = cluster.kubectl(["get", "namespace", ns, "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"]);
+            await eventually(() => cluster.kubectl(["get", "serviceaccount", "default", "-n", BASELINE_NAMESPACE, "--ignore-not-found", "-o", "name"]) !== "", 60_000);
+            cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(baselineCopy(pod)));
+            console.log(`      tools images ${ns} (Pod Security ${level}) / ${created}: pod ${pod.metadata.name} admitted, and its copy under baseline; run ${condition?.status}/${condition?.reason}`);
+          } finally {
+            cluster.kubectl(["delete", "taskrun", created, "-n", ns, "--wait=true", "--timeout=120s"]);
+            cluster.kubectl(["delete", "namespace", BASELINE_NAMESPACE, "--wait=false"]);
+          }
+        });
+      }
+
       it("Jenkins (the real chart) runs in the shared namespace: its pods are admitted", function () {
         if (!settings.build.jenkins.enabled) this.skip();
         const pods = JSON.parse(cluster.kubectl(["get", "pods", "-n", SHARED, "-l", "app.kubernetes.io/instance=jenkins", "-o", "json"])).items;
@@ -527,6 +565,31 @@ function privateBuildManifest(namespace: string, user: string, sysbox: boolean):
     if (run.spec.taskRunTemplate) delete run.spec.taskRunTemplate.podTemplate;
   }
   return run;
+}
+
+/**
+ * A pod's copy for a server-side dry run in a namespace that enforces Pod Security baseline
+ * (one the test makes): not bound to a node, with the default ServiceAccount and
+ * without the token volume its own admission added.
+ */
+function baselineCopy(pod: { spec: Record<string, any> }): object {
+  const token = (v: { name: string }) => v.name.startsWith("kube-api-access-");
+  const strip = (c: { volumeMounts?: { name: string }[] }) => ({ ...c, volumeMounts: (c.volumeMounts ?? []).filter((m) => !token(m)) });
+  const { nodeName: _node, serviceAccountName: _sa, serviceAccount: _legacy, ...spec } = pod.spec;
+  return {
+    apiVersion: "v1", kind: "Pod", metadata: { name: "kaniko-baseline-copy", namespace: BASELINE_NAMESPACE },
+    spec: { ...spec, volumes: (spec.volumes ?? []).filter((v: { name: string }) => !token(v)), initContainers: (spec.initContainers ?? []).map(strip), containers: spec.containers.map(strip) },
+  };
+}
+const BASELINE_NAMESPACE = "tools-images-baseline";
+
+/** The TaskRun of docs/build.md's "The tools images, built by the farm", as a maintainer copies it. */
+function toolsImagesRun(): Record<string, any> {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "build.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## The tools images, built by the farm"), doc.indexOf("## Private builds"));
+  const body = /<<'YAML' \| kubectl -n \S+ create -f -\n([\s\S]*?)\nYAML\n/.exec(section)?.[1];
+  if (!body) throw new Error("docs/build.md has no `cat <<'YAML' | kubectl -n <namespace> create -f -` block under the tools images");
+  return yaml.load(body) as Record<string, any>;
 }
 
 async function eventually(check: () => boolean, timeoutMs = 120_000): Promise<void> {

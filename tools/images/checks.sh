@@ -100,6 +100,69 @@ check_kubectl() {
   [[ $(run_in kubectl 65534:65534 -- /bin/sh -c 'echo "{\"items\":[1,2]}" | jq -r ".items | length"') == 2 ]]
 }
 
+# kaniko as the tools-image Task runs it (root, no privilege): a Dockerfile build from a local
+# context (FROM scratch: no registry here), written as a tarball instead of pushed, which must
+# hold the copied file; the executor reports the pinned version.
+check_kaniko() {
+  unpack kaniko
+  [[ $(run_in kaniko 0:0 -- /kaniko/executor version) == *"v1.24.0"* ]]
+  mkdir -p "$work/kaniko/workspace/ctx"
+  printf 'FROM scratch\nCOPY hello /hello\n' >"$work/kaniko/workspace/ctx/Dockerfile"
+  echo smoke >"$work/kaniko/workspace/ctx/hello"
+  # --force: a chroot is not a container by kaniko's test (which looks for a runtime's marks).
+  run_in kaniko 0:0 -- /kaniko/executor --force --context=dir:///workspace/ctx --dockerfile=Dockerfile \
+    --no-push --destination=smoke.invalid/kaniko:1 --tar-path=/workspace/out.tar >"$work/kaniko.log" 2>&1
+  tar -xOf "$work/kaniko/workspace/out.tar" manifest.json | grep -q '"smoke.invalid/kaniko:1"'
+  local layer
+  layer=$(tar -xOf "$work/kaniko/workspace/out.tar" manifest.json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0))[0].Layers.at(-1))')
+  [[ $(tar -xOf "$work/kaniko/workspace/out.tar" "$layer" | tar -xzO hello 2>/dev/null || tar -xOf "$work/kaniko/workspace/out.tar" "$layer" | tar -xO hello) == smoke ]]
+}
+
+# The tools-image Task's stx-builder step with the arguments a TaskRun gives it (rendered from the
+# Task, bin/: npm run build first): kaniko clones a repository laid out like starlingx/tools from a
+# smart-HTTP git server at a pinned commit that is not the branch's head, builds its
+# stx/debian/trixie/dockerfiles/stx-builder.Dockerfile with the build arguments, pushes over plain
+# HTTP (INSECURE_REGISTRY) to the registry image, and writes the digest the registry then serves.
+# The registry here has no login (no bcrypt tool on the host): DOCKER_CONFIG is present but unused.
+check_kanikoTask() {
+  unpack kaniko && unpack registry
+  chown -R 1000:1000 "$work/registry/var/lib/registry"
+  start registry 1000:1000 -- /entrypoint.sh /etc/distribution/config.yml
+  local src=$work/tools-src git=(git -c user.name=smoke -c user.email=smoke@invalid -c init.defaultBranch=master)
+  mkdir -p "$src/stx/debian/trixie/dockerfiles" "$src/stx/debian/trixie/toCOPY/builder" "$work/git"
+  printf 'FROM scratch\nARG debian_snapshot_timestamp=""\nARG os_mirror_url\nCOPY stx/debian/trixie/toCOPY/builder/marker /marker\n' \
+    >"$src/stx/debian/trixie/dockerfiles/stx-builder.Dockerfile"
+  echo pinned >"$src/stx/debian/trixie/toCOPY/builder/marker"
+  (cd "$src" && "${git[@]}" init -q && "${git[@]}" add -A && "${git[@]}" commit -qm pinned)
+  local pinned
+  pinned=$(git -C "$src" rev-parse HEAD)
+  echo later >"$src/stx/debian/trixie/toCOPY/builder/marker"
+  (cd "$src" && "${git[@]}" commit -qam later)
+  git clone -q --bare "$src" "$work/git/tools.git"
+  ip netns exec "$ns" node "$repo/tools/images/gitHttp.js" "$work/git" 8418 >"$work/git.log" 2>&1 &
+  echo $! >>"$work/pids"
+  wait_for 30 "registry /v2/" curl_ns http://127.0.0.1:5000/v2/
+  wait_for 30 "git server" curl_ns "http://127.0.0.1:8418/tools.git/info/refs?service=git-upload-pack"
+  mkdir -p "$work/kaniko/results"
+  echo '{"auths":{"127.0.0.1:5000":{"auth":"c21va2U6c21va2U="}}}' >"$work/kaniko/kaniko/.docker/config.json"
+  local args=()
+  mapfile -t args < <(node "$repo/tools/images/kanikoTaskArgs.js" stx-builder "GIT_CONTEXT=git://127.0.0.1:8418/tools.git#refs/heads/master#$pinned" \
+    REGISTRY=127.0.0.1:5000 INSECURE_REGISTRY=127.0.0.1:5000 NAMESPACE=build-smoke-master RESULTS_DIR=/results 2>/dev/null)
+  log "  kaniko ${args[*]}"
+  run_in kaniko 0:0 GIT_PULL_METHOD=http -- /kaniko/executor --force "${args[@]}" >"$work/kaniko.log" 2>&1
+  local digest served
+  digest=$(cat "$work/kaniko/results/stx-builder-digest")
+  served=$(curl_ns -I -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+    http://127.0.0.1:5000/v2/build-smoke-master/starlingx-tools/stx-builder/manifests/smoke | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+  log "  pushed 127.0.0.1:5000/build-smoke-master/starlingx-tools/stx-builder:smoke $digest (registry: $served)"
+  [[ $digest == sha256:* && $digest == "$served" ]]
+  # The layer holds the pinned commit's file, not the branch head's.
+  local layer
+  layer=$(curl_ns -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+    http://127.0.0.1:5000/v2/build-smoke-master/starlingx-tools/stx-builder/manifests/smoke | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).layers.at(-1).digest)')
+  [[ $(curl_ns "http://127.0.0.1:5000/v2/build-smoke-master/starlingx-tools/stx-builder/blobs/$layer" | tar -xzO marker) == pinned ]]
+}
+
 # Tekton's prepare step copies the entrypoint; workingdirinit makes working directories under
 # /workspace; the shell image runs scripts with busybox sh.
 check_tekton() {
@@ -178,7 +241,8 @@ check_containerd() {
   wait_for 30 "containerd" "${ctr[@]}" version
   while IFS=$'\t' read -r line tar; do
     "${ctr[@]}" images import --all-platforms "$tar" >/dev/null
-    "${ctr[@]}" images ls -q | grep -qxF "$line"
+    # containerd (and the CRI, for a pod's image) names a tag@digest reference by its digest only.
+    "${ctr[@]}" images ls -q | grep -qxF "$(sed -E 's#^([^@]*/[^:@/]+):[^@/]+@#\1@#' <<<"$line")"
   done < <(bash "$repo/scripts/images.sh" --list)
   [[ $("${ctr[@]}" run --rm docker.io/library/registry:3.0.0 smoke-registry registry --version) == *v3.0.0* ]]
   local shell

@@ -58,8 +58,9 @@ run_in() {
   mapfile -t image_env <"$work/$image.env"
   # HOME as a container runtime sets it: the user's home in the image's passwd, else /.
   local home
-  home=$(awk -F: -v uid="${user%%:*}" '$3 == uid { print $6; exit }' "$work/$image/etc/passwd" 2>/dev/null)
-  ip netns exec "$ns" env -i "HOME=${home:-/}" "${image_env[@]}" "${vars[@]}" chroot --userspec="$user" "$work/$image" "$@"
+  home=$(awk -F: -v uid="${user%%:*}" '$3 == uid { print $6; exit }' "$work/$image/etc/passwd" 2>/dev/null || true) # kaniko's image has no passwd
+  # chroot by the host's path: the image's PATH (kaniko's: /usr/local/bin:/kaniko) may not have it.
+  ip netns exec "$ns" env -i "HOME=${home:-/}" "${image_env[@]}" "${vars[@]}" "$CHROOT" --userspec="$user" "$work/$image" "$@"
 }
 
 # start IMAGE UID:GID [VAR=VALUE ...] -- COMMAND...: like `run_in`, in the background, logging to $work/IMAGE.log.
@@ -77,12 +78,14 @@ wait_for() {
   done
 }
 
+CHROOT=$(command -v chroot)
+
 curl_ns() { ip netns exec "$ns" curl -fsS --max-time 5 "$@"; }
 
 # shellcheck source=checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-all=(registry objectStore pulpDatabase pulpRedis node kubectl tekton pulp containerd)
+all=(registry objectStore pulpDatabase pulpRedis node kubectl kaniko kanikoTask tekton pulp containerd)
 (($#)) || set -- "${all[@]}"
 for check in "$@"; do
   t=$SECONDS

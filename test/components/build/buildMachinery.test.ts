@@ -281,6 +281,19 @@ describe("build machinery with settings changed", () => {
   });
 
 
+  it("installs the kaniko Task for the tools images only when build.toolsImageBuild is on, with the stack's registry", async () => {
+    const off = await runStack("minikube");
+    expect(off.objects(T.task, SHARED).map((t) => t.inputs.metadata.name)).to.not.include("stx-tools-images");
+    const run = await runStack("minikube", { build: { toolsImageBuild: { enabled: true } } });
+    const task = run.object(T.task, "stx-tools-images", SHARED);
+    const defaultOf = (name: string) => task.inputs.spec.params.find((p: any) => p.name === name).default;
+    expect(defaultOf("KANIKO_IMAGE")).to.equal(IMAGES.kaniko);
+    // The registry as pods reach it, plain HTTP inside the cluster (our own registry's Service).
+    expect([defaultOf("REGISTRY"), defaultOf("INSECURE_REGISTRY")]).to.deep.equal(["registry.stx-system.svc:5000", "registry.stx-system.svc:5000"]);
+    expect([defaultOf("TAG"), defaultOf("DEBIAN_SNAPSHOT"), defaultOf("REGISTRY_SECRET")]).to.deep.equal(["master-debian-trixie-amd64-52d6081eb456", "20260516T111458Z", "registry-credentials"]);
+    expect(task.inputs.spec.steps.map((s: any) => s.securityContext.privileged)).to.deep.equal([false, false, false]);
+  });
+
   it("labels only the nodes named in build.sysboxNodes", async () => {
     const run = await runStack("cengn", { build: { sysboxNodes: ["build-02"] } });
     expect(run.ofType(T.nodePatch).map((p) => p.inputs.metadata.name)).to.deep.equal(["build-02"]);

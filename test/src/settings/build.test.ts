@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { parseSettings, SettingsError } from "../../../src/settings/schema";
 import { stackFileConfig } from "../../harness/program";
+import { builtToolsTag } from "../../../src/settings/build";
+import { IMAGES, STX_TOOLS_SOURCE } from "../../../src/versions";
 
 function problems(stack: string, overrides: Record<string, unknown>): string[] {
   try {
@@ -28,6 +30,19 @@ describe("build settings", () => {
     expect([starlingx.imageBuilds, starlingx.jenkins.enabled]).to.deep.equal(["none", false]);
   });
 
+  it("builds no tools images unless asked, and pins kaniko and the starlingx/tools commit when asked", () => {
+    const off = parseSettings(stackFileConfig("cengn")).build.toolsImageBuild;
+    expect(off).to.deep.equal({
+      enabled: false, gitUrl: STX_TOOLS_SOURCE.url, gitRef: "refs/heads/master", commit: STX_TOOLS_SOURCE.commit,
+      kanikoImage: IMAGES.kaniko, repository: "starlingx-tools/",
+    });
+    const on = parseSettings({ ...stackFileConfig("minikube"), build: { toolsImageBuild: { enabled: true, kanikoImage: "registry.example/kaniko/executor:v1.25.2" } } }).build;
+    expect(on.toolsImageBuild.kanikoImage).to.equal("registry.example/kaniko/executor:v1.25.2");
+    // The tag it pushes is one build.toolsImages accepts (it names trixie: the tools' "Invalid tooling" check).
+    expect(builtToolsTag(on)).to.equal("master-debian-trixie-amd64-52d6081eb456");
+    expect(parseSettings({ ...stackFileConfig("minikube"), build: { toolsImages: { tag: builtToolsTag(on) } } }).build.toolsImages.tag).to.equal(builtToolsTag(on));
+  });
+
   const bad: [string, string, Record<string, unknown>, RegExp][] = [
     ["Jenkins on minikube", "minikube", { build: { jenkins: { enabled: true } } }, /^stx-build-cluster:build\.jenkins\.enabled: Jenkins is not deployed on minikube/],
     ["sysbox on minikube", "minikube", { build: { imageBuilds: "sysbox" } }, /^stx-build-cluster:build\.imageBuilds: "sysbox" is not supported on minikube/],
@@ -49,6 +64,13 @@ describe("build settings", () => {
     ["a Kubernetes version that is not 1.<minor>", "cengn", { cluster: { kubernetesVersion: "v1.30.2" } }, /^stx-build-cluster:cluster\.kubernetesVersion: must be a Kubernetes minor version such as "1\.30"/],
     ["sysbox on a Kubernetes version no pinned installer supports", "cengn", { cluster: { kubernetesVersion: "1.31" } }, /^stx-build-cluster:cluster\.kubernetesVersion: no sysbox-deploy-k8s release supports Kubernetes 1\.31.*build\.imageBuilds is "sysbox"/],
     ["sysbox on a Kubernetes version whose installer tag is not confirmed", "cengn", { cluster: { kubernetesVersion: "1.33" } }, /^stx-build-cluster:cluster\.kubernetesVersion: Kubernetes 1\.33 is supported only by sysbox v0\.7.*build\.imageBuilds/],
+    ["a tools commit given as a short hash", "cengn", { build: { toolsImageBuild: { commit: "52d6081e" } } }, /^stx-build-cluster:build\.toolsImageBuild\.commit: must be a full commit hash/],
+    ["a tools repository URL with a password", "cengn", { build: { toolsImageBuild: { gitUrl: "https://bot:s3cret@opendev.org/starlingx/tools.git" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitUrl: carries a user name or password/],
+    ["a tools repository over ssh (kaniko clones over http(s))", "cengn", { build: { toolsImageBuild: { gitUrl: "ssh://git@opendev.org/starlingx/tools.git" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitUrl: has the scheme "ssh:"/],
+    ["a tools branch that is no full ref", "cengn", { build: { toolsImageBuild: { gitRef: "master" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitRef: must be a full branch ref/],
+    ["a kaniko image without tag or digest", "cengn", { build: { toolsImageBuild: { kanikoImage: "gcr.io/kaniko-project/executor" } } }, /^stx-build-cluster:build\.toolsImageBuild\.kanikoImage: must be an image reference with a tag or digest/],
+    ["a tools repository path without its slash", "cengn", { build: { toolsImageBuild: { repository: "starlingx-tools" } } }, /^stx-build-cluster:build\.toolsImageBuild\.repository: must be a registry repository path ending in "\/"/],
+    ["building tools images on a stack without a registry", "cengn", { services: { registry: { mode: "none" } }, build: { toolsImageBuild: { enabled: true } } }, /^stx-build-cluster:build\.toolsImageBuild\.enabled: the tools images are pushed to the farm's registry and services\.registry\.mode is "none"/],
     ["a workspace larger than the namespace quota", "minikube", { build: { workspaceSize: "300Gi" } }, /^stx-build-cluster:build\.workspaceSize: 300Gi is more than a namespace may claim \(tenancy\.quota\.storage 200Gi\)/],
   ];
   for (const [what, stack, overrides, expected] of bad) {
