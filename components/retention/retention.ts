@@ -59,7 +59,7 @@ export interface BackupArgs {
   readonly schedule: string;
   readonly classes: readonly ReleaseClass[];
   readonly target: BackupTargetArgs;
-  /** Labels of the object store's pods when it runs here (MinIO): the backup never runs on their node. */
+  /** Labels of the object store's pods when it runs here (MinIO) and the target is a volume: the backup never runs on their node. */
   readonly storePodLabels?: Readonly<Record<string, string>>;
 }
 
@@ -203,9 +203,10 @@ export class Retention extends pulumi.ComponentResource {
 }
 
 /**
- * Never on the object store's node: a backup made there dies with the node it protects against.
- * Required, so a misplaced store leaves the backup Pending (and its CronJob's last run visible)
- * rather than copying to the same machine.
+ * A volume backup never on the object store's node: a copy made there dies with the node it
+ * protects against. Required, so a misplaced store leaves the backup Pending (and its CronJob's
+ * last run visible) rather than copying to the same machine. `retentionArgs` passes no labels
+ * for an S3 target, whose copy is elsewhere whichever node sends it.
  */
 export function backupAffinity(storePodLabels?: Readonly<Record<string, string>>): k8s.types.input.core.v1.Affinity | undefined {
   if (!storePodLabels) return undefined;
@@ -410,7 +411,11 @@ export function retentionArgs(settings: Settings, tenantNamespaces: readonly str
           target: backup.target.kind === "s3"
             ? { ...backup.target }
             : { kind: "volume", node: backup.target.node, storageClass: backup.target.storageClass, size: backup.target.size },
-          storePodLabels: settings.services.objectStore.mode === "minio" ? { [APP_LABEL]: "minio" } : undefined,
+          // Only a volume's copy can share the store's node; an S3 target is elsewhere whatever node
+          // copies to it (and on a one-node farm the anti-affinity would leave the backup Pending).
+          storePodLabels: settings.services.objectStore.mode === "minio" && backup.target.kind === "volume"
+            ? { [APP_LABEL]: "minio" }
+            : undefined,
         }
       : undefined,
   };

@@ -17,6 +17,7 @@ import * as fs from "fs";
 import { BackupTarget, runBackup } from "./backup";
 import { parseBuildArgument, runRestore } from "./restore";
 import { inClusterKube, KubeClient, KubeOptions, runsToPrune } from "./kube";
+import { waitForEndpoints } from "./network";
 import { checkPolicy, PolicyError, RetentionPolicy } from "./policy";
 import { PulpClient } from "./pulp";
 import { setRegistryReadOnly } from "./registry";
@@ -110,6 +111,8 @@ function classesFromEnv(env: NodeJS.ProcessEnv): ReleaseClass[] {
 /** Runs one job; resolves to the exit status. */
 export async function main(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const log = (line: string) => console.log(line);
+  // The shared services behind NetworkPolicies (network.ts); the API server is not one of them.
+  const reach = (...names: string[]) => waitForEndpoints(names.map((n) => env[n]).filter((u): u is string => Boolean(u)), log);
   try {
     switch (args[0] ?? "artifacts") {
       case "artifacts": {
@@ -117,8 +120,10 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         // PipelineRuns of expired builds go too, unless DELETE_PIPELINERUNS=false.
         const deleteRuns = env.DELETE_PIPELINERUNS === undefined || flag(env, "DELETE_PIPELINERUNS");
         const kube = deleteRuns ? kubeFromEnv(env) : undefined;
+        const source = sourceS3(env);
+        await reach("S3_ENDPOINT", "PULP_URL");
         const summary = await runRetention({
-          ...sourceS3(env),
+          ...source,
           policy,
           dryRun: flag(env, "DRY_RUN"),
           pulp: pulpFromEnv(env),
@@ -129,7 +134,9 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         return summary.failures.length > 0 ? 1 : 0;
       }
       case "backup": {
-        const summary = await runBackup({ ...sourceS3(env), target: backupTargetFromEnv(env), classes: classesFromEnv(env), log });
+        const [source, target, classes] = [sourceS3(env), backupTargetFromEnv(env), classesFromEnv(env)];
+        await reach("S3_ENDPOINT", ...(target.kind === "s3" ? ["BACKUP_S3_ENDPOINT"] : []));
+        const summary = await runBackup({ ...source, target, classes, log });
         return summary.failures.length > 0 ? 1 : 0;
       }
       case "restore": {
@@ -140,7 +147,9 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv = pro
         } catch (error) {
           throw new ConfigError((error as Error).message);
         }
-        const summary = await runRestore({ ...sourceS3(env), source: backupTargetFromEnv(env), build, log });
+        const [store, backup] = [sourceS3(env), backupTargetFromEnv(env)];
+        await reach("S3_ENDPOINT", ...(backup.kind === "s3" ? ["BACKUP_S3_ENDPOINT"] : []));
+        const summary = await runRestore({ ...store, source: backup, build, log });
         return summary.failures.length > 0 ? 1 : 0;
       }
       case "prune-runs": {

@@ -28,6 +28,7 @@ import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
 import { cyclonusVerdicts } from "./livePolicies";
+import { retentionOnTheNode } from "./nodeRetention";
 import { connectScript, runProbe } from "./probePod";
 
 const STACK = "minikube";
@@ -282,6 +283,8 @@ describe("cluster: the minikube stack on a real node", function () {
     expect(images.some((i: string) => i.includes("tektoncd/pipeline/cmd/entrypoint"))).to.equal(true);
     cluster.kubectl(["delete", "taskrun", "on-the-node", "-n", build.namespace, "--wait=false"]);
   });
+
+  retentionOnTheNode(() => ({ cluster, stack, settings, plans, node, nodeAddress }));
 
   // Run for real, this found that a re-up after `destroy --exclude-protected` regenerated the
   // service passwords while the kept volumes held the old ones (PostgreSQL refused Pulp): the
