@@ -49,6 +49,9 @@ describe("cluster: the minikube stack on a real node", function () {
   let repo: DebianRepo;
 
   before(async function () {
+    // Starting the control plane and node takes minutes on a loaded machine, and a second real-node
+    // run waits here for the first (one per machine).
+    this.timeout(20 * 60_000);
     requireTools(binDir, [...CLUSTER_TOOLS, ...NODE_TOOLS]);
     const why = realNodeSupport();
     if (why) throw new Error(`this machine cannot run the real node: ${why}`);
