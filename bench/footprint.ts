@@ -2,7 +2,7 @@
 import { parseSettings } from "../src/settings/schema";
 import { sumQuantities } from "../src/quantity";
 import { ResourceTotals, Workload, workloadTotals } from "../src/footprint";
-import { ProgramRun, stackFileConfig } from "../test/harness/program";
+import { ProgramRun, stackFileConfig } from "../tools/mockedProgram";
 
 export interface Footprint {
   stack: string;

@@ -4,7 +4,7 @@
  * Prints one JSON line: { stack, size, tenants, resources, wallMs, peakRssMiB }.
  */
 import { performance } from "perf_hooks";
-import { runProgram, stackFileConfig } from "../test/harness/program";
+import { runProgram, stackFileConfig } from "../tools/mockedProgram";
 
 /** The stack file with `size` users and `size` project branches (two per project). */
 export function syntheticConfig(stack: string, size: number): Record<string, unknown> {

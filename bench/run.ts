@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { engineBench, EngineRun, engineTable } from "./engine";
 import { footprint, Footprint } from "./footprint";
-import { REPO_ROOT, runStack } from "../test/harness/program";
+import { REPO_ROOT, runStack } from "../tools/mockedProgram";
 
 const STACKS = ["minikube", "cengn", "starlingx"];
 const SIZES = [10, 100, 400];

@@ -81,9 +81,19 @@ export const STX_TOOLS_SOURCE = {
  */
 export const DEBIAN_SNAPSHOT = "20260516T111458Z";
 
+/**
+ * Helm charts, with the SHA-256 of the chart archive the tests use (tools/upstreamArtifacts.ts
+ * checks a download against it before using it). Jenkins' checksum is the `sha256sum` of
+ * ../shared/upstream/jenkins-5.8.73.tgz, this farm's exact copy of the chart at tag jenkins-5.8.73;
+ * it has not been compared with the archive charts.jenkins.io serves, which cannot be reached from
+ * here. A download whose checksum differs is refused, naming both values.
+ */
 export const CHARTS = {
-  jenkins: { chart: "jenkins", version: "5.8.73", repo: "https://charts.jenkins.io" },
-} as const satisfies Record<string, { chart: string; version: string; repo: string }>;
+  jenkins: {
+    chart: "jenkins", version: "5.8.73", repo: "https://charts.jenkins.io",
+    sha256: "761fcb37aa95ad6eea1aed7b216f6f077e581ad0d69c795b74d3d15a2c231748",
+  },
+} as const satisfies Record<string, { chart: string; version: string; repo: string; sha256: string }>;
 
 const TEKTON_RELEASES = "https://infra.tekton.dev/tekton-releases";
 

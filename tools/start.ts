@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
       echo: true,
     };
     await selectStack(STACK, opts);
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+    for (const [key, value] of Object.entries({ ...(await loopbackOverrides(STACK, cluster)), apiServer: cluster.server })) {
       await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
     }
     await pulumiOk(["up", "--yes", "--skip-preview"], opts);

@@ -48,7 +48,7 @@ describe("cluster: the Pulumi CLI runs Pulumi.yaml (language host, tsconfig, mai
       echo: Boolean(process.env.STX_CLUSTER_VERBOSE),
     };
     await selectStack(STACK, opts);
-    const config = { ...loopbackOverrides(STACK, cluster), apiServer: cluster.server };
+    const config = { ...(await loopbackOverrides(STACK, cluster)), apiServer: cluster.server };
     for (const [key, value] of Object.entries(config)) {
       await pulumiOk(["config", "set", "--path", `${PROJECT}:${key}`, value], opts);
     }

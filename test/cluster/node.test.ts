@@ -68,7 +68,7 @@ describe("cluster: the minikube stack on a real node", function () {
       stack: STACK, workDir: projectDir, binDir, passphrase: "node-tests",
       backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
     });
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+    for (const [key, value] of Object.entries({ ...(await loopbackOverrides(STACK, cluster)), apiServer: cluster.server })) {
       await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
     }
     settings = await stackSettings(stack);

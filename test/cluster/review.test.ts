@@ -48,7 +48,7 @@ describe("cluster: review with the reviewer identity (preview, render, playbook)
       echo: Boolean(process.env.STX_CLUSTER_VERBOSE),
     };
     await selectStack(STACK, admin);
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+    for (const [key, value] of Object.entries({ ...(await loopbackOverrides(STACK, cluster)), apiServer: cluster.server })) {
       await setConfig(admin, key, value);
     }
     await pulumiOk(["up", "--yes", "--skip-preview"], admin);

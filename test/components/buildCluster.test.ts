@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ProgramRun, runStack, stackFileConfig } from "../harness/program";
+import { ProgramRun, runStack, stackFileConfig } from "../../tools/mockedProgram";
 
 const CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { SettingsError } from "../../src/settings/schema";
-import { runProgramFailure, runStack, stackFileConfig } from "../harness/program";
+import { runProgramFailure, runStack, stackFileConfig } from "../../tools/mockedProgram";
 
 describe("the program (src/index.ts)", () => {
   for (const stack of ["minikube", "cengn", "starlingx"]) {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { expectProblem, problems } from "../harness/settingsProblems";
 import { parseSettings } from "../../src/settings/schema";
-import { stackFileConfig } from "../harness/program";
+import { stackFileConfig } from "../../tools/mockedProgram";
 
 const base = () => ({
   profile: "cengn",

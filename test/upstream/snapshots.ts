@@ -1,31 +1,29 @@
 /**
- * The upstream StarlingX snapshots in ../shared/upstream (see its README), unpacked once per test
- * process into a temporary directory (never into the repository). A suite that needs one and
- * finds it missing skips, naming the file.
+ * The upstream StarlingX snapshots (tools/upstreamArtifacts.ts finds them in ../shared/upstream or
+ * the cache), unpacked once per test process into a temporary directory (never into the
+ * repository). A suite that needs one and finds it missing skips, naming the file.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../harness/program";
+import { localArtifact, missingMessage, STARLINGX_SNAPSHOTS as SNAPSHOTS } from "../../tools/upstreamArtifacts";
 
-export const UPSTREAM_DIR = path.resolve(REPO_ROOT, "..", "shared", "upstream");
-export const SNAPSHOTS = {
-  root: { file: "starlingx-root-292f29cb.tar.gz", top: "starlingx-root" },
-  tools: { file: "starlingx-tools-52d6081e.tar.gz", top: "starlingx-tools" },
-} as const;
+export { SNAPSHOTS };
 
 let unpacked: string | undefined;
 
 /** The directory both snapshots are unpacked in, or a reason to skip (the missing file). */
 export function snapshots(): { dir: string } | { missing: string } {
+  const files: string[] = [];
   for (const s of Object.values(SNAPSHOTS)) {
-    const file = path.join(UPSTREAM_DIR, s.file);
-    if (!fs.existsSync(file)) return { missing: file };
+    const found = localArtifact(s);
+    if ("missing" in found) return { missing: missingMessage(found) as string };
+    files.push(found.path);
   }
   if (!unpacked) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-upstream-"));
-    for (const s of Object.values(SNAPSHOTS)) execFileSync("tar", ["-xzf", path.join(UPSTREAM_DIR, s.file), "-C", dir]);
+    for (const file of files) execFileSync("tar", ["-xzf", file, "-C", dir]);
     unpacked = dir;
     process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   }
@@ -36,7 +34,7 @@ export function snapshots(): { dir: string } | { missing: string } {
 export function requireSnapshots(ctx: Mocha.Context): string {
   const found = snapshots();
   if ("missing" in found) {
-    console.log(`    skipped: upstream snapshot ${found.missing} is missing`);
+    console.log(`    skipped: ${found.missing}`);
     ctx.skip();
   }
   return (found as { dir: string }).dir;

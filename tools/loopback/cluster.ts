@@ -9,7 +9,7 @@ import * as os from "os";
 import * as yaml from "js-yaml";
 import { parseSettings } from "../../src/settings";
 import { MirrorSettings } from "../../src/settings/services";
-import { CHARTS, MANIFEST_NAMES } from "../../src/versions";
+import { MANIFEST_NAMES } from "../../src/versions";
 import { sha256 } from "../../src/build/manifests";
 import { ControlPlane, KwokStage, SimulatedNode } from "./controlPlane";
 import { pickNetwork, TEKTON_BINARIES, TektonNetwork, TektonProcesses, tektonKwokStages, writePipelinesRelease } from "./tekton";
@@ -17,6 +17,7 @@ import { storageClasses, TestProvisioner } from "./volumes";
 import { NodeImage, nodeImages, RealNode, realNodeSupport } from "./node";
 import { nodeLayout } from "./nodeConfig";
 import { stackFileConfig } from "../stackFile";
+import { JENKINS_CHART, upstreamArtifact } from "../upstreamArtifacts";
 import { doublesDir, REPO_ROOT, toolchainBinDir } from "../pulumiCli";
 
 export { toolchainBinDir };
@@ -48,15 +49,13 @@ export function requireTools(binDir: string, tools: readonly string[] = CLUSTER_
   }
 }
 
-/** The exact upstream Jenkins chart at the pinned version, beside the clone (../shared/upstream). */
-export const JENKINS_CHART = path.join(REPO_ROOT, "..", "shared", "upstream", `jenkins-${CHARTS.jenkins.version}.tgz`);
-
 /**
  * Config a loopback cluster needs on top of a stack file: Tekton's release from the cluster's
  * manifestDir (no internet for the release URL) pinned by its own checksums, Jenkins from the
- * local chart where there is one, and no StarlingX host for node labels.
+ * exact upstream chart where one is found (tools/upstreamArtifacts.ts; else Jenkins is off, and the
+ * tests that need it skip naming the file), and no StarlingX host for node labels.
  */
-export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Record<string, string> {
+export async function loopbackOverrides(stack: string, cluster: LoopbackCluster): Promise<Record<string, string>> {
   const tekton = {
     "build.tekton.manifestDir": cluster.manifestDir,
     ...realNodeOverrides(stack, cluster),
@@ -65,7 +64,8 @@ export function loopbackOverrides(stack: string, cluster: LoopbackCluster): Reco
     ])),
   };
   if (stack === "cengn") {
-    return fs.existsSync(JENKINS_CHART) ? { ...tekton, "build.jenkins.chartPath": JENKINS_CHART } : { ...tekton, "build.jenkins.enabled": "false" };
+    const chart = await upstreamArtifact(JENKINS_CHART);
+    return "path" in chart ? { ...tekton, "build.jenkins.chartPath": chart.path } : { ...tekton, "build.jenkins.enabled": "false" };
   }
   if (stack === "starlingx") return { ...tekton, "build.imageBuilds": "none" };
   return tekton;

@@ -5,7 +5,7 @@ import { planBranchJobs } from "../../../src/build/runs";
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { CHARTS, IMAGES } from "../../../src/versions";
-import { ProgramRun, runStack, stackFileConfig, TEKTON_FIXTURES } from "../../harness/program";
+import { ProgramRun, runStack, stackFileConfig, TEKTON_FIXTURES } from "../../../tools/mockedProgram";
 
 const T = {
   configFile: "kubernetes:yaml:ConfigFile",

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { gunzipSync } from "zlib";
 import { parseSettings } from "../../../src/settings/schema";
 import { IMAGES } from "../../../src/versions";
-import { DeclaredResource, ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { DeclaredResource, ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const NS = "stx-system";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { allows, defaultPlural, kubernetesKind, PolicyRule, READ_VERBS } from "../../../src/review/access";
-import { DeclaredResource, ProgramRun, runStack } from "../../harness/program";
+import { DeclaredResource, ProgramRun, runStack } from "../../../tools/mockedProgram";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { HOSTNAME_KEY, simulateDrains, DrainService } from "../../../src/services/disruption";
 import { parseSettings } from "../../../src/settings/schema";
-import { runStack, stackFileConfig } from "../../harness/program";
+import { runStack, stackFileConfig } from "../../../tools/mockedProgram";
 import { SHARED } from "./serviceChecks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { TENANT_LABEL } from "../../../src/labels";
 import { APP_LABEL, PULP_BACKEND_CLIENT, PULP_BACKENDS, tenantPorts } from "../../../src/services/sharedNetwork";
 import { parseSettings, Settings } from "../../../src/settings/schema";
-import { DeclaredResource, ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { DeclaredResource, ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
 import { analyse, cyclonusBinary, Model, modelPod, ModelPod, Table } from "../../harness/cyclonus";
 
 const TENANT_PORT = 8080; // what a build's own services (pkgbuilder, a sidecar) listen on

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { IMAGES } from "../../../src/versions";
-import { ProgramRun, runStack } from "../../harness/program";
+import { ProgramRun, runStack } from "../../../tools/mockedProgram";
 import { expectProbes, expectResources, expectRestricted, podSpec, secretValue, SHARED, workloads } from "./serviceChecks";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { parseSettings } from "../../../src/settings/schema";
 import { MIRROR_PREFIX } from "../../../src/services/pulpContent";
 import { IMAGES } from "../../../src/versions";
-import { ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
 import {
   expectNoPlainCredentials,
   expectProbes,

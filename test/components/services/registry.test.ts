@@ -4,7 +4,7 @@ import { GateConfig, passwordDigest } from "../../../src/services/registryGate";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { parseSettings } from "../../../src/settings/schema";
 import { IMAGES } from "../../../src/versions";
-import { ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
 import { expectProbes, expectResources, expectRestricted, podSpec, secretValue, SHARED } from "./serviceChecks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

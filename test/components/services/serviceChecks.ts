@@ -1,6 +1,6 @@
 /** Assertions every shared-service workload must pass (Pod Security "restricted", pinned images, resources). */
 import { expect } from "chai";
-import { DeclaredResource, ProgramRun } from "../../harness/program";
+import { DeclaredResource, ProgramRun } from "../../../tools/mockedProgram";
 
 export const SHARED = "stx-system";
 export const WORKLOAD_TYPES = ["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];

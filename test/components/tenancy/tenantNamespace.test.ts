@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { parseSettings } from "../../../src/settings/schema";
-import { ProgramRun, runStack, stackFileConfig } from "../../harness/program";
+import { ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { privateRunManifest } from "../../../src/build/runs";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 import { pipelineParams } from "../../../src/build/params";
 import { FARM_DEFAULTS } from "./fixtures";
 

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expectedSha256, ManifestChecksumError, sha256, verifiedManifestFile, verifyAllManifests } from "../../../src/build/manifests";
 import { MANIFEST_NAMES, MANIFESTS } from "../../../src/versions";
-import { fixtureChecksums, runProgramFailure, stackFileConfig, TEKTON_FIXTURES } from "../../harness/program";
+import { fixtureChecksums, runProgramFailure, stackFileConfig, TEKTON_FIXTURES } from "../../../tools/mockedProgram";
 
 function copyOfFixtures(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-manifests-"));

@@ -6,7 +6,7 @@ import { buildPipelineObjects } from "../../../src/build/definition";
 import { stageServiceSpec } from "../../../src/build/services";
 import { STAGE_SERVICE } from "../../../src/build/contract";
 import { IMAGES } from "../../../src/versions";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 import { FARM_DEFAULTS } from "./fixtures";
 
 describe("the stage records (one record per stage)", () => {

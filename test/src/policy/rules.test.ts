@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { imagesWithoutDigest, PolicyObject, privilegedViolation, tenantsWithoutQuota, unprotectedVolume } from "../../../src/policy/rules";
-import { runStack } from "../../harness/program";
+import { runStack } from "../../../tools/mockedProgram";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 const ns = (name: string, labels: Record<string, string> = {}): PolicyObject => ({ type: "kubernetes:core/v1:Namespace", props: { metadata: { name, labels } }, protect: false });

@@ -15,7 +15,7 @@ import { runBackup } from "../../../src/retention/backup";
 import { RetentionPolicy } from "../../../src/retention/policy";
 import { runRetention } from "../../../src/retention/runner";
 import { listObjects, s3Client } from "../../../src/retention/store";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 import { Minio, minioBinary, startMinio } from "./servers";
 
 const DAY = 24 * 60 * 60 * 1000;

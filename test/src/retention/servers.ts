@@ -8,7 +8,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 
 export interface Minio {
   readonly endpoint: string;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseSettings, SettingsError } from "../../../src/settings/schema";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 /** The problems parseSettings reports for the cengn stack with `overrides` laid over it. */
 function problems(overrides: Record<string, unknown>): string[] {

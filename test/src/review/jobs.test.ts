@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { parseArgs } from "../../../tools/review";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 import { playbookCommands, ZUUL_SCHEMA } from "../../harness/playbook";
 
 const read = (file: string) => yaml.load(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"), { schema: ZUUL_SCHEMA }) as any;

@@ -11,7 +11,7 @@ import { policyViolations } from "../../../src/review/events";
 import { renderPlan, RenderedPlan } from "../../../src/review/markdown";
 import { countOps, errorsOf, PreviewJson } from "../../../src/review/preview";
 import { isSecretPath, SECRET } from "../../../src/review/values";
-import { REPO_ROOT } from "../../harness/program";
+import { REPO_ROOT } from "../../../tools/mockedProgram";
 
 const FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "review");
 const TENANTS = ["user-developer", "build-starlingx-master"];

@@ -14,7 +14,7 @@ import { bucketScript } from "../../../components/services/objectStore";
 import { storeUsersScript, tenantPolicy, tenantStoreUsers, TenantStoreUser } from "../../../src/services/objectStoreUsers";
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
-import { REPO_ROOT, stackFileConfig } from "../../harness/program";
+import { REPO_ROOT, stackFileConfig } from "../../../tools/mockedProgram";
 import { Minio, minioBinary, startMinio } from "../retention/servers";
 
 function mcBinary(): string {

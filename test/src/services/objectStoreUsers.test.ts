@@ -8,7 +8,7 @@ import { releaseIdForBranch } from "../../../src/artifacts";
 import { PolicyDocument, staleStoreUsers, storeUsersHash, storeUsersScript, tenantPolicy, tenantStoreUsers } from "../../../src/services/objectStoreUsers";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { parseSettings } from "../../../src/settings/schema";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 /** Whether `policy` allows `action` on `resource` (AWS semantics for Allow statements, `*` and StringLike on s3:prefix). */
 function allows(policy: PolicyDocument, action: string, resource: string, listPrefix = ""): boolean {

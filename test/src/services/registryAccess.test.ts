@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { decide, mayAct, RegistryLogin, registryPrefix, registryRules, tenantRegistryUser } from "../../../src/services/registryAccess";
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 const settings = parseSettings(stackFileConfig("cengn"));
 const tenants = planTenants(settings);

@@ -15,7 +15,7 @@ import { programBundle } from "../../../src/retention/bundle";
 import { GATE_BUNDLE_FILE, GATE_LOADER, GATE_LOADER_FILE, GateConfig, passwordDigest } from "../../../src/services/registryGate";
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
-import { REPO_ROOT, stackFileConfig } from "../../harness/program";
+import { REPO_ROOT, stackFileConfig } from "../../../tools/mockedProgram";
 import { freePort } from "../retention/servers";
 
 /** The registry binary: $STX_REGISTRY_BINARY, or the toolchain's. */

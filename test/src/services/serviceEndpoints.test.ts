@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { serviceEndpoints } from "../../../src/services/serviceEndpoints";
 import { parseSettings } from "../../../src/settings/schema";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 const services = (stack: string, overrides: Record<string, unknown> = {}) =>
   parseSettings({ ...stackFileConfig(stack), ...overrides }).services;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseSettings, SettingsError } from "../../../src/settings/schema";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 import { builtToolsTag } from "../../../src/settings/build";
 import { IMAGES, STX_TOOLS_SOURCE } from "../../../src/versions";
 

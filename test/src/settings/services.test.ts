@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseSettings, SettingsError } from "../../../src/settings/schema";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 /** The problem lines parseSettings reports for the stack file with `services` overrides. */
 function problems(stack: string, services: Record<string, unknown>, extra: Record<string, unknown> = {}): string[] {

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { ADMISSION_POLICY_NAME, admissionPolicySpec, hasAdmissionPolicyV1, VALIDATIONS } from "../../../src/tenancy/admission";
 import { TENANT_LABEL } from "../../../src/labels";
-import { runStack } from "../../harness/program";
+import { runStack } from "../../../tools/mockedProgram";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const cel = require("@marcbachmann/cel-js") as { evaluate: (expression: string, context: object) => unknown };

@@ -9,7 +9,7 @@ import { concurrentTaskSets, pipelineFitProblems, widestRun } from "../../../src
 import { planTenants } from "../../../src/tenancy/tenants";
 import { IMAGES } from "../../../src/versions";
 import { FARM_DEFAULTS } from "../build/fixtures";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 for (const stack of ["minikube", "cengn", "starlingx"]) {
   describe(`the build pipeline within the tenants' limits on ${stack}`, () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { parseSettings } from "../../../src/settings/schema";
 import { planTenants } from "../../../src/tenancy/tenants";
-import { stackFileConfig } from "../../harness/program";
+import { stackFileConfig } from "../../../tools/mockedProgram";
 
 describe("tenant plan", () => {
   const settings = parseSettings(stackFileConfig("cengn"));

@@ -1,15 +1,17 @@
 /**
  * Runs the real Pulumi program (src/index.ts) under Pulumi's mocks for a stack file, and returns
  * every resource it declared with its inputs, plus the stack outputs. Nothing talks to a cluster.
+ * Used by the unit tests and by the benchmark (bench/), so it lives in tools/, which never imports test/.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { CONFIG_NAMESPACE } from "../../src/settings/schema";
-import { stackFileConfig } from "../../tools/stackFile";
-import { sha256 } from "../../src/build/manifests";
-import { MANIFEST_NAMES } from "../../src/versions";
+import { CONFIG_NAMESPACE } from "../src/settings/schema";
+import { stackFileConfig } from "./stackFile";
+import { sha256 } from "../src/build/manifests";
+import { MANIFEST_NAMES } from "../src/versions";
+import { REPO_ROOT } from "./pulumiCli";
 
 export interface DeclaredResource {
   readonly type: string;
@@ -46,10 +48,9 @@ export interface ProgramRun {
   object(type: string, name: string, namespace?: string): DeclaredResource;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const PROGRAM_ROOTS = ["src", "components"].map((dir) => path.join(REPO_ROOT, "bin", dir));
 
-export { stackFileConfig };
+export { REPO_ROOT, stackFileConfig };
 
 /** Runs the program with `config` (keys without namespace) as stack `stack`. */
 export async function runProgram(
