@@ -62,8 +62,9 @@ export function localArtifact(artifact: UpstreamArtifact, dirs: ArtifactDirs = D
   const shared = path.join(dirs.shared, artifact.file);
   if (fs.existsSync(shared)) return { path: shared, source: "shared" };
   const cached = path.join(dirs.cache, artifact.file);
-  if (fs.existsSync(cached) && (!artifact.download || sha256File(cached) === artifact.download.sha256)) return { path: cached, source: "cache" };
-  const where = `not in ${dirs.shared} nor ${dirs.cache}`;
+  const inCache = fs.existsSync(cached);
+  if (inCache && (!artifact.download || sha256File(cached) === artifact.download.sha256)) return { path: cached, source: "cache" };
+  const where = inCache ? `not in ${dirs.shared}, and ${cached} differs from the pinned sha256` : `not in ${dirs.shared} nor ${dirs.cache}`;
   return { missing: artifact.file, reason: artifact.download ? where : `${where}, and it has no official single-file download` };
 }
 
