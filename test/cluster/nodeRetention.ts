@@ -28,7 +28,7 @@ import { Settings } from "../../src/settings";
 import { TenantPlan } from "../../src/tenancy/tenants";
 import { LoopbackCluster } from "../../tools/loopback/cluster";
 import { PROJECT } from "../../tools/localStack";
-import { REPO_ROOT } from "../../tools/mockedProgram";
+import { REPO_ROOT } from "../../tools/pulumiCli";
 
 /** What the tests need from test/cluster/node.test.ts, read when they run (after its `before`). */
 export interface NodeContext {
