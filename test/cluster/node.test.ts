@@ -28,6 +28,7 @@ import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
 import { cyclonusVerdicts } from "./livePolicies";
+import { docsToolsImagesRun, pushedToolsImages, runTaskRun, serveToolsRepo, ToolsRepo } from "./nodeKaniko";
 import { connectScript, runProbe } from "./probePod";
 
 const STACK = "minikube";
@@ -46,6 +47,7 @@ describe("cluster: the minikube stack on a real node", function () {
   let node: string;
   let nodeAddress: string;
   let repo: DebianRepo;
+  let tools: ToolsRepo;
 
   before(async function () {
     requireTools(binDir, [...CLUSTER_TOOLS, ...NODE_TOOLS]);
@@ -60,11 +62,13 @@ describe("cluster: the minikube stack on a real node", function () {
     // What the stacks mirror is on the internet: Pulp mirrors Debian's .debs served from here.
     repo = await serveDebianRepo(cluster.realNode.layout.hostLink);
     withMirrors(projectDir, STACK, [repo.mirror(MIRROR)]);
+    // starlingx/tools is on the internet too: the kaniko Task (installed only when enabled) clones it from here.
+    tools = await serveToolsRepo(cluster.realNode.layout, work);
     stack = await localStack({
       stack: STACK, workDir: projectDir, binDir, passphrase: "node-tests",
       backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
     });
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server, ...tools.config })) {
       await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
     }
     settings = await stackSettings(stack);
@@ -73,6 +77,7 @@ describe("cluster: the minikube stack on a real node", function () {
 
   after(async function () {
     await repo?.close();
+    await tools?.close();
     await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -281,6 +286,25 @@ describe("cluster: the minikube stack on a real node", function () {
     const images = [...pod.spec.initContainers, ...pod.spec.containers].map((c: { image: string }) => c.image);
     expect(images.some((i: string) => i.includes("tektoncd/pipeline/cmd/entrypoint"))).to.equal(true);
     cluster.kubectl(["delete", "taskrun", "on-the-node", "-n", build.namespace, "--wait=false"]);
+  });
+
+  it("kaniko builds the tools images in a TaskRun started as docs/build.md says, as root without privilege, and pushes them with the namespace's login", async function () {
+    this.timeout(10 * 60_000);
+    const ns = plans.find((p) => p.kind === "build")!.namespace;
+    const run = await runTaskRun(cluster, ns, docsToolsImagesRun(), 8 * 60_000);
+    console.log(`      TaskRun ${ns}/${run.name}: ${run.succeeded?.reason} in ${run.seconds.toFixed(0)} s (${run.succeeded?.message ?? ""})`);
+    expect(run.succeeded?.status, run.logs()).to.equal("True");
+    const pod = JSON.parse(cluster.kubectl(["get", "pod", run.podName!, "-n", ns, "-o", "json"]));
+    expect(pod.spec.nodeName).to.equal(node);
+    for (const c of pod.spec.containers) expect(c.securityContext, c.name).to.deep.include({ runAsUser: 0, privileged: false, allowPrivilegeEscalation: false });
+    // The clone came from the node (its pods leave masqueraded as its address), at the pinned commit.
+    expect(new Set(tools.requests().map((r) => r.split(" ")[2]))).to.deep.equal(new Set([nodeAddress]));
+    for (const pushed of await pushedToolsImages(cluster, ns, SHARED, `http://${nodeAddress}:${NODE_PORTS.registry}`)) {
+      console.log(`        ${pushed.reference} ${pushed.served} /marker: ${pushed.marker}`);
+      expect(run.results[`${pushed.image}-digest`], pushed.image).to.equal(pushed.served).and.to.match(/^sha256:/);
+      expect(pushed.marker, `${pushed.image} is built from ${tools.pinned}, not the branch head ${tools.head}`).to.equal("pinned");
+    }
+    cluster.kubectl(["delete", "taskrun", run.name, "-n", ns, "--wait=false"]);
   });
 
   // Run for real, this found that a re-up after `destroy --exclude-protected` regenerated the
