@@ -23,12 +23,12 @@ import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
 import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withMirrors } from "../../tools/loopback/cluster";
 import { DebianRepo, serveDebianRepo } from "../../tools/loopback/debianRepo";
-import { NODE_TOOLS, realNodeSupport } from "../../tools/loopback/node";
+import { NODE_TOOLS, nodeImages, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
 import { cyclonusVerdicts } from "./livePolicies";
-import { docsToolsImagesRun, pushedToolsImages, runTaskRun, serveToolsRepo, ToolsRepo } from "./nodeKaniko";
+import { docsToolsImagesRun, pushBaseImage, pushedToolsImages, runTaskRun, serveToolsRepo, toolsBase, ToolsRepo } from "./nodeKaniko";
 import { connectScript, runProbe } from "./probePod";
 
 const STACK = "minikube";
@@ -62,17 +62,18 @@ describe("cluster: the minikube stack on a real node", function () {
     // What the stacks mirror is on the internet: Pulp mirrors Debian's .debs served from here.
     repo = await serveDebianRepo(cluster.realNode.layout.hostLink);
     withMirrors(projectDir, STACK, [repo.mirror(MIRROR)]);
-    // starlingx/tools is on the internet too: the kaniko Task (installed only when enabled) clones it from here.
-    tools = await serveToolsRepo(cluster.realNode.layout, work);
     stack = await localStack({
       stack: STACK, workDir: projectDir, binDir, passphrase: "node-tests",
       backendDir: path.join(work, "state"), env: { KUBECONFIG: cluster.kubeconfig },
     });
-    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server, ...tools.config })) {
+    for (const [key, value] of Object.entries({ ...loopbackOverrides(STACK, cluster), apiServer: cluster.server })) {
       await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
     }
     settings = await stackSettings(stack);
     plans = planTenants(settings);
+    // starlingx/tools is on the internet too: the kaniko Task (installed only when enabled) clones it from here.
+    tools = await serveToolsRepo(cluster.realNode.layout, work, toolsBase(plans, SHARED).reference);
+    for (const [key, value] of Object.entries(tools.config)) await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
   });
 
   after(async function () {
@@ -291,6 +292,8 @@ describe("cluster: the minikube stack on a real node", function () {
   it("kaniko builds the tools images in a TaskRun started as docs/build.md says, as root without privilege, and pushes them with the namespace's login", async function () {
     this.timeout(10 * 60_000);
     const ns = plans.find((p) => p.kind === "build")!.namespace;
+    const registryUrl = `http://${nodeAddress}:${NODE_PORTS.registry}`;
+    await pushBaseImage(cluster, ns, registryUrl, nodeImages().find((i) => i.ref === IMAGES.node)!.tar, toolsBase(plans, SHARED).repoTag);
     const run = await runTaskRun(cluster, ns, docsToolsImagesRun(), 8 * 60_000);
     console.log(`      TaskRun ${ns}/${run.name}: ${run.succeeded?.reason} in ${run.seconds.toFixed(0)} s (${run.succeeded?.message ?? ""})`);
     expect(run.succeeded?.status, run.logs()).to.equal("True");
@@ -299,11 +302,15 @@ describe("cluster: the minikube stack on a real node", function () {
     for (const c of pod.spec.containers) expect(c.securityContext, c.name).to.deep.include({ runAsUser: 0, privileged: false, allowPrivilegeEscalation: false });
     // The clone came from the node (its pods leave masqueraded as its address), at the pinned commit.
     expect(new Set(tools.requests().map((r) => r.split(" ")[2]))).to.deep.equal(new Set([nodeAddress]));
-    for (const pushed of await pushedToolsImages(cluster, ns, SHARED, `http://${nodeAddress}:${NODE_PORTS.registry}`)) {
-      console.log(`        ${pushed.reference} ${pushed.served} /marker: ${pushed.marker}`);
-      expect(run.results[`${pushed.image}-digest`], pushed.image).to.equal(pushed.served).and.to.match(/^sha256:/);
-      expect(pushed.marker, `${pushed.image} is built from ${tools.pinned}, not the branch head ${tools.head}`).to.equal("pinned");
+    const pushed = await pushedToolsImages(cluster, ns, SHARED, registryUrl);
+    for (const image of pushed) {
+      console.log(`        ${image.reference} ${image.served} /marker: ${image.marker}`);
+      expect(run.results[`${image.image}-digest`], image.image).to.equal(image.served).and.to.match(/^sha256:/);
+      expect(image.marker, `${image.image} is built from ${tools.pinned}, not the branch head ${tools.head}`).to.equal("pinned");
+      expect(image.listing, image.image).to.match(/^-rw[-sx]r-[-x]r-[-x] 1000\/1000 .* marker$/m);
     }
+    // stx-pkgbuilder: the base unpacked, then RUN there (chown, a set-id bit, the base's node).
+    expect(pushed.find((p) => p.image === "stx-pkgbuilder")?.ran).to.equal("v22.21.1");
     cluster.kubectl(["delete", "taskrun", run.name, "-n", ns, "--wait=false"]);
   });
 

@@ -5,17 +5,31 @@
  * registry's view of what kaniko pushed, read through the NodePort with the namespace's login.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { REGISTRY_SECRET } from "../../components/services/registry";
 import { BUILT_TOOLS_IMAGES, BuiltToolsImage } from "../../src/build/toolsImages";
+import { SERVICE_PORTS } from "../../src/services/serviceEndpoints";
+import { TenantPlan } from "../../src/tenancy/tenants";
 import { REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane } from "../../tools/loopback/controlPlane";
 import { NodeLayout } from "../../tools/loopback/nodeConfig";
 
 const GIT_PORT = 8418;
 const BRANCH = "refs/heads/master";
+
+/**
+ * The base stx-pkgbuilder starts from, under the branch namespace (the only prefix its login may
+ * push to): as kaniko names it (the Task's REGISTRY, so --insecure-registry applies), and as pushed.
+ */
+export function toolsBase(plans: readonly TenantPlan[], shared: string): { reference: string; repoTag: string } {
+  const build = plans.find((p) => p.kind === "build");
+  if (!build) throw new Error("the stack declares no build namespace to run the tools-image Task in");
+  const repoTag = `${build.namespace}/starlingx-tools/base:node`;
+  return { reference: `registry.${shared}.svc:${SERVICE_PORTS.registry}/${repoTag}`, repoTag };
+}
 
 export interface ToolsRepo {
   /** The commit the stack pins (its files say "pinned"); the branch head says "later". */
@@ -32,10 +46,11 @@ export interface ToolsRepo {
  * Serves the repository on 172.31.<id>.1, an address added to the host's end of the node's link:
  * the link's own /30 is in cluster.egressExclusions.nodeCidrs (a tenant's pod may not reach the
  * host there), this one is outside every exclusion, as opendev.org is. The node's default route
- * already points at the host; pods' traffic arrives masqueraded as the node's address.
+ * already points at the host; pods' traffic arrives masqueraded as the node's address. `base` is
+ * the image stx-pkgbuilder starts from (pushBaseImage puts it in the farm's registry).
  */
-export async function serveToolsRepo(layout: NodeLayout, work: string): Promise<ToolsRepo> {
-  const { pinned, head, root } = toolsRepo(path.join(work, "tools"));
+export async function serveToolsRepo(layout: NodeLayout, work: string, base: string): Promise<ToolsRepo> {
+  const { pinned, head, root } = toolsRepo(path.join(work, "tools"), base);
   const address = `172.31.${layout.id}.1`;
   const dev = `stx${layout.id}n`;
   execFileSync("ip", ["addr", "add", `${address}/32`, "dev", dev]);
@@ -82,7 +97,7 @@ async function untilServed(url: string): Promise<void> {
  * FROM scratch: upstream's need debian:trixie and apt through the mirror, the next step.
  * Two commits: the pinned one, and a later branch head the build must not take.
  */
-function toolsRepo(dir: string): { pinned: string; head: string; root: string } {
+function toolsRepo(dir: string, base: string): { pinned: string; head: string; root: string } {
   const src = path.join(dir, "src");
   const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=node-test", "-c", "user.email=node-test@invalid", "-c", "init.defaultBranch=master", ...args], { cwd: src, encoding: "utf8" }).trim();
   const marker = (image: BuiltToolsImage) => `stx/debian/trixie/toCOPY/${image}/marker`;
@@ -95,6 +110,10 @@ function toolsRepo(dir: string): { pinned: string; head: string; root: string } 
       `FROM scratch\nARG debian_snapshot_timestamp=""\nARG os_mirror_url\nCOPY --chown=1000:1000 ${marker(image)} /marker\n`);
     write(marker(image), "pinned\n");
   }
+  // One image on a base kaniko pulls with the run's login and unpacks over its own root, then a RUN
+  // there (chown and a set-id bit, as dpkg does): what upstream's Dockerfiles do with debian:trixie.
+  write("stx/debian/trixie/dockerfiles/stx-pkgbuilder.Dockerfile", `FROM ${base}\nCOPY ${marker("stx-pkgbuilder")} /marker\n` +
+    "RUN chown 1000:1000 /marker && chmod 4755 /marker && node -e 'require(\"fs\").writeFileSync(\"/ran\", process.version)'\n");
   git("init", "-q");
   git("add", "-A");
   git("commit", "-qm", "pinned");
@@ -124,6 +143,10 @@ export interface PushedImage {
   readonly served: string;
   /** /marker of the image's last layer. */
   readonly marker: string;
+  /** `tar -tvz` of that layer. */
+  readonly listing: string;
+  /** /ran of that layer, "" when it has none. */
+  readonly ran: string;
 }
 
 /**
@@ -133,12 +156,7 @@ export interface PushedImage {
 export async function pushedToolsImages(cluster: ControlPlane, namespace: string, shared: string, registryUrl: string): Promise<PushedImage[]> {
   const task = JSON.parse(cluster.kubectl(["get", "task", "stx-tools-images", "-n", shared, "-o", "json"]));
   const param = (name: string) => (task.spec.params as { name: string; default: string }[]).find((p) => p.name === name)!.default;
-  const secret = cluster.kubectl(["get", "secret", REGISTRY_SECRET, "-n", namespace, "-o", "jsonpath={.data.\\.dockerconfigjson}"]);
-  const auths = JSON.parse(Buffer.from(secret, "base64").toString()).auths as Record<string, { auth: string }>;
-  const headers = {
-    authorization: `Basic ${Object.values(auths)[0]!.auth}`,
-    accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-  };
+  const headers = { authorization: registryLogin(cluster, namespace), accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" };
   const out: PushedImage[] = [];
   for (const image of BUILT_TOOLS_IMAGES) {
     const repo = `${namespace}/${param("REPOSITORY")}${image}`;
@@ -147,9 +165,14 @@ export async function pushedToolsImages(cluster: ControlPlane, namespace: string
     const manifest = await res.json() as { layers: { digest: string }[] };
     const blob = await fetch(`${registryUrl}/v2/${repo}/blobs/${manifest.layers.at(-1)!.digest}`, { headers });
     const layer = Buffer.from(await blob.arrayBuffer());
+    // kaniko names members /marker: tar strips the slash and says so on stderr (kept quiet here).
+    const untar = (args: string[]) => execFileSync("tar", args, { input: layer, encoding: "utf8", stdio: "pipe" });
+    const listing = untar(["-tvz", "--numeric-owner"]);
     out.push({
       image, reference: `${repo}:${param("TAG")}`, served: res.headers.get("docker-content-digest") ?? "",
-      marker: execFileSync("tar", ["-xzO", "marker"], { input: layer, encoding: "utf8" }).trim(),
+      marker: untar(["-xzO", "marker"]).trim(),
+      ran: /\sran$/m.test(listing) ? untar(["-xzO", "ran"]) : "",
+      listing,
     });
   }
   return out;
@@ -188,4 +211,37 @@ export async function runTaskRun(cluster: ControlPlane, namespace: string, run: 
       }
     },
   };
+}
+
+/** The namespace's registry login (Secret registry-credentials) as an Authorization header. */
+function registryLogin(cluster: ControlPlane, namespace: string): string {
+  const secret = cluster.kubectl(["get", "secret", REGISTRY_SECRET, "-n", namespace, "-o", "jsonpath={.data.\\.dockerconfigjson}"]);
+  const auths = JSON.parse(Buffer.from(secret, "base64").toString()).auths as Record<string, { auth: string }>;
+  return `Basic ${Object.values(auths)[0]!.auth}`;
+}
+
+/**
+ * Pushes a docker-archive tarball (a stand-in of scripts/images.sh) to `<registryUrl>/<repo>:<tag>`
+ * with the namespace's login, layers uncompressed as OCI allows: the base stx-pkgbuilder starts from.
+ */
+export async function pushBaseImage(cluster: ControlPlane, namespace: string, registryUrl: string, archive: string, repoTag: string): Promise<void> {
+  const [repo, tag] = repoTag.split(":") as [string, string];
+  const authorization = registryLogin(cluster, namespace);
+  const member = (name: string) => execFileSync("tar", ["-xOf", archive, name], { maxBuffer: 1 << 30 });
+  const entry = JSON.parse(member("manifest.json").toString())[0] as { Config: string; Layers: string[] };
+  const upload = async (body: Buffer, mediaType: string) => {
+    const digest = `sha256:${crypto.createHash("sha256").update(body).digest("hex")}`;
+    const start = await fetch(`${registryUrl}/v2/${repo}/blobs/uploads/`, { method: "POST", headers: { authorization } });
+    const at = new URL(start.headers.get("location") ?? "", registryUrl);
+    at.searchParams.set("digest", digest);
+    const put = await fetch(at, { method: "PUT", headers: { authorization, "content-type": "application/octet-stream" }, body });
+    if (put.status !== 201) throw new Error(`registry: blob ${digest} of ${archive} answered ${put.status}`);
+    return { mediaType, digest, size: body.length };
+  };
+  const config = await upload(member(entry.Config), "application/vnd.oci.image.config.v1+json");
+  const layers = [];
+  for (const l of entry.Layers) layers.push(await upload(member(l), "application/vnd.oci.image.layer.v1.tar"));
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers });
+  const put = await fetch(`${registryUrl}/v2/${repo}/manifests/${tag}`, { method: "PUT", headers: { authorization, "content-type": "application/vnd.oci.image.manifest.v1+json" }, body: manifest });
+  if (put.status !== 201) throw new Error(`registry: manifest ${repoTag} answered ${put.status}: ${await put.text()}`);
 }
