@@ -23,11 +23,12 @@ import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
 import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withMirrors } from "../../tools/loopback/cluster";
 import { DebianRepo, serveDebianRepo } from "../../tools/loopback/debianRepo";
-import { NODE_TOOLS, realNodeSupport } from "../../tools/loopback/node";
+import { NODE_TOOLS, nodeImages, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
 import { cyclonusVerdicts } from "./livePolicies";
+import { docsToolsImagesRun, pushBaseImage, pushedToolsImages, runTaskRun, serveToolsRepo, toolsBase, ToolsRepo } from "./nodeKaniko";
 import { retentionOnTheNode } from "./nodeRetention";
 import { connectScript, runProbe } from "./probePod";
 
@@ -47,6 +48,7 @@ describe("cluster: the minikube stack on a real node", function () {
   let node: string;
   let nodeAddress: string;
   let repo: DebianRepo;
+  let tools: ToolsRepo;
 
   before(async function () {
     // Starting the control plane and node takes minutes on a loaded machine, and a second real-node
@@ -73,10 +75,14 @@ describe("cluster: the minikube stack on a real node", function () {
     }
     settings = await stackSettings(stack);
     plans = planTenants(settings);
+    // starlingx/tools is on the internet too: the kaniko Task (installed only when enabled) clones it from here.
+    tools = await serveToolsRepo(cluster.realNode.layout, work, toolsBase(plans, SHARED).reference);
+    for (const [key, value] of Object.entries(tools.config)) await stack.setConfig(`${PROJECT}:${key}`, { value }, true);
   });
 
   after(async function () {
     await repo?.close();
+    await tools?.close();
     await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -285,6 +291,31 @@ describe("cluster: the minikube stack on a real node", function () {
     const images = [...pod.spec.initContainers, ...pod.spec.containers].map((c: { image: string }) => c.image);
     expect(images.some((i: string) => i.includes("tektoncd/pipeline/cmd/entrypoint"))).to.equal(true);
     cluster.kubectl(["delete", "taskrun", "on-the-node", "-n", build.namespace, "--wait=false"]);
+  });
+
+  it("kaniko builds the tools images in a TaskRun started as docs/build.md says, as root without privilege, and pushes them with the namespace's login", async function () {
+    this.timeout(10 * 60_000);
+    const ns = plans.find((p) => p.kind === "build")!.namespace;
+    const registryUrl = `http://${nodeAddress}:${NODE_PORTS.registry}`;
+    await pushBaseImage(cluster, ns, registryUrl, nodeImages().find((i) => i.ref === IMAGES.node)!.tar, toolsBase(plans, SHARED).repoTag);
+    const run = await runTaskRun(cluster, ns, docsToolsImagesRun(), 8 * 60_000);
+    console.log(`      TaskRun ${ns}/${run.name}: ${run.succeeded?.reason} in ${run.seconds.toFixed(0)} s (${run.succeeded?.message ?? ""})`);
+    expect(run.succeeded?.status, run.logs()).to.equal("True");
+    const pod = JSON.parse(cluster.kubectl(["get", "pod", run.podName!, "-n", ns, "-o", "json"]));
+    expect(pod.spec.nodeName).to.equal(node);
+    for (const c of pod.spec.containers) expect(c.securityContext, c.name).to.deep.include({ runAsUser: 0, privileged: false, allowPrivilegeEscalation: false });
+    // The clone came from the node (its pods leave masqueraded as its address), at the pinned commit.
+    expect(new Set(tools.requests().map((r) => r.split(" ")[2]))).to.deep.equal(new Set([nodeAddress]));
+    const pushed = await pushedToolsImages(cluster, ns, SHARED, registryUrl);
+    for (const image of pushed) {
+      console.log(`        ${image.reference} ${image.served} /marker: ${image.marker}`);
+      expect(run.results[`${image.image}-digest`], image.image).to.equal(image.served).and.to.match(/^sha256:/);
+      expect(image.marker, `${image.image} is built from ${tools.pinned}, not the branch head ${tools.head}`).to.equal("pinned");
+      expect(image.listing, image.image).to.match(/^-rw[-sx]r-[-x]r-[-x] 1000\/1000 .* marker$/m);
+    }
+    // stx-pkgbuilder: the base unpacked, then RUN there (chown, a set-id bit, the base's node).
+    expect(pushed.find((p) => p.image === "stx-pkgbuilder")?.ran).to.equal("v22.21.1");
+    cluster.kubectl(["delete", "taskrun", run.name, "-n", ns, "--wait=false"]);
   });
 
   retentionOnTheNode(() => ({ cluster, stack, settings, plans, node, nodeAddress }));

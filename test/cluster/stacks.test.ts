@@ -22,6 +22,7 @@ import { projectCopy } from "../../tools/pulumiCli";
 import { IMAGES } from "../../src/versions";
 import { localStack, PROJECT, REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane, KubectlError } from "../../tools/loopback/controlPlane";
+import { docsToolsImagesRun } from "./nodeKaniko";
 
 const STACKS = ["minikube", "cengn", "starlingx"] as const;
 
@@ -348,7 +349,7 @@ describe("cluster: pulumi up against a real API server", function () {
           const branch = plans.find((p) => p.kind === "build");
           expect(branch, "a branch namespace").to.not.equal(undefined);
           const ns = branch!.namespace;
-          const created = cluster.kubectl(["create", "-n", ns, "-o", "jsonpath={.metadata.name}", "-f", "-"], yaml.dump(toolsImagesRun()));
+          const created = cluster.kubectl(["create", "-n", ns, "-o", "jsonpath={.metadata.name}", "-f", "-"], yaml.dump(docsToolsImagesRun()));
           cluster.kubectl(["apply", "-f", "-"], JSON.stringify({
             apiVersion: "v1", kind: "Namespace",
             metadata: { name: BASELINE_NAMESPACE, labels: { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "latest" } },
@@ -591,15 +592,6 @@ function baselineCopy(pod: { spec: Record<string, any> }): object {
   };
 }
 const BASELINE_NAMESPACE = "tools-images-baseline";
-
-/** The TaskRun of docs/build.md's "The tools images, built by the farm", as a maintainer copies it. */
-function toolsImagesRun(): Record<string, any> {
-  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "build.md"), "utf8");
-  const section = doc.slice(doc.indexOf("## The tools images, built by the farm"), doc.indexOf("## Private builds"));
-  const body = /<<'YAML' \| kubectl -n \S+ create -f -\n([\s\S]*?)\nYAML\n/.exec(section)?.[1];
-  if (!body) throw new Error("docs/build.md has no `cat <<'YAML' | kubectl -n <namespace> create -f -` block under the tools images");
-  return yaml.load(body) as Record<string, any>;
-}
 
 async function eventually(check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,13 +1,15 @@
 // A smart-HTTP git server for the smoke test (go-git, which kaniko clones with, speaks no dumb
 // HTTP): every request goes to `git http-backend` as CGI, serving the bare repositories in ROOT.
 //
-//   node tools/images/gitHttp.js ROOT PORT
+//   node tools/images/gitHttp.js ROOT PORT [HOST]     HOST: the address to listen on, 127.0.0.1 by default
 const http = require("http");
 const { spawn } = require("child_process");
 
-const [root, port] = process.argv.slice(2);
+const [root, port, host = "127.0.0.1"] = process.argv.slice(2);
 http.createServer((req, res) => {
   const url = new URL(req.url, "http://localhost");
+  // Who fetched what: the tests check that the clone came from where they expect.
+  console.log(`${req.method} ${url.pathname} ${req.socket.remoteAddress}`);
   const cgi = spawn("git", ["http-backend"], {
     env: {
       PATH: process.env.PATH, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: "1", REQUEST_METHOD: req.method,
@@ -35,4 +37,4 @@ http.createServer((req, res) => {
     sent = true;
   });
   cgi.on("close", () => res.end());
-}).listen(Number(port), "127.0.0.1");
+}).listen(Number(port), host);
