@@ -5,7 +5,7 @@
  * the analyser the unit tests trust is checked against the kernel's enforcement.
  */
 import { ControlPlane } from "../../tools/loopback/controlPlane";
-import { analyse, Model, modelPod, ModelPod } from "../harness/cyclonus";
+import { analyse, Model, modelContainer, modelPod, ModelPod } from "../harness/cyclonus";
 
 /** The pod the connections came from, as the test created it. */
 export interface Source { readonly namespace: string; readonly name: string; readonly labels: Record<string, string>; readonly ip: string }
@@ -26,7 +26,7 @@ export function cyclonusVerdicts(cluster: ControlPlane, source: Source, targets:
     const pod = pods.get(ip) ?? modelPod("outside", `host-${ip}`, {}, ip, []);
     pods.set(ip, pod);
     if (!pod.Containers.some((c) => c.Port === port)) {
-      pod.Containers = [...pod.Containers.filter((c) => c.Port !== 1), { Name: `c${port}`, Port: port, Protocol: "TCP", PortName: `p${port}` }];
+      pod.Containers = [...pod.Containers.filter((c) => c.Port !== 1), modelContainer(`c${port}`, port)];
     }
     return { target: t, pod, port };
   });

@@ -29,8 +29,13 @@ export function cyclonusBinary(): string {
 export function modelPod(namespace: string, name: string, labels: Record<string, string>, ip: string, ports: { port: number; protocol?: string }[]): ModelPod {
   return {
     Namespace: namespace, Name: name, Labels: labels, IP: ip,
-    Containers: (ports.length ? ports : [{ port: 1 }]).map((p, i) => ({ Name: `c${i}`, Port: p.port, Protocol: p.protocol ?? "TCP", PortName: `p${p.port}` })),
+    Containers: (ports.length ? ports : [{ port: 1 }]).map((p, i) => modelContainer(`c${i}`, p.port, p.protocol)),
   };
+}
+
+/** One served port of a model pod. */
+export function modelContainer(name: string, port: number, protocol = "TCP"): ModelPod["Containers"][number] {
+  return { Name: name, Port: port, Protocol: protocol, PortName: `p${port}` };
 }
 
 /** cyclonus' verdict tables, one per probe, in the probes' order. */

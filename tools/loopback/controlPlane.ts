@@ -300,7 +300,9 @@ export class KubectlError extends Error {
 /** A pinned version from scripts/toolchain.versions. */
 export function toolchainVersion(name: string): string {
   const file = path.resolve(__dirname, "..", "..", "..", "scripts", "toolchain.versions");
-  const value = new RegExp(`^${name}=(\\S+)$`, "m").exec(fs.readFileSync(file, "utf8"))?.[1];
+  // A word, or a quoted list of words (DEBIAN_NODE_PACKAGES="a=1 b=2").
+  const m = new RegExp(`^${name}=(?:"([^"\\n]*)"|(\\S+))$`, "m").exec(fs.readFileSync(file, "utf8"));
+  const value = m?.[1] ?? m?.[2];
   if (!value) throw new Error(`${name} is not set in ${file}`);
   return value;
 }

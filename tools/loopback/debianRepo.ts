@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
 import { MirrorSettings } from "../../src/settings/services";
-import { REPO_ROOT } from "../pulumiCli";
+import { toolchainVersion } from "./controlPlane";
 
 export interface DebianRepo {
   /** The repository's URL, as a mirror's `url`. */
@@ -34,13 +34,7 @@ export function debianRepoDir(): string {
 
 /** TEST_DEBIAN_PACKAGES and TEST_DEBIAN_SUITE, read from the one place they are pinned. */
 export function debianRepoPins(): { packages: string[]; suite: string } {
-  const text = fs.readFileSync(path.join(REPO_ROOT, "scripts", "toolchain.versions"), "utf8");
-  const value = (key: string) => {
-    const m = new RegExp(`^${key}="?([^"\\n]*)"?$`, "m").exec(text);
-    if (!m) throw new Error(`${key} is not set in scripts/toolchain.versions`);
-    return m[1];
-  };
-  return { packages: value("TEST_DEBIAN_PACKAGES").split(/\s+/).filter(Boolean), suite: value("TEST_DEBIAN_SUITE") };
+  return { packages: toolchainVersion("TEST_DEBIAN_PACKAGES").split(/\s+/).filter(Boolean), suite: toolchainVersion("TEST_DEBIAN_SUITE") };
 }
 
 /** Serves the repository on `host` (a free port); fails naming the set-up step when it is missing or stale. */
