@@ -14,15 +14,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LoopbackCluster, loopbackOverrides, requireTools, stackFileValue, startLoopbackCluster, toolchainBinDir, withMirrors } from "./loopback/cluster";
-import { debianRepoPins, serveDebianRepo } from "./loopback/debianRepo";
+import { debianRepoPins, LOOPBACK_MIRROR, serveDebianRepo } from "./loopback/debianRepo";
 import { CliOptions, PROJECT, projectCopy, pulumiOk, REPO_ROOT, selectStack } from "./pulumiCli";
 import { NODE_PORTS } from "../src/services/serviceEndpoints";
 import { parseSettings } from "../src/settings";
 import { stackFileConfig } from "./stackFile";
 
 const STACK = "minikube";
-/** The Debian repository served on loopback, as Pulp mirrors it (mirror/<name>). */
-const LOOPBACK_MIRROR = "loopback-debian";
 const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "stx-local";
 
 /** True when `context` in the user's kubeconfig reaches a ready API server within a few seconds. */

@@ -22,7 +22,7 @@ import { tenantStoreUsers } from "../../src/services/objectStoreUsers";
 import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
 import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withMirrors } from "../../tools/loopback/cluster";
-import { DebianRepo, serveDebianRepo } from "../../tools/loopback/debianRepo";
+import { DebianRepo, LOOPBACK_MIRROR as MIRROR, serveDebianRepo } from "../../tools/loopback/debianRepo";
 import { NODE_TOOLS, nodeImages, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
@@ -35,8 +35,6 @@ import { connectScript, runProbe } from "./probePod";
 const STACK = "minikube";
 const SHARED = "stx-system";
 const binDir = toolchainBinDir();
-/** The Debian repository served on loopback, as Pulp mirrors it. */
-const MIRROR = "loopback-debian";
 
 describe("cluster: the minikube stack on a real node", function () {
   this.timeout(5 * 60_000);

@@ -13,6 +13,9 @@ import { AddressInfo } from "net";
 import { MirrorSettings } from "../../src/settings/services";
 import { toolchainVersion } from "./controlPlane";
 
+/** The name the loopback repository is mirrored under in Pulp (content at mirror/<name>/). */
+export const LOOPBACK_MIRROR = "loopback-debian";
+
 export interface DebianRepo {
   /** The repository's URL, as a mirror's `url`. */
   readonly url: string;
