@@ -4,8 +4,10 @@
 # pinned in scripts/toolchain.versions (DEBIAN_NODE_PACKAGES), and the pod sandbox ("pause") image
 # built from the pause.c of the pinned Kubernetes module, and CoreDNS's image from the toolchain's
 # static coredns (as upstream's image: the binary alone, as a non-root user), and the small Debian
-# repository the tests serve on loopback for Pulp to mirror (TEST_DEBIAN_PACKAGES). Idempotent;
-# prints what it does.
+# repository the tests serve on loopback for Pulp to mirror (TEST_DEBIAN_PACKAGES), and for the
+# tools images (issue 18) a trixie archive of what upstream's stx-aptly.Dockerfile installs
+# (TRIXIE_TOOLS_PACKAGES, signed with a test key) and a `debian:trixie` stand-in that trusts that
+# key. Idempotent; prints what it does.
 #
 #   bash scripts/node-setup.sh           install / build what is missing (after scripts/toolchain.sh coredns)
 #   bash scripts/node-setup.sh --check   exit 1 naming what is missing (never installs)
@@ -17,6 +19,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/toolchain.versions"
 images=${STX_IMAGES_DIR:-$HOME/.cache/stx-build-cluster/images}
 debian_repo=${STX_DEBIAN_REPO_DIR:-$HOME/.cache/stx-build-cluster/debian-repo}
+# Served by the same server as the bookworm repository: <url>trixie/debian/, <url>trixie/debian-security/.
+trixie=$debian_repo/trixie
+trixie_base=$images/debian-trixie.tar
 log() { echo "node-setup: $*" >&2; }
 
 # image OUT REF ROOTFS CONFIG_JSON: one layer from ROOTFS (file capabilities kept), written by the
@@ -54,6 +59,7 @@ if [[ ${1:-} == --check ]]; then
   [[ -f $pause ]] || missing+=("$pause")
   [[ -f $coredns_tar ]] || missing+=("$coredns_tar")
   [[ -f $debian_repo/dists/$TEST_DEBIAN_SUITE/Release && $(cat "$debian_repo/.packages" 2>/dev/null) == "$TEST_DEBIAN_PACKAGES" ]] || missing+=("$debian_repo")
+  [[ $(cat "$trixie/.packages" 2>/dev/null) == "$TRIXIE_TOOLS_PACKAGES" && -f $trixie_base ]] || missing+=("$trixie")
   if ((${#missing[@]})); then log "missing: ${missing[*]} (run: bash scripts/node-setup.sh)"; exit 1; fi
   exit 0
 fi
@@ -137,4 +143,59 @@ if [[ $(cat "$debian_repo/.packages" 2>/dev/null) != "$TEST_DEBIAN_PACKAGES" ]];
   log "Debian test repository ($TEST_DEBIAN_PACKAGES) made in $((SECONDS - t))s: $debian_repo"
 else
   log "Debian test repository: cached ($debian_repo)"
+fi
+
+# The tools images' trixie (issue 18; tools/loopback/debianRepo.ts serves it, the farm's Pulp mirrors
+# it under <path>/deb.debian.org/debian{,-security}). Upstream's Dockerfiles write apt sources
+# without [trusted=yes] (stx-aptly.Dockerfile:33-36), so the archive is signed, with a key made here
+# once that only the `debian:trixie` stand-in below trusts. The suites the Dockerfiles name besides
+# trixie (-updates, -backports, -security) are served empty: everything is in trixie itself.
+trixie_suite() {
+  local dir=$1 suite=$2 home=$3
+  mkdir -p "$dir/dists/$suite/main/binary-amd64"
+  (
+    cd "$dir"
+    if [[ $suite == trixie ]]; then dpkg-scanpackages --multiversion pool /dev/null 2>/dev/null; fi >"dists/$suite/main/binary-amd64/Packages"
+    cd "dists/$suite"
+    gzip -9nk main/binary-amd64/Packages
+    release_file "$suite" >Release
+    gpg --homedir "$home" --batch --yes --clearsign -o InRelease Release
+    gpg --homedir "$home" --batch --yes -abs -o Release.gpg Release
+  )
+}
+
+if [[ $(cat "$trixie/.packages" 2>/dev/null) != "$TRIXIE_TOOLS_PACKAGES" || ! -f $trixie_base ]]; then
+  t=$SECONDS
+  rm -rf "$trixie"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$trixie/debian/pool/main" "$trixie/key" "$work/gpg"
+  chmod 700 "$work/gpg"
+  gpg --homedir "$work/gpg" --batch --quiet --passphrase '' --quick-generate-key "stx-build-cluster test archive <tests@invalid>" rsa3072 sign never
+  gpg --homedir "$work/gpg" --export >"$trixie/key/archive.gpg"
+  ex=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --variant=minbase --quiet)
+  # The closure of the pins, as apt in the Dockerfile resolves it (Recommends on), every .deb kept.
+  # shellcheck disable=SC2086 # one word per package
+  SOURCE_DATE_EPOCH=0 nice -n 10 mmdebstrap "${ex[@]}" --aptopt='APT::Install-Recommends "true"' \
+    --include="$(tr ' ' ',' <<<"$TRIXIE_TOOLS_PACKAGES")" --skip=download/empty \
+    --customize-hook="sync-out /var/cache/apt/archives $trixie/debian/pool/main" \
+    trixie /dev/null "deb $TRIXIE_MIRROR trixie main" >&2 \
+    || { log "trixie: a pin of TRIXIE_TOOLS_PACKAGES is no longer served by $TRIXIE_MIRROR (see apt's message above)"; exit 1; }
+  rm -f "$trixie/debian/pool/main/lock"; rm -rf "$trixie/debian/pool/main/partial"
+  for suite in trixie trixie-updates trixie-backports; do trixie_suite "$trixie/debian" "$suite" "$work/gpg"; done
+  trixie_suite "$trixie/debian-security" trixie-security "$work/gpg"
+  # debian:trixie's stand-in: minbase as Debian's image (debuerreotype), its apt sources
+  # (debian.sources, deb822) as there, and the test archive's key among apt's trusted keys.
+  SOURCE_DATE_EPOCH=0 nice -n 10 mmdebstrap "${ex[@]}" trixie "$work/rootfs" "deb $TRIXIE_MIRROR trixie main" >&2
+  r=$work/rootfs
+  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r"/dev/* "$r/etc/apt/sources.list"
+  : >"$r/etc/resolv.conf"; : >"$r/etc/hostname"
+  printf 'Types: deb\nURIs: %s\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: %s-security\nSuites: trixie-security\nComponents: main\n' \
+    "$TRIXIE_MIRROR" "$TRIXIE_MIRROR" >"$r/etc/apt/sources.list.d/debian.sources"
+  cp "$trixie/key/archive.gpg" "$r/etc/apt/trusted.gpg.d/stx-test-archive.gpg"
+  image "$trixie_base" "docker.io/library/debian:trixie" "$r" '{"Cmd":["bash"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
+  echo "$TRIXIE_TOOLS_PACKAGES" >"$trixie/.packages"
+  log "trixie archive ($(find "$trixie/debian/pool" -name '*.deb' | wc -l) .debs) and debian:trixie stand-in made in $((SECONDS - t))s: $trixie, $trixie_base"
+else
+  log "trixie archive and debian:trixie stand-in: cached ($trixie)"
 fi
