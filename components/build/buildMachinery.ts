@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { FarmDefaults } from "../../src/build/params";
 import { BranchJob, planBranchJobs, RunOptions, STATE_CLAIM } from "../../src/build/runs";
 import { builtToolsTag, sysboxNodeNames, toolImageRefs } from "../../src/settings/build";
-import { downloadSettings } from "../../src/build/downloads";
+import { downloadSettings, pulpContentUrl } from "../../src/build/downloads";
+import { toolsAptMirror } from "../../src/build/toolsImages";
 import { stageServiceSpec } from "../../src/build/services";
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../../src/settings/schema";
@@ -305,11 +306,11 @@ function toolsImageBuildArgs(settings: Settings, services: SharedServices): Tool
     repository: wanted.repository,
     tag: builtToolsTag(build),
     codename: DEBIAN_DISTRIBUTION,
-    // The StarlingX mirror (or Pulp's copy of it) and stx-init-env's default dist path when
-    // stx.conf names none (stx-init-env:789-799: <os_id>/<os_id>/).
-    osMirrorUrl: downloads.osMirrorUrl,
-    osMirrorDistPath: "debian/debian/",
+    // Pulp's mirror of Debian laid out by host name, else the StarlingX mirror (or Pulp's copy of
+    // it) with stx-init-env's default dist path when stx.conf names none (stx-init-env:789-799).
+    ...(toolsAptMirror(services.mirrors, pulpContentUrl(cluster.sharedNamespace), DEBIAN_DISTRIBUTION) ?? { osMirrorUrl: downloads.osMirrorUrl, osMirrorDistPath: "debian/debian/" }),
     debianSnapshot: build.debianSnapshot,
+    registryMap: wanted.registryMap,
   };
 }
 

@@ -23,6 +23,11 @@ export function snapshotUrls(timestamp: string): { debian: string; security: str
   return { debian: `${DEBIAN_SNAPSHOT_BASE}/${timestamp}`, security: `${DEBIAN_SECURITY_SNAPSHOT_BASE}/${timestamp}` };
 }
 
+/** Pulp's content app as the farm's pods reach it (the path every distribution is under). */
+export function pulpContentUrl(sharedNamespace: string): string {
+  return `http://pulp-content.${sharedNamespace}.svc:${PULP_CONTENT_PORT}/pulp/content`;
+}
+
 const same = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 
 /**
@@ -37,7 +42,7 @@ export function downloadSettings(
   snapshot: string = DEBIAN_SNAPSHOT,
   distribution = DEBIAN_DISTRIBUTION,
 ): DownloadSettings {
-  const content = `http://pulp-content.${sharedNamespace}.svc:${PULP_CONTENT_PORT}/pulp/content`;
+  const content = pulpContentUrl(sharedNamespace);
   const urls = snapshotUrls(snapshot);
   const through = (mirror: MirrorSettings | undefined, upstream: string) =>
     mirror ? `${content}/${mirror.basePath ?? `mirror/${mirror.name}`}` : upstream;

@@ -17,6 +17,8 @@
  *   (stx-builder.Dockerfile:43-48, stx-pkgbuilder.Dockerfile:33-36, stx-aptly.Dockerfile:33-36), and
  *   stx-builder refuses to build without debian_snapshot_timestamp (stx-builder.Dockerfile:19-22).
  */
+import { MirrorSettings } from "../settings/services";
+
 export const TOOLS_IMAGES_TASK = "stx-tools-images";
 /** The images the farm builds, in the order stx-init-env builds them (DOCKER_IMAGES). */
 export const BUILT_TOOLS_IMAGES = ["stx-builder", "stx-pkgbuilder", "stx-aptly"] as const;
@@ -47,6 +49,8 @@ export interface ToolsImagesTaskArgs {
   readonly osMirrorUrl: string;
   readonly osMirrorDistPath: string;
   readonly debianSnapshot: string;
+  /** kaniko's --registry-map ("" for none): where the Dockerfiles' FROM images are pulled. */
+  readonly registryMap: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -93,7 +97,28 @@ const PARAMS: readonly { name: string; description: string; key: keyof ToolsImag
   { name: "OS_MIRROR_URL", description: "Build argument os_mirror_url (stx.conf repomgr.os_mirror_url).", key: "osMirrorUrl" },
   { name: "OS_MIRROR_DIST_PATH", description: "Build argument os_mirror_dist_path (stx.conf repomgr.os_mirror_dist_path).", key: "osMirrorDistPath" },
   { name: "DEBIAN_SNAPSHOT", description: "Build argument debian_snapshot_timestamp (stx.conf project.debian_snapshot_timestamp).", key: "debianSnapshot" },
+  { name: "REGISTRY_MAP", description: "kaniko's --registry-map: where FROM images are pulled instead (e.g. index.docker.io=<mirror>/dockerhub/), empty for none.", key: "registryMap" },
 ];
+
+/**
+ * Where apt in the Dockerfiles goes. They join `${os_mirror_url}${os_mirror_dist_path}deb.debian.org/debian`
+ * and `.../deb.debian.org/debian-security` (stx-aptly.Dockerfile:33-36): a mirror laid out by host
+ * name, as StarlingX's is. When the stack mirrors Debian in Pulp under such base paths
+ * (`<prefix>deb.debian.org/debian` with <codename>, `<prefix>deb.debian.org/debian-security` with
+ * <codename>-security), the builds' apt goes through Pulp: os_mirror_url is Pulp's content URL and
+ * os_mirror_dist_path the prefix. Undefined when no mirror has that layout.
+ */
+export function toolsAptMirror(mirrors: readonly MirrorSettings[], contentUrl: string, codename: string): { osMirrorUrl: string; osMirrorDistPath: string } | undefined {
+  const suites = (m: MirrorSettings) => (m.distributions ?? "").split(/\s+/);
+  const debian = mirrors.find((m) => m.type === "deb" && /(^|\/)deb\.debian\.org\/debian$/.test(m.basePath ?? "") && suites(m).includes(codename));
+  if (!debian) return undefined;
+  const prefix = debian.basePath!.slice(0, -"deb.debian.org/debian".length);
+  const security = `${prefix}deb.debian.org/debian-security`;
+  if (!mirrors.some((m) => m.type === "deb" && m.basePath === security && suites(m).includes(`${codename}-security`))) {
+    throw new Error(`services.pulp.mirrors: "${debian.name}" (basePath ${debian.basePath}) is where the tools images' apt goes, and apt there also reads ${codename}-security under ${security} (stx-aptly.Dockerfile:36); declare a deb mirror with that basePath and distributions "${codename}-security"`);
+  }
+  return { osMirrorUrl: `${contentUrl.replace(/\/+$/, "")}/`, osMirrorDistPath: prefix };
+}
 
 /** Where the images go, as the run pushes them: its namespace is its registry prefix. */
 export function toolsImageDestination(image: BuiltToolsImage): string {
@@ -115,6 +140,8 @@ function kanikoStep(image: BuiltToolsImage): Obj {
       "--build-arg=os_mirror_url=$(params.OS_MIRROR_URL)",
       "--build-arg=os_mirror_dist_path=$(params.OS_MIRROR_DIST_PATH)",
       "--build-arg=debian_snapshot_timestamp=$(params.DEBIAN_SNAPSHOT)",
+      // Empty maps nothing (kaniko's multiKeyMultiValueArg.Set ignores "").
+      "--registry-map=$(params.REGISTRY_MAP)",
       // An empty value names no registry: pushes then need TLS.
       "--insecure-registry=$(params.INSECURE_REGISTRY)",
       `--digest-file=$(results.${image}-digest.path)`,
@@ -127,6 +154,8 @@ function kanikoStep(image: BuiltToolsImage): Obj {
     ],
     volumeMounts: [{ name: "registry-auth", mountPath: KANIKO_DOCKER_CONFIG, readOnly: true }],
     securityContext: KANIKO_SECURITY_CONTEXT,
+    // Only the images the run asks for (IMAGES); a skipped step leaves its digest result unset.
+    when: [{ input: image, operator: "in", values: ["$(params.IMAGES[*])"] }],
   };
 }
 
@@ -147,6 +176,7 @@ export function toolsImagesTask(args: ToolsImagesTaskArgs): Obj {
       description: "Build stx-builder, stx-pkgbuilder and stx-aptly with kaniko from starlingx/tools at a pinned commit and push them to <registry>/<namespace>/<repository>.",
       params: [
         { name: "KANIKO_IMAGE", type: "string", description: "kaniko's executor image.", default: args.kanikoImage },
+        { name: "IMAGES", type: "array", description: `The images to build, of ${BUILT_TOOLS_IMAGES.join(", ")}.`, default: [...BUILT_TOOLS_IMAGES] },
         ...PARAMS.map((p) => ({ name: p.name, type: "string", description: p.description, default: values[p.key] })),
       ],
       results: BUILT_TOOLS_IMAGES.map((image) => ({ name: `${image}-digest`, description: `Digest of the pushed ${image} manifest.` })),

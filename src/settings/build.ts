@@ -14,8 +14,14 @@ const toolsImages = z.strictObject({
   /** Registry and path the four images sit under, ending in "/" (the tools' STX_PREBUILT_BUILDER_IMAGE_PREFIX). */
   prefix: z.string().regex(/^([a-z0-9.-]+(:\d+)?\/)?([a-z0-9._-]+\/)*$/, { message: 'must be a registry path ending in "/", e.g. "docker.io/starlingx/"' }).default(STX_TOOLS.prefix),
   /** One tag for stx-builder, stx-pkgbuilder, stx-lat-tool and stx-aptly (STX_PREBUILT_BUILDER_IMAGE_TAG). */
-  tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker tag" }).default(STX_TOOLS.tag),
+  tag: z.string()
+    // The tools name the four images by one tag (stx-init-env: <prefix><image>:<tag>); one digest cannot fit four images.
+    .refine((t) => !t.includes("@"), { message: "must be a tag alone, without @sha256:<digest>: the four images share the tag and each has its own digest" })
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker tag" }).default(STX_TOOLS.tag),
 });
+
+/** One kaniko --registry-map entry: <registry>=<registry>[/<path>/]. */
+const REGISTRY_MAP_ENTRY = "[a-z0-9.-]+(:\\d+)?=[a-z0-9.-]+(:\\d+)?(/[a-z0-9._-]+)*/?";
 
 /** A container image reference: registry/path with a tag, a digest, or both (never neither: that is "latest"). */
 const IMAGE_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/;
@@ -38,6 +44,12 @@ const toolsImageBuild = z.strictObject({
   kanikoImage: z.string().regex(IMAGE_REF, { message: "must be an image reference with a tag or digest, e.g. gcr.io/kaniko-project/executor:v1.24.0" }).default(IMAGES.kaniko),
   /** Repository path in the farm's registry the images go under, ending in "/". */
   repository: z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*\/)+$/, { message: 'must be a registry repository path ending in "/", e.g. "starlingx-tools/"' }).default("starlingx-tools/"),
+  /**
+   * Where kaniko pulls the Dockerfiles' base images (FROM debian:trixie) instead of their own
+   * registry: kaniko's --registry-map, e.g. "index.docker.io=registry.example.org/dockerhub/" for a
+   * site's Docker Hub mirror; several joined with ";". Empty: pulled from where they name.
+   */
+  registryMap: z.string().regex(new RegExp(`^(${REGISTRY_MAP_ENTRY}(;${REGISTRY_MAP_ENTRY})*)?$`), { message: 'must be "<registry>=<registry>[/<path>/]" entries joined with ";", e.g. "index.docker.io=registry.example.org/dockerhub/"' }).default(""),
 });
 
 export const IMAGE_BUILD_MODES = ["sysbox", "docker-in-docker", "none"] as const;

@@ -2,8 +2,9 @@ import { expect } from "chai";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BUILT_TOOLS_IMAGES, kanikoGitContext, KANIKO_SECURITY_CONTEXT, toolsImagesTask, ToolsImagesTaskArgs, TOOLS_IMAGES_TASK } from "../../../src/build/toolsImages";
+import { BUILT_TOOLS_IMAGES, kanikoGitContext, KANIKO_SECURITY_CONTEXT, toolsAptMirror, toolsImagesTask, ToolsImagesTaskArgs, TOOLS_IMAGES_TASK } from "../../../src/build/toolsImages";
 import { IMAGES, STX_TOOLS_SOURCE } from "../../../src/versions";
+import { MirrorSettings } from "../../../src/settings/services";
 
 const UPSTREAM = path.resolve(__dirname, "..", "..", "..", "..", "..", "shared", "upstream", "starlingx-tools-52d6081e.tar.gz");
 
@@ -23,10 +24,11 @@ const ARGS: ToolsImagesTaskArgs = {
   osMirrorUrl: "https://mirror.starlingx.windriver.com/mirror/",
   osMirrorDistPath: "debian/debian/",
   debianSnapshot: "20260516T111458Z",
+  registryMap: "index.docker.io=registry.stx-system.svc:5000/mirror/dockerhub/",
 };
 
-type Step = { name: string; image: string; args: string[]; env: { name: string; value: string }[]; securityContext: typeof KANIKO_SECURITY_CONTEXT; volumeMounts: { mountPath: string }[] };
-const task = toolsImagesTask(ARGS) as { metadata: { name: string; namespace: string }; spec: { params: { name: string; default: string }[]; steps: Step[]; volumes: any[]; results: { name: string }[] } };
+type Step = { name: string; image: string; args: string[]; when: { input: string; operator: string; values: string[] }[]; env: { name: string; value: string }[]; securityContext: typeof KANIKO_SECURITY_CONTEXT; volumeMounts: { mountPath: string }[] };
+const task = toolsImagesTask(ARGS) as { metadata: { name: string; namespace: string }; spec: { params: { name: string; type: string; default: string }[]; steps: Step[]; volumes: any[]; results: { name: string }[] } };
 const defaultOf = (name: string) => task.spec.params.find((p) => p.name === name)?.default;
 const flag = (step: Step, name: string) => step.args.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
 
@@ -112,5 +114,39 @@ describe("the tools-image Task (kaniko)", () => {
       expect(sc.capabilities.add).to.not.include.members(["NET_RAW", "MKNOD", "SYS_CHROOT"]);
       expect(sc.seccompProfile).to.deep.equal({ type: "RuntimeDefault" });
     }
+  });
+
+  it("builds only the images a run names (IMAGES, all three by default), each step behind a when", () => {
+    const images = task.spec.params.find((p) => p.name === "IMAGES")!;
+    expect(images).to.deep.include({ type: "array", default: [...BUILT_TOOLS_IMAGES] });
+    for (const step of task.spec.steps) expect(step.when).to.deep.equal([{ input: step.name, operator: "in", values: ["$(params.IMAGES[*])"] }]);
+  });
+
+  it("pulls the Dockerfiles' base images through the site's registry map", () => {
+    for (const step of task.spec.steps) expect(flag(step, "registry-map").map(resolve)).to.deep.equal([ARGS.registryMap]);
+    expect((toolsImagesTask({ ...ARGS, registryMap: "" }) as typeof task).spec.params.find((p) => p.name === "REGISTRY_MAP")!.default).to.equal("");
+  });
+});
+
+describe("where the tools images' apt goes (toolsAptMirror)", () => {
+  const CONTENT = "http://pulp-content.stx-system.svc:24816/pulp/content";
+  const deb = (name: string, basePath: string, distributions: string): MirrorSettings => ({ name, type: "deb", url: "http://deb.debian.org/debian", basePath, distributions, policy: "on_demand" });
+  const debian = deb("trixie", "site/deb.debian.org/debian", "trixie trixie-updates trixie-backports");
+  const security = deb("trixie-security", "site/deb.debian.org/debian-security", "trixie-security");
+
+  it("goes through Pulp when Debian is mirrored by host name, as the Dockerfiles join the URL", () => {
+    const mirror = toolsAptMirror([debian, security], `${CONTENT}/`, "trixie")!;
+    expect(mirror).to.deep.equal({ osMirrorUrl: `${CONTENT}/`, osMirrorDistPath: "site/" });
+    // stx-aptly.Dockerfile:33: ${os_mirror_url}${os_mirror_dist_path}deb.debian.org/debian
+    const line = /^RUN echo "deb (\S+) trixie /m.exec(upstreamFile("stx/debian/trixie/dockerfiles/stx-aptly.Dockerfile"))![1]!;
+    expect(line.replace("${os_mirror_url}", mirror.osMirrorUrl).replace("${os_mirror_dist_path}", mirror.osMirrorDistPath)).to.equal(`${CONTENT}/site/deb.debian.org/debian`);
+    expect(toolsAptMirror([deb("root", "deb.debian.org/debian", "trixie"), deb("sec", "deb.debian.org/debian-security", "trixie-security")], CONTENT, "trixie")).to.deep.equal({ osMirrorUrl: `${CONTENT}/`, osMirrorDistPath: "" });
+  });
+
+  it("keeps the StarlingX mirror when no mirror has that layout or codename, and refuses half of one", () => {
+    expect(toolsAptMirror([], CONTENT, "trixie")).to.equal(undefined);
+    expect(toolsAptMirror([deb("other", "mirror/debian", "trixie")], CONTENT, "trixie")).to.equal(undefined);
+    expect(toolsAptMirror([deb("old", "x/deb.debian.org/debian", "bookworm"), security], CONTENT, "trixie")).to.equal(undefined);
+    expect(() => toolsAptMirror([debian], CONTENT, "trixie")).to.throw(/^services\.pulp\.mirrors: "trixie" .*under site\/deb\.debian\.org\/debian-security .*declare a deb mirror with that basePath/);
   });
 });

@@ -34,7 +34,7 @@ describe("build settings", () => {
     const off = parseSettings(stackFileConfig("cengn")).build.toolsImageBuild;
     expect(off).to.deep.equal({
       enabled: false, gitUrl: STX_TOOLS_SOURCE.url, gitRef: "refs/heads/master", commit: STX_TOOLS_SOURCE.commit,
-      kanikoImage: IMAGES.kaniko, repository: "starlingx-tools/",
+      kanikoImage: IMAGES.kaniko, repository: "starlingx-tools/", registryMap: "",
     });
     const on = parseSettings({ ...stackFileConfig("minikube"), build: { toolsImageBuild: { enabled: true, kanikoImage: "registry.example/kaniko/executor:v1.25.2" } } }).build;
     expect(on.toolsImageBuild.kanikoImage).to.equal("registry.example/kaniko/executor:v1.25.2");
@@ -67,6 +67,8 @@ describe("build settings", () => {
     ["a tools commit given as a short hash", "cengn", { build: { toolsImageBuild: { commit: "52d6081e" } } }, /^stx-build-cluster:build\.toolsImageBuild\.commit: must be a full commit hash/],
     ["a tools repository URL with a password", "cengn", { build: { toolsImageBuild: { gitUrl: "https://bot:s3cret@opendev.org/starlingx/tools.git" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitUrl: carries a user name or password/],
     ["a tools repository over ssh (kaniko clones over http(s))", "cengn", { build: { toolsImageBuild: { gitUrl: "ssh://git@opendev.org/starlingx/tools.git" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitUrl: has the scheme "ssh:"/],
+    ["a tools tag with a digest (four images, one tag)", "cengn", { build: { toolsImages: { tag: "master-debian-trixie-amd64-1@sha256:" + "a".repeat(64) } } }, /^stx-build-cluster:build\.toolsImages\.tag: must be a tag alone, without @sha256:<digest>/],
+    ["a kaniko registry map with a space (it reaches kaniko's arguments)", "cengn", { build: { toolsImageBuild: { registryMap: "index.docker.io=mirror.example.org/dockerhub/ --insecure" } } }, /^stx-build-cluster:build\.toolsImageBuild\.registryMap: must be "<registry>=<registry>\[\/<path>\/\]" entries/],
     ["a tools branch that is no full ref", "cengn", { build: { toolsImageBuild: { gitRef: "master" } } }, /^stx-build-cluster:build\.toolsImageBuild\.gitRef: must be a full branch ref/],
     ["a kaniko image without tag or digest", "cengn", { build: { toolsImageBuild: { kanikoImage: "gcr.io/kaniko-project/executor" } } }, /^stx-build-cluster:build\.toolsImageBuild\.kanikoImage: must be an image reference with a tag or digest/],
     ["a tools repository path without its slash", "cengn", { build: { toolsImageBuild: { repository: "starlingx-tools" } } }, /^stx-build-cluster:build\.toolsImageBuild\.repository: must be a registry repository path ending in "\/"/],
