@@ -177,7 +177,7 @@ if [[ $(cat "$trixie/.packages" 2>/dev/null) != "$TRIXIE_TOOLS_PACKAGES" || ! -f
   # The closure of the pins, as apt in the Dockerfile resolves it (Recommends on), every .deb kept.
   # shellcheck disable=SC2086 # one word per package
   SOURCE_DATE_EPOCH=0 nice -n 10 mmdebstrap "${ex[@]}" --aptopt='APT::Install-Recommends "true"' \
-    --include="$(tr ' ' ',' <<<"$TRIXIE_TOOLS_PACKAGES")" --skip=download/empty \
+    --include="$(tr ' ' ',' <<<"$TRIXIE_TOOLS_PACKAGES")" --skip=download/empty --skip=essential/unlink \
     --customize-hook="sync-out /var/cache/apt/archives $trixie/debian/pool/main" \
     trixie /dev/null "deb $TRIXIE_MIRROR trixie main" >&2 \
     || { log "trixie: a pin of TRIXIE_TOOLS_PACKAGES is no longer served by $TRIXIE_MIRROR (see apt's message above)"; exit 1; }

@@ -8,9 +8,12 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
+import * as os from "os";
 import * as path from "path";
 import { REGISTRY_SECRET } from "../../components/services/registry";
-import { BUILT_TOOLS_IMAGES, BuiltToolsImage } from "../../src/build/toolsImages";
+import { BUILT_TOOLS_IMAGES, BuiltToolsImage, kanikoGitContext } from "../../src/build/toolsImages";
+import { STX_TOOLS_SOURCE } from "../../src/versions";
+import { localArtifact, missingMessage, STARLINGX_SNAPSHOTS } from "../../tools/upstreamArtifacts";
 import { SERVICE_PORTS } from "../../src/services/serviceEndpoints";
 import { TenantPlan } from "../../src/tenancy/tenants";
 import { REPO_ROOT } from "../../tools/localStack";
@@ -31,12 +34,59 @@ export function toolsBase(plans: readonly TenantPlan[], shared: string): { refer
   return { reference: `registry.${shared}.svc:${SERVICE_PORTS.registry}/${repoTag}`, repoTag };
 }
 
+/**
+ * Docker Hub as the tests' kaniko reaches it (build.toolsImageBuild.registryMap): a path under the
+ * branch namespace's registry prefix, where its login may push the bases and pull them.
+ */
+export function dockerHubMirror(plans: readonly TenantPlan[], shared = "stx-system"): { reference: string; repoPath: string } {
+  const repoPath = `${toolsBase(plans, shared).repoTag.split("/")[0]}/dockerhub/`;
+  return { reference: `registry.${shared}.svc:${SERVICE_PORTS.registry}/${repoPath}`, repoPath };
+}
+
+export interface ServedImage {
+  readonly reference: string;
+  /** Docker-Content-Digest of the manifest. */
+  readonly digest: string;
+  readonly config: { config: { Entrypoint?: string[]; ExposedPorts?: Record<string, unknown>; Volumes?: Record<string, unknown> } };
+  readonly layers: readonly string[];
+  readonly bytes: number;
+  /** Every regular file of every layer (paths without the leading "./" or "/"). */
+  readonly files: readonly string[];
+}
+
+/** One built image as the registry serves it under the Task's REPOSITORY and TAG, with the namespace's login. */
+export async function servedImage(cluster: ControlPlane, namespace: string, registryUrl: string, image: BuiltToolsImage, shared = "stx-system"): Promise<ServedImage> {
+  const task = JSON.parse(cluster.kubectl(["get", "task", "stx-tools-images", "-n", shared, "-o", "json"]));
+  const param = (name: string) => (task.spec.params as { name: string; default: string }[]).find((p) => p.name === name)!.default;
+  const headers = { authorization: registryLogin(cluster, namespace), accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" };
+  const repo = `${namespace}/${param("REPOSITORY")}${image}`;
+  const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${param("TAG")}`, { headers });
+  if (res.status !== 200) throw new Error(`registry: ${repo}:${param("TAG")} answered ${res.status}: ${await res.text()}`);
+  const manifest = await res.json() as { config: { digest: string }; layers: { digest: string; size: number }[] };
+  const blob = async (digest: string) => Buffer.from(await (await fetch(`${registryUrl}/v2/${repo}/blobs/${digest}`, { headers })).arrayBuffer());
+  const files: string[] = [];
+  for (const layer of manifest.layers) {
+    const listing = execFileSync("tar", ["-tvz"], { input: await blob(layer.digest), encoding: "utf8", stdio: "pipe", maxBuffer: 1 << 28 });
+    for (const line of listing.split("\n")) if (line.startsWith("-")) files.push(line.split(/\s+/).slice(5).join(" ").replace(/^\.?\//, ""));
+  }
+  return {
+    reference: `${repo}:${param("TAG")}`, digest: res.headers.get("docker-content-digest") ?? "",
+    config: JSON.parse((await blob(manifest.config.digest)).toString()),
+    layers: manifest.layers.map((l) => l.digest), bytes: manifest.layers.reduce((n, l) => n + l.size, 0), files,
+  };
+}
+
 export interface ToolsRepo {
   /** The commit the stack pins (its files say "pinned"); the branch head says "later". */
   readonly pinned: string;
   readonly head: string;
   /** Stack settings that point build.toolsImageBuild at this repository and commit. */
   readonly config: Record<string, string>;
+  /**
+   * kaniko's git context of the starlingx/tools snapshot (../shared/upstream) with the test's
+   * patches (UPSTREAM_PATCHES) committed on top, served beside the small repository.
+   */
+  readonly upstream: { readonly context: string } | { readonly missing: string };
   /** Request lines of the git server: `<method> <path> <client address>`. */
   requests(): string[];
   close(): Promise<void>;
@@ -51,6 +101,8 @@ export interface ToolsRepo {
  */
 export async function serveToolsRepo(layout: NodeLayout, work: string, base: string): Promise<ToolsRepo> {
   const { pinned, head, root } = toolsRepo(path.join(work, "tools"), base);
+  const snapshot = localArtifact(STARLINGX_SNAPSHOTS.tools);
+  const commit = "path" in snapshot ? upstreamToolsRepo(snapshot.path, path.join(work, "upstream"), root) : undefined;
   const address = `172.31.${layout.id}.1`;
   const dev = `stx${layout.id}n`;
   execFileSync("ip", ["addr", "add", `${address}/32`, "dev", dev]);
@@ -71,6 +123,7 @@ export async function serveToolsRepo(layout: NodeLayout, work: string, base: str
   }
   return {
     pinned, head, close,
+    upstream: commit ? { context: kanikoGitContext(`http://${address}:${GIT_PORT}/starlingx-tools.git`, BRANCH, commit).context } : { missing: missingMessage(snapshot)! },
     requests: () => log.split("\n").filter((l) => l !== ""),
     config: {
       "build.toolsImageBuild.enabled": "true",
@@ -125,6 +178,54 @@ function toolsRepo(dir: string, base: string): { pinned: string; head: string; r
   fs.mkdirSync(root, { recursive: true });
   execFileSync("git", ["clone", "-q", "--bare", src, path.join(root, "tools.git")]);
   return { pinned, head, root };
+}
+
+/**
+ * What the tests change in starlingx/tools' Dockerfiles, because it cannot be had here (pods reach
+ * nothing outside this machine), each applied as an exact edit that fails when upstream's text moves:
+ * the commit on top of the snapshot says which and why (docs/cluster-tests.md lists them).
+ */
+export const UPSTREAM_PATCHES: readonly { file: string; why: string; remove: readonly RegExp[] }[] = [
+  {
+    file: "stx/debian/trixie/dockerfiles/stx-aptly.Dockerfile",
+    why: "nginx.org's signing key and repository -> Debian's own nginx (trixie main)",
+    remove: [
+      /^RUN curl -O https:\/\/nginx\.org\/keys\/nginx_signing\.key\n/m,
+      /^ +echo "deb \[signed-by=\/etc\/apt\/keyrings\/nginx_signing\.gpg\] http:\/\/nginx\.org\/packages\/debian\/ bookworm nginx" > \/etc\/apt\/sources\.list\.d\/nginx\.list && \\\n/m,
+      /^ +gpg --no-default-keyring --keyring \.\/temp-keyring\.gpg --import \.\/nginx_signing\.key && \\\n/m,
+      /^ +gpg --no-default-keyring --keyring \.\/temp-keyring\.gpg --export --output nginx_signing\.gpg && \\\n/m,
+      /^ +rm -f temp-keyring\.gpg temp-keyring\.gpg~ && \\\n/m,
+      /^ +mv nginx_signing\.gpg \/etc\/apt\/keyrings && \\\n/m,
+    ],
+  },
+];
+
+/**
+ * starlingx/tools at the snapshot's commit (../shared/upstream, read through upstreamArtifacts) as
+ * a git repository: one commit of the snapshot, one of UPSTREAM_PATCHES; its bare clone is put
+ * in `gitRoot` as starlingx-tools.git. Returns the patched commit.
+ */
+function upstreamToolsRepo(archive: string, dir: string, gitRoot: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync("tar", ["-xzf", archive, "-C", dir]);
+  const src = path.join(dir, STARLINGX_SNAPSHOTS.tools.top);
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=node-test", "-c", "user.email=node-test@invalid", "-c", "init.defaultBranch=master", ...args], { cwd: src, encoding: "utf8" }).trim();
+  git("init", "-q");
+  git("add", "-A");
+  git("commit", "-qm", `starlingx/tools ${STX_TOOLS_SOURCE.commit} (snapshot)`);
+  for (const patch of UPSTREAM_PATCHES) {
+    const file = path.join(src, patch.file);
+    let text = fs.readFileSync(file, "utf8");
+    for (const line of patch.remove) {
+      const found = text.match(new RegExp(line.source, "gm")) ?? [];
+      if (found.length !== 1) throw new Error(`${patch.file}: the test's patch (${patch.why}) expects one line matching ${line}, found ${found.length}: upstream changed, update UPSTREAM_PATCHES`);
+      text = text.replace(line, "");
+    }
+    fs.writeFileSync(file, text);
+  }
+  git("commit", "-qam", `farm tests: ${UPSTREAM_PATCHES.map((p) => p.why).join("; ")}`);
+  execFileSync("git", ["clone", "-q", "--bare", src, path.join(gitRoot, "starlingx-tools.git")]);
+  return git("rev-parse", "HEAD");
 }
 
 /** The TaskRun of docs/build.md's "The tools images, built by the farm", as a maintainer copies it. */
@@ -221,10 +322,11 @@ function registryLogin(cluster: ControlPlane, namespace: string): string {
 }
 
 /**
- * Pushes a docker-archive tarball (a stand-in of scripts/images.sh) to `<registryUrl>/<repo>:<tag>`
- * with the namespace's login, layers uncompressed as OCI allows: the base stx-pkgbuilder starts from.
+ * Pushes a docker-archive tarball (a stand-in of scripts/images.sh or node-setup.sh) to
+ * `<registryUrl>/<repo>:<tag>` with the namespace's login, layers uncompressed as OCI allows, and
+ * `files` (path in the image -> text) as one more layer on top: what the tests change in a base.
  */
-export async function pushBaseImage(cluster: ControlPlane, namespace: string, registryUrl: string, archive: string, repoTag: string): Promise<void> {
+export async function pushBaseImage(cluster: ControlPlane, namespace: string, registryUrl: string, archive: string, repoTag: string, files: Record<string, string> = {}): Promise<void> {
   const [repo, tag] = repoTag.split(":") as [string, string];
   const authorization = registryLogin(cluster, namespace);
   const member = (name: string) => execFileSync("tar", ["-xOf", archive, name], { maxBuffer: 1 << 30 });
@@ -238,10 +340,31 @@ export async function pushBaseImage(cluster: ControlPlane, namespace: string, re
     if (put.status !== 201) throw new Error(`registry: blob ${digest} of ${archive} answered ${put.status}`);
     return { mediaType, digest, size: body.length };
   };
-  const config = await upload(member(entry.Config), "application/vnd.oci.image.config.v1+json");
+  const layerBodies: Buffer[] = entry.Layers.map(member);
+  const config = JSON.parse(member(entry.Config).toString()) as { rootfs: { diff_ids: string[] } };
+  if (Object.keys(files).length > 0) {
+    const body = filesLayer(files);
+    layerBodies.push(body);
+    config.rootfs.diff_ids.push(`sha256:${crypto.createHash("sha256").update(body).digest("hex")}`);
+  }
+  const configBlob = await upload(Buffer.from(JSON.stringify(config)), "application/vnd.oci.image.config.v1+json");
   const layers = [];
-  for (const l of entry.Layers) layers.push(await upload(member(l), "application/vnd.oci.image.layer.v1.tar"));
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers });
+  for (const body of layerBodies) layers.push(await upload(body, "application/vnd.oci.image.layer.v1.tar"));
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: configBlob, layers });
   const put = await fetch(`${registryUrl}/v2/${repo}/manifests/${tag}`, { method: "PUT", headers: { authorization, "content-type": "application/vnd.oci.image.manifest.v1+json" }, body: manifest });
   if (put.status !== 201) throw new Error(`registry: manifest ${repoTag} answered ${put.status}: ${await put.text()}`);
+}
+
+/** An uncompressed layer holding `files` (owned by root, mode 0644). */
+function filesLayer(files: Record<string, string>): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stx-layer-"));
+  try {
+    for (const [file, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), text, { mode: 0o644 });
+    }
+    return execFileSync("tar", ["--sort=name", "--mtime=@0", "--numeric-owner", "--owner=0", "--group=0", "-C", dir, "-cf", "-", ...Object.keys(files).map((f) => f.replace(/^\//, ""))], { maxBuffer: 1 << 26 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -27,12 +27,23 @@ export interface DebianRepo {
   readonly requests: readonly { readonly path: string; readonly from: string }[];
   /** A mirror setting that mirrors it into Pulp under `mirror/<name>`. */
   mirror(name: string): MirrorSettings;
+  /**
+   * The trixie archive of the tools images (node-setup.sh, TRIXIE_TOOLS_PACKAGES) as two mirrors laid
+   * out by host name under `<prefix>deb.debian.org/debian{,-security}`, as the Dockerfiles join
+   * os_mirror_url and os_mirror_dist_path; verbatim, so apt checks the archive's own signature.
+   */
+  trixieMirrors(prefix: string): MirrorSettings[];
   close(): Promise<void>;
 }
 
 /** Where scripts/node-setup.sh makes the repository. */
 export function debianRepoDir(): string {
   return process.env.STX_DEBIAN_REPO_DIR ?? path.join(os.homedir(), ".cache", "stx-build-cluster", "debian-repo");
+}
+
+/** The `debian:trixie` stand-in node-setup.sh makes (a docker-archive), trusting the trixie archive's key. */
+export function trixieBaseArchive(): string {
+  return path.join(process.env.STX_IMAGES_DIR ?? path.join(os.homedir(), ".cache", "stx-build-cluster", "images"), "debian-trixie.tar");
 }
 
 /** TEST_DEBIAN_PACKAGES and TEST_DEBIAN_SUITE, read from the one place they are pinned. */
@@ -45,6 +56,8 @@ export async function serveDebianRepo(host: string, dir = debianRepoDir()): Prom
   const { packages, suite } = debianRepoPins();
   const made = fs.existsSync(path.join(dir, ".packages")) ? fs.readFileSync(path.join(dir, ".packages"), "utf8").trim() : "";
   if (made !== packages.join(" ")) throw new Error(`the Debian test repository in ${dir} is missing or stale; run: bash scripts/node-setup.sh`);
+  const trixieMade = fs.existsSync(path.join(dir, "trixie", ".packages")) ? fs.readFileSync(path.join(dir, "trixie", ".packages"), "utf8").trim() : "";
+  if (trixieMade !== toolchainVersion("TRIXIE_TOOLS_PACKAGES")) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh`);
   const requests: { path: string; from: string }[] = [];
   const root = fs.realpathSync(dir);
   const server = http.createServer((req, res) => {
@@ -67,6 +80,10 @@ export async function serveDebianRepo(host: string, dir = debianRepoDir()): Prom
     mirror: (name) => ({
       name, type: "deb", url, distributions: suite, components: "main", architectures: "amd64", policy: "on_demand",
     }),
+    trixieMirrors: (prefix) => [
+      { name: "loopback-trixie", type: "deb", url: `${url}trixie/debian/`, distributions: "trixie trixie-updates trixie-backports", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian` },
+      { name: "loopback-trixie-security", type: "deb", url: `${url}trixie/debian-security/`, distributions: "trixie-security", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian-security` },
+    ],
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
