@@ -71,8 +71,10 @@ export function kanikoGitContext(gitUrl: string, gitRef: string, commit: string)
  * with every file's owner, and runs RUN commands there: apt, dpkg, chown) but no privilege: no
  * `privileged`, no host namespaces, no added capability beyond the runtime's defaults. Of those it
  * keeps what unpacking and dpkg use (CHOWN, DAC_OVERRIDE, FOWNER, FSETID: owners and set-id bits;
- * SETUID, SETGID: apt drops to _apt; SETFCAP: packages that set file capabilities) and drops the
- * rest (NET_RAW, MKNOD, SYS_CHROOT, KILL, ...). No privilege escalation (nothing in the builds
+ * SETUID, SETGID: apt drops to _apt; SETFCAP: packages that set file capabilities; SYS_CHROOT:
+ * stx-builder runs debootstrap's second stage with `RUN chroot $APT_CHROOT_DIR ...`,
+ * stx-builder.Dockerfile:150, which Docker's default capabilities allow) and drops the rest
+ * (NET_RAW, MKNOD, KILL, ...). No privilege escalation (nothing in the builds
  * needs a setuid binary to gain rights), the runtime's seccomp profile. All of it passes Pod
  * Security "baseline" (the build namespaces' level); "restricted" refuses any root container.
  */
@@ -81,7 +83,7 @@ export const KANIKO_SECURITY_CONTEXT = {
   runAsNonRoot: false,
   privileged: false,
   allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"], add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP"] },
+  capabilities: { drop: ["ALL"], add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP", "SYS_CHROOT"] },
   seccompProfile: { type: "RuntimeDefault" },
 } as const;
 

@@ -62,11 +62,12 @@ export async function servedImage(cluster: ControlPlane, namespace: string, regi
   const repo = `${namespace}/${param("REPOSITORY")}${image}`;
   const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${param("TAG")}`, { headers });
   if (res.status !== 200) throw new Error(`registry: ${repo}:${param("TAG")} answered ${res.status}: ${await res.text()}`);
-  const manifest = await res.json() as { config: { digest: string }; layers: { digest: string; size: number }[] };
+  const manifest = await res.json() as { config: { digest: string }; layers: { digest: string; size: number; mediaType: string }[] };
   const blob = async (digest: string) => Buffer.from(await (await fetch(`${registryUrl}/v2/${repo}/blobs/${digest}`, { headers })).arrayBuffer());
   const files: string[] = [];
   for (const layer of manifest.layers) {
-    const listing = execFileSync("tar", ["-tvz"], { input: await blob(layer.digest), encoding: "utf8", stdio: "pipe", maxBuffer: 1 << 28 });
+    // kaniko's own layers are gzipped; the base's, as pushed, are not.
+    const listing = execFileSync("tar", [layer.mediaType.endsWith("gzip") ? "-tvz" : "-tv"], { input: await blob(layer.digest), encoding: "utf8", stdio: "pipe", maxBuffer: 1 << 28 });
     for (const line of listing.split("\n")) if (line.startsWith("-")) files.push(line.split(/\s+/).slice(5).join(" ").replace(/^\.?\//, ""));
   }
   return {
