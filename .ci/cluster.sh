@@ -18,14 +18,15 @@ t=$SECONDS
 bash scripts/toolchain.sh
 echo "toolchain: second run took $((SECONDS - t))s (warm)"
 
-# The real node: Debian's container runtime and CNI plugins, the pause and CoreDNS images, then the
+# The real node: Debian's container runtime and CNI plugins, the pause and CoreDNS images, the
+# tools images' trixie archive, base and wheels (issue 18), then the
 # test-double images of the farm (each cached; second runs are warm).
 t=$SECONDS
-bash scripts/node-setup.sh
+bash scripts/node-setup.sh tools-images
 bash scripts/images.sh
 echo "node and images: first run took $((SECONDS - t))s (cold when nothing was cached)"
 t=$SECONDS
-bash scripts/node-setup.sh
+bash scripts/node-setup.sh tools-images
 bash scripts/images.sh
 echo "node and images: second run took $((SECONDS - t))s (warm)"
 

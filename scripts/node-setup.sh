@@ -5,11 +5,13 @@
 # built from the pause.c of the pinned Kubernetes module, and CoreDNS's image from the toolchain's
 # static coredns (as upstream's image: the binary alone, as a non-root user), and the small Debian
 # repository the tests serve on loopback for Pulp to mirror (TEST_DEBIAN_PACKAGES), and for the
-# tools images (issue 18) a trixie archive of what upstream's stx-aptly.Dockerfile installs
-# (TRIXIE_TOOLS_PACKAGES, signed with a test key) and a `debian:trixie` stand-in that trusts that
-# key. Idempotent; prints what it does.
+# tools images (issue 18) a trixie archive of what upstream's stx-aptly and stx-pkgbuilder
+# Dockerfiles install (TRIXIE_APTLY_PACKAGES, TRIXIE_PKGBUILDER_PACKAGES; signed with a test key), a
+# `debian:trixie` stand-in that trusts that key, and the wheels of TEST_PYPI_PACKAGES as a PyPI
+# stand-in. Idempotent; prints what it does.
 #
 #   bash scripts/node-setup.sh           install / build what is missing (after scripts/toolchain.sh coredns)
+#   bash scripts/node-setup.sh tools-images   the same, and the tools images' trixie archive, base and wheels
 #   bash scripts/node-setup.sh --check   exit 1 naming what is missing (never installs)
 #   bash scripts/node-setup.sh --list    print "<image reference><TAB><docker-archive tarball>" per node image
 set -euo pipefail
@@ -22,6 +24,8 @@ debian_repo=${STX_DEBIAN_REPO_DIR:-$HOME/.cache/stx-build-cluster/debian-repo}
 # Served by the same server as the bookworm repository: <url>trixie/debian/, <url>trixie/debian-security/.
 trixie=$debian_repo/trixie
 trixie_base=$images/debian-trixie.tar
+# What the archive was made from: the pins and this recipe's version (bump it when the recipe changes).
+trixie_pins="recipe 2 | $TRIXIE_APTLY_PACKAGES | $TRIXIE_PKGBUILDER_PACKAGES | $TEST_PYPI_PACKAGES"
 log() { echo "node-setup: $*" >&2; }
 
 # image OUT REF ROOTFS CONFIG_JSON: one layer from ROOTFS (file capabilities kept), written by the
@@ -59,7 +63,7 @@ if [[ ${1:-} == --check ]]; then
   [[ -f $pause ]] || missing+=("$pause")
   [[ -f $coredns_tar ]] || missing+=("$coredns_tar")
   [[ -f $debian_repo/dists/$TEST_DEBIAN_SUITE/Release && $(cat "$debian_repo/.packages" 2>/dev/null) == "$TEST_DEBIAN_PACKAGES" ]] || missing+=("$debian_repo")
-  [[ $(cat "$trixie/.packages" 2>/dev/null) == "$TRIXIE_TOOLS_PACKAGES" && -f $trixie_base ]] || missing+=("$trixie")
+  if [[ ${2:-} == tools-images ]]; then [[ $(cat "$trixie/.packages" 2>/dev/null) == "$trixie_pins" && -f $trixie_base ]] || missing+=("$trixie"); fi
   if ((${#missing[@]})); then log "missing: ${missing[*]} (run: bash scripts/node-setup.sh)"; exit 1; fi
   exit 0
 fi
@@ -164,7 +168,9 @@ trixie_suite() {
   )
 }
 
-if [[ $(cat "$trixie/.packages" 2>/dev/null) != "$TRIXIE_TOOLS_PACKAGES" || ! -f $trixie_base ]]; then
+if [[ ${1:-} != tools-images ]]; then
+  log "trixie archive for the tools images: not asked for (bash scripts/node-setup.sh tools-images)"
+elif [[ $(cat "$trixie/.packages" 2>/dev/null) != "$trixie_pins" || ! -f $trixie_base ]]; then
   t=$SECONDS
   rm -rf "$trixie"
   work=$(mktemp -d)
@@ -174,13 +180,17 @@ if [[ $(cat "$trixie/.packages" 2>/dev/null) != "$TRIXIE_TOOLS_PACKAGES" || ! -f
   gpg --homedir "$work/gpg" --batch --quiet --passphrase '' --quick-generate-key "stx-build-cluster test archive <tests@invalid>" rsa3072 sign never
   gpg --homedir "$work/gpg" --export >"$trixie/key/archive.gpg"
   ex=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --variant=minbase --quiet)
-  # The closure of the pins, as apt in the Dockerfile resolves it (Recommends on), every .deb kept.
-  # shellcheck disable=SC2086 # one word per package
-  SOURCE_DATE_EPOCH=0 nice -n 10 mmdebstrap "${ex[@]}" --aptopt='APT::Install-Recommends "true"' \
-    --include="$(tr ' ' ',' <<<"$TRIXIE_TOOLS_PACKAGES")" --skip=download/empty --skip=essential/unlink \
-    --customize-hook="sync-out /var/cache/apt/archives $trixie/debian/pool/main" \
-    trixie /dev/null "deb $TRIXIE_MIRROR trixie main" >&2 \
-    || { log "trixie: a pin of TRIXIE_TOOLS_PACKAGES is no longer served by $TRIXIE_MIRROR (see apt's message above)"; exit 1; }
+  # closure VAR [APTOPT]: the closure of a pin list as apt in the Dockerfile resolves it, every .deb kept.
+  closure() {
+    local var=$1 list=${!1}; shift
+    SOURCE_DATE_EPOCH=0 nice -n 10 mmdebstrap "${ex[@]}" "$@" --include="$(tr ' ' ',' <<<"$list")" \
+      --skip=download/empty --skip=essential/unlink \
+      --customize-hook="sync-out /var/cache/apt/archives $trixie/debian/pool/main" \
+      trixie /dev/null "deb $TRIXIE_MIRROR trixie main" >&2 \
+      || { log "trixie: a pin of $var is no longer served by $TRIXIE_MIRROR (see apt's message above)"; exit 1; }
+  }
+  closure TRIXIE_APTLY_PACKAGES --aptopt='APT::Install-Recommends "true"'
+  closure TRIXIE_PKGBUILDER_PACKAGES
   rm -f "$trixie/debian/pool/main/lock"; rm -rf "$trixie/debian/pool/main/partial"
   for suite in trixie trixie-updates trixie-backports; do trixie_suite "$trixie/debian" "$suite" "$work/gpg"; done
   trixie_suite "$trixie/debian-security" trixie-security "$work/gpg"
@@ -194,7 +204,18 @@ if [[ $(cat "$trixie/.packages" 2>/dev/null) != "$TRIXIE_TOOLS_PACKAGES" || ! -f
     "$TRIXIE_MIRROR" "$TRIXIE_MIRROR" >"$r/etc/apt/sources.list.d/debian.sources"
   cp "$trixie/key/archive.gpg" "$r/etc/apt/trusted.gpg.d/stx-test-archive.gpg"
   image "$trixie_base" "docker.io/library/debian:trixie" "$r" '{"Cmd":["bash"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
-  echo "$TRIXIE_TOOLS_PACKAGES" >"$trixie/.packages"
+  # PyPI's stand-in: the pinned wheels for trixie's Python 3.13 and a PEP 503 simple index of them.
+  py=$(bash "$here/upstream-python.sh")
+  mkdir -p "$trixie/pypi/files"
+  # shellcheck disable=SC2086 # one word per requirement
+  "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.13 \
+    --implementation cp --platform manylinux2014_x86_64 -d "$trixie/pypi/files" $TEST_PYPI_PACKAGES >&2
+  for whl in "$trixie/pypi/files"/*.whl; do
+    f=$(basename "$whl") name=$(basename "$whl" | cut -d- -f1 | tr 'A-Z_.' 'a-z--')
+    mkdir -p "$trixie/pypi/simple/$name"
+    printf '<a href="../../files/%s#sha256=%s">%s</a>\n' "$f" "$(sha256sum "$whl" | cut -d' ' -f1)" "$f" >>"$trixie/pypi/simple/$name/index.html"
+  done
+  echo "$trixie_pins" >"$trixie/.packages"
   log "trixie archive ($(find "$trixie/debian/pool" -name '*.deb' | wc -l) .debs) and debian:trixie stand-in made in $((SECONDS - t))s: $trixie, $trixie_base"
 else
   log "trixie archive and debian:trixie stand-in: cached ($trixie)"

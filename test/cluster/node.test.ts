@@ -22,20 +22,18 @@ import { tenantStoreUsers } from "../../src/services/objectStoreUsers";
 import { planTenants, TenantPlan } from "../../src/tenancy/tenants";
 import { IMAGES } from "../../src/versions";
 import { CLUSTER_TOOLS, LoopbackCluster, loopbackOverrides, requireTools, startLoopbackCluster, toolchainBinDir, withMirrors } from "../../tools/loopback/cluster";
-import { DebianRepo, LOOPBACK_MIRROR as MIRROR, serveDebianRepo, trixieBaseArchive } from "../../tools/loopback/debianRepo";
+import { DebianRepo, LOOPBACK_MIRROR as MIRROR, serveDebianRepo } from "../../tools/loopback/debianRepo";
 import { NODE_TOOLS, nodeImages, realNodeSupport } from "../../tools/loopback/node";
 import { localStack, PROJECT } from "../../tools/localStack";
 import { projectCopy } from "../../tools/pulumiCli";
 import { parseSettings, decodeConfigValue, Settings } from "../../src/settings";
 import { cyclonusVerdicts } from "./livePolicies";
-import { dockerHubMirror, docsToolsImagesRun, pushBaseImage, pushedToolsImages, runTaskRun, servedImage, serveToolsRepo, toolsBase, ToolsRepo } from "./nodeKaniko";
-import { pulpContentUrl } from "../../src/build/downloads";
+import { dockerHubMirror, docsToolsImagesRun, pushBaseImage, pushedToolsImages, runTaskRun, serveToolsRepo, toolsBase, ToolsRepo } from "./nodeKaniko";
+import { TRIXIE_PREFIX, upstreamToolsImagesOnTheNode } from "./nodeToolsImages";
 import { retentionOnTheNode } from "./nodeRetention";
 import { connectScript, runProbe } from "./probePod";
 
 const STACK = "minikube";
-/** Where Pulp serves the trixie archive, as os_mirror_dist_path: <content>/loopback/deb.debian.org/debian. */
-const TRIXIE_PREFIX = "loopback/";
 const SHARED = "stx-system";
 const binDir = toolchainBinDir();
 
@@ -322,43 +320,7 @@ describe("cluster: the minikube stack on a real node", function () {
     cluster.kubectl(["delete", "taskrun", run.name, "-n", ns, "--wait=false"]);
   });
 
-  it("kaniko builds upstream's stx-aptly from the starlingx/tools snapshot: FROM debian:trixie through the registry map, apt through Pulp", async function () {
-    if ("missing" in tools.upstream) {
-      console.log(`      skipped: ${tools.upstream.missing}`);
-      this.skip();
-    }
-    this.timeout(30 * 60_000);
-    const ns = plans.find((p) => p.kind === "build")!.namespace;
-    const registryUrl = `http://${nodeAddress}:${NODE_PORTS.registry}`;
-    // debian:trixie as Docker Hub serves it, but apt's sources name the farm's mirror: the first RUN
-    // updates and installs before the Dockerfile switches to os_mirror_url (stx-aptly.Dockerfile:28).
-    const content = `${pulpContentUrl(SHARED)}/${TRIXIE_PREFIX}deb.debian.org`;
-    await pushBaseImage(cluster, ns, registryUrl, trixieBaseArchive(), `${dockerHubMirror(plans).repoPath}library/debian:trixie`, {
-      "etc/apt/sources.list.d/debian.sources": `Types: deb\nURIs: ${content}/debian\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: ${content}/debian-security\nSuites: trixie-security\nComponents: main\n`,
-    });
-    const asked = repo.requests.length;
-    const run = docsToolsImagesRun() as { spec: Record<string, unknown> };
-    run.spec.params = [{ name: "GIT_CONTEXT", value: tools.upstream.context }, { name: "IMAGES", value: ["stx-aptly"] }];
-    const ended = await runTaskRun(cluster, ns, run, 28 * 60_000);
-    console.log(`      TaskRun ${ns}/${ended.name} (stx-aptly from ${tools.upstream.context}): ${ended.succeeded?.reason} in ${ended.seconds.toFixed(0)} s`);
-    expect(ended.succeeded?.status, ended.logs()).to.equal("True");
-    const image = await servedImage(cluster, ns, registryUrl, "stx-aptly");
-    console.log(`        ${image.reference} ${image.digest}: ${image.layers.length} layers, ${(image.bytes / 1e6).toFixed(0)} MB`);
-    expect(ended.results["stx-aptly-digest"]).to.equal(image.digest);
-    expect(ended.results).to.not.have.property("stx-builder-digest");
-    // Upstream's image, as its Dockerfile ends: its entry point, ports, volume, and aptly and Debian's nginx in it.
-    expect(image.config.config.Entrypoint).to.deep.equal(["ionice", "-c", "3", "nice", "-n", "15", "/bin/entrypoint.sh"]);
-    expect(Object.keys(image.config.config.ExposedPorts ?? {}).sort()).to.deep.equal(["80/tcp", "8080/tcp"]);
-    // COPY ... /bin/entrypoint.sh lands in usr/bin: trixie's /bin is the merged-/usr symlink.
-    const wanted = ["usr/bin/aptly", "usr/sbin/nginx", "etc/aptly.conf", "usr/bin/entrypoint.sh"];
-    expect(wanted.filter((f) => !image.files.includes(f)), image.files.filter((f) => /aptly|nginx|entrypoint/.test(f)).join(" ")).to.deep.equal([]);
-    // apt fetched the packages through Pulp: Pulp asked this machine for them, from the node.
-    const debs = repo.requests.slice(asked).filter((r) => r.path.endsWith(".deb"));
-    console.log(`        Pulp fetched ${debs.length} .debs of trixie from this machine while kaniko's apt ran`);
-    expect(debs.map((r) => path.basename(r.path).split("_")[0])).to.include.members(["aptly", "nginx", "supervisor"]);
-    expect(new Set(debs.map((r) => r.from))).to.deep.equal(new Set([nodeAddress]));
-    cluster.kubectl(["delete", "taskrun", ended.name, "-n", ns, "--wait=false"]);
-  });
+  upstreamToolsImagesOnTheNode(() => ({ cluster, plans, node, nodeAddress, repo, tools }));
 
   retentionOnTheNode(() => ({ cluster, stack, settings, plans, node, nodeAddress }));
 

@@ -18,9 +18,11 @@ import { SERVICE_PORTS } from "../../src/services/serviceEndpoints";
 import { TenantPlan } from "../../src/tenancy/tenants";
 import { REPO_ROOT } from "../../tools/localStack";
 import { ControlPlane } from "../../tools/loopback/controlPlane";
+import { pypiDir, ServedDirectory, serveDirectory } from "../../tools/loopback/debianRepo";
 import { NodeLayout } from "../../tools/loopback/nodeConfig";
 
 const GIT_PORT = 8418;
+const PYPI_PORT = 8419;
 const BRANCH = "refs/heads/master";
 
 /**
@@ -88,6 +90,8 @@ export interface ToolsRepo {
    * patches (UPSTREAM_PATCHES) committed on top, served beside the small repository.
    */
   readonly upstream: { readonly context: string } | { readonly missing: string };
+  /** PyPI's stand-in on the same "internet" address (TEST_PYPI_PACKAGES): pip's index is `<url>simple/`. */
+  readonly pypi: ServedDirectory;
   /** Request lines of the git server: `<method> <path> <client address>`. */
   requests(): string[];
   close(): Promise<void>;
@@ -108,9 +112,11 @@ export async function serveToolsRepo(layout: NodeLayout, work: string, base: str
   const dev = `stx${layout.id}n`;
   execFileSync("ip", ["addr", "add", `${address}/32`, "dev", dev]);
   let server: ChildProcess | undefined;
+  let pypi: ServedDirectory | undefined;
   let log = "";
   const close = async () => {
     server?.kill();
+    await pypi?.close();
     execFileSync("ip", ["addr", "del", `${address}/32`, "dev", dev], { stdio: "ignore" });
   };
   try {
@@ -118,12 +124,13 @@ export async function serveToolsRepo(layout: NodeLayout, work: string, base: str
     server.stdout!.on("data", (d: Buffer) => { log += d.toString(); });
     await untilServed(`http://${address}:${GIT_PORT}/tools.git/info/refs?service=git-upload-pack`);
     log = "";
+    pypi = await serveDirectory(pypiDir(), address, PYPI_PORT);
   } catch (e) {
     await close();
     throw e;
   }
   return {
-    pinned, head, close,
+    pinned, head, close, pypi: pypi!,
     upstream: commit ? { context: kanikoGitContext(`http://${address}:${GIT_PORT}/starlingx-tools.git`, BRANCH, commit).context } : { missing: missingMessage(snapshot)! },
     requests: () => log.split("\n").filter((l) => l !== ""),
     config: {

@@ -28,7 +28,7 @@ export interface DebianRepo {
   /** A mirror setting that mirrors it into Pulp under `mirror/<name>`. */
   mirror(name: string): MirrorSettings;
   /**
-   * The trixie archive of the tools images (node-setup.sh, TRIXIE_TOOLS_PACKAGES) as two mirrors laid
+   * The trixie archive of the tools images (node-setup.sh, TRIXIE_*_PACKAGES) as two mirrors laid
    * out by host name under `<prefix>deb.debian.org/debian{,-security}`, as the Dockerfiles join
    * os_mirror_url and os_mirror_dist_path; verbatim, so apt checks the archive's own signature.
    */
@@ -51,39 +51,71 @@ export function debianRepoPins(): { packages: string[]; suite: string } {
   return { packages: toolchainVersion("TEST_DEBIAN_PACKAGES").split(/\s+/).filter(Boolean), suite: toolchainVersion("TEST_DEBIAN_SUITE") };
 }
 
-/** Serves the repository on `host` (a free port); fails naming the set-up step when it is missing or stale. */
-export async function serveDebianRepo(host: string, dir = debianRepoDir()): Promise<DebianRepo> {
-  const { packages, suite } = debianRepoPins();
-  const made = fs.existsSync(path.join(dir, ".packages")) ? fs.readFileSync(path.join(dir, ".packages"), "utf8").trim() : "";
-  if (made !== packages.join(" ")) throw new Error(`the Debian test repository in ${dir} is missing or stale; run: bash scripts/node-setup.sh`);
-  const trixieMade = fs.existsSync(path.join(dir, "trixie", ".packages")) ? fs.readFileSync(path.join(dir, "trixie", ".packages"), "utf8").trim() : "";
-  if (trixieMade !== toolchainVersion("TRIXIE_TOOLS_PACKAGES")) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh`);
+/** The trixie archive's stamp (node-setup.sh writes its pins there): fails naming the set-up step when stale. */
+function checkTrixie(dir: string): undefined {
+  const made = fs.existsSync(path.join(dir, "trixie", ".packages")) ? fs.readFileSync(path.join(dir, "trixie", ".packages"), "utf8") : "";
+  const pins = ["TRIXIE_APTLY_PACKAGES", "TRIXIE_PKGBUILDER_PACKAGES", "TEST_PYPI_PACKAGES"].map((key) => toolchainVersion(key));
+  if (!pins.every((pin) => made.split(" | ").includes(pin))) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh tools-images`);
+  return undefined;
+}
+
+/** The wheels and PEP 503 index node-setup.sh made of TEST_PYPI_PACKAGES (pip's index: <url>simple/). */
+export function pypiDir(dir = debianRepoDir()): string {
+  checkTrixie(dir);
+  return path.join(dir, "trixie", "pypi");
+}
+
+export interface ServedDirectory {
+  readonly url: string;
+  /** Paths requested so far, in order, with who asked. */
+  readonly requests: readonly { readonly path: string; readonly from: string }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the files under `dir` over HTTP on `host`:`port` (a free one by default), a directory's
+ * index.html for the directory; records every request.
+ */
+export async function serveDirectory(dir: string, host: string, port = 0): Promise<ServedDirectory> {
   const requests: { path: string; from: string }[] = [];
   const root = fs.realpathSync(dir);
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push({ path: urlPath, from: req.socket.remoteAddress ?? "" });
-    const file = path.resolve(root, `.${urlPath}`);
-    // Only files inside the repository, never what a ".." or a symlink points at outside it.
+    let file = path.resolve(root, `.${urlPath}`);
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
+    // Only files inside the directory, never what a ".." or a symlink points at outside it.
     if (!file.startsWith(`${root}${path.sep}`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-length": fs.statSync(file).size, "content-type": "application/octet-stream" });
+    const type = file.endsWith(".html") ? "text/html" : "application/octet-stream";
+    res.writeHead(200, { "content-length": fs.statSync(file).size, "content-type": type });
     if (req.method === "HEAD") res.end();
     else fs.createReadStream(file).pipe(res);
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, host, resolve));
-  const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
   return {
-    url, suite, packages, requests,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/`, requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Serves the repository on `host` (a free port); fails naming the set-up step when it is missing or stale. */
+export async function serveDebianRepo(host: string, dir = debianRepoDir()): Promise<DebianRepo> {
+  const { packages, suite } = debianRepoPins();
+  const made = fs.existsSync(path.join(dir, ".packages")) ? fs.readFileSync(path.join(dir, ".packages"), "utf8").trim() : "";
+  if (made !== packages.join(" ")) throw new Error(`the Debian test repository in ${dir} is missing or stale; run: bash scripts/node-setup.sh`);
+  const served = await serveDirectory(dir, host);
+  const url = served.url;
+  return {
+    url, suite, packages, requests: served.requests, close: served.close,
     mirror: (name) => ({
       name, type: "deb", url, distributions: suite, components: "main", architectures: "amd64", policy: "on_demand",
     }),
-    trixieMirrors: (prefix) => [
+    trixieMirrors: (prefix) => checkTrixie(dir) ?? [
       { name: "loopback-trixie", type: "deb", url: `${url}trixie/debian/`, distributions: "trixie trixie-updates trixie-backports", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian` },
       { name: "loopback-trixie-security", type: "deb", url: `${url}trixie/debian-security/`, distributions: "trixie-security", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian-security` },
     ],
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { TektonNetwork } from "./tekton";
+import { NODE_PORTS } from "../../src/services/serviceEndpoints";
 
 export interface NodeLayout {
   readonly id: number;
@@ -96,6 +97,10 @@ export function containerdConfig(dir: string, l: NodeLayout): string {
     '  runtime_type = "io.containerd.runc.v2"',
     `[${cri}.containerd.runtimes.runc.options]`,
     "  SystemdCgroup = false",
+    // The farm's registry through its NodePort speaks plain HTTP: what `minikube start
+    // --insecure-registry` writes, so pods run the images the farm builds (docs/build.md).
+    `[${cri}.registry.mirrors."${l.nodeAddress}:${NODE_PORTS.registry}"]`,
+    `  endpoint = ["http://${l.nodeAddress}:${NODE_PORTS.registry}"]`,
     `[${cri}.cni]`,
     '  bin_dir = "/usr/lib/cni"',
     `  conf_dir = ${JSON.stringify(l.file(dir, "cni"))}`,

@@ -1,0 +1,173 @@
+/**
+ * Upstream's tools images built by the farm on the real node (issue 18): the tools-image Task of
+ * docs/build.md, run on the Dockerfiles of the starlingx/tools snapshot (nodeKaniko.ts serves it as
+ * git with the tests' patches), FROM a `debian:trixie` stand-in in the farm's registry (kaniko's
+ * --registry-map), apt through the farm's Pulp mirror of a trixie archive served on loopback, pip
+ * through a PyPI stand-in; then what was built runs on the node as the farm runs it.
+ */
+import { expect } from "chai";
+import * as path from "path";
+import { REGISTRY_SECRET } from "../../components/services/registry";
+import { LOCALDISK } from "../../src/build/contract";
+import { pulpContentUrl } from "../../src/build/downloads";
+import { sidecarsFor } from "../../src/build/services";
+import { BuiltToolsImage } from "../../src/build/toolsImages";
+import { NODE_PORTS } from "../../src/services/serviceEndpoints";
+import { TenantPlan } from "../../src/tenancy/tenants";
+import { ControlPlane } from "../../tools/loopback/controlPlane";
+import { DebianRepo, trixieBaseArchive } from "../../tools/loopback/debianRepo";
+import { dockerHubMirror, docsToolsImagesRun, EndedTaskRun, pushBaseImage, runTaskRun, ServedImage, servedImage, ToolsRepo } from "./nodeKaniko";
+
+const SHARED = "stx-system";
+/** Where Pulp serves the trixie archive, as os_mirror_dist_path: <content>/loopback/deb.debian.org/debian. */
+export const TRIXIE_PREFIX = "loopback/";
+
+export interface ToolsImagesContext {
+  readonly cluster: ControlPlane;
+  readonly plans: TenantPlan[];
+  readonly node: string;
+  readonly nodeAddress: string;
+  readonly repo: DebianRepo;
+  readonly tools: ToolsRepo;
+}
+
+/**
+ * debian:trixie as Docker Hub serves it, plus one layer of what the tests change: apt's sources
+ * name the farm's mirror (the first RUN updates and installs before the Dockerfile switches to
+ * os_mirror_url, stx-aptly.Dockerfile:28) and pip's index the PyPI stand-in (pypi.org cannot be
+ * reached; /etc/xdg/pip, since the Dockerfiles append their own section to /etc/pip.conf).
+ */
+function trixieBaseFiles(tools: ToolsRepo): Record<string, string> {
+  const content = `${pulpContentUrl(SHARED)}/${TRIXIE_PREFIX}deb.debian.org`;
+  const pypi = new URL(tools.pypi.url);
+  return {
+    "etc/apt/sources.list.d/debian.sources": `Types: deb\nURIs: ${content}/debian\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: ${content}/debian-security\nSuites: trixie-security\nComponents: main\n`,
+    "etc/xdg/pip/pip.conf": `[global]\nindex-url = ${pypi.origin}/simple/\ntrusted-host = ${pypi.hostname}\n`,
+  };
+}
+
+/** One image of upstream's Dockerfiles built by the docs' TaskRun, and what the registry serves for it. */
+async function buildUpstream(ctx: ToolsImagesContext, ns: string, image: BuiltToolsImage): Promise<{ run: EndedTaskRun; served: ServedImage }> {
+  const { cluster, tools, nodeAddress } = ctx;
+  if ("missing" in tools.upstream) throw new Error(tools.upstream.missing);
+  const registryUrl = `http://${nodeAddress}:${NODE_PORTS.registry}`;
+  const run = docsToolsImagesRun() as { spec: Record<string, unknown> };
+  run.spec.params = [{ name: "GIT_CONTEXT", value: tools.upstream.context }, { name: "IMAGES", value: [image] }];
+  const ended = await runTaskRun(cluster, ns, run, 40 * 60_000);
+  console.log(`      TaskRun ${ns}/${ended.name} (${image} from ${tools.upstream.context}): ${ended.succeeded?.reason} in ${ended.seconds.toFixed(0)} s`);
+  expect(ended.succeeded?.status, ended.logs()).to.equal("True");
+  const served = await servedImage(cluster, ns, registryUrl, image);
+  console.log(`        ${served.reference} ${served.digest}: ${served.layers.length} layers, ${(served.bytes / 1e6).toFixed(0)} MB`);
+  expect(ended.results[`${image}-digest`]).to.equal(served.digest);
+  cluster.kubectl(["delete", "taskrun", ended.name, "-n", ns, "--wait=false"]);
+  return { run: ended, served };
+}
+
+/** The .debs Pulp fetched from the loopback archive since `asked` requests, and from where. */
+function fetchedDebs(repo: DebianRepo, asked: number): { names: string[]; from: Set<string> } {
+  const debs = repo.requests.slice(asked).filter((r) => r.path.endsWith(".deb"));
+  return { names: debs.map((r) => path.basename(r.path).split("_")[0]!), from: new Set(debs.map((r) => r.from)) };
+}
+
+export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): void {
+  /** The stx-aptly the farm built, as the nodes reach the registry (build.toolsImages.prefix), by digest. */
+  let builtAptly: string | undefined;
+  let basePushed = false;
+  const buildNamespace = () => ctx().plans.find((p) => p.kind === "build")!.namespace;
+  const pushBase = async () => {
+    const { cluster, plans, nodeAddress, tools } = ctx();
+    if (!basePushed) await pushBaseImage(cluster, buildNamespace(), `http://${nodeAddress}:${NODE_PORTS.registry}`, trixieBaseArchive(), `${dockerHubMirror(plans).repoPath}library/debian:trixie`, trixieBaseFiles(tools));
+    basePushed = true;
+  };
+
+  it("kaniko builds upstream's stx-aptly from the starlingx/tools snapshot: FROM debian:trixie through the registry map, apt through Pulp", async function () {
+    const { nodeAddress, repo, tools } = ctx();
+    if ("missing" in tools.upstream) {
+      console.log(`      skipped: ${tools.upstream.missing}`);
+      this.skip();
+    }
+    this.timeout(30 * 60_000);
+    await pushBase();
+    const asked = repo.requests.length;
+    const { run, served } = await buildUpstream(ctx(), buildNamespace(), "stx-aptly");
+    expect(run.results).to.not.have.property("stx-builder-digest");
+    // Upstream's image, as its Dockerfile ends: its entry point, ports, and aptly and Debian's nginx in it.
+    expect(served.config.config.Entrypoint).to.deep.equal(["ionice", "-c", "3", "nice", "-n", "15", "/bin/entrypoint.sh"]);
+    expect(Object.keys(served.config.config.ExposedPorts ?? {}).sort()).to.deep.equal(["80/tcp", "8080/tcp"]);
+    // COPY ... /bin/entrypoint.sh lands in usr/bin: trixie's /bin is the merged-/usr symlink.
+    const wanted = ["usr/bin/aptly", "usr/sbin/nginx", "etc/aptly.conf", "usr/bin/entrypoint.sh"];
+    expect(wanted.filter((f) => !served.files.includes(f)), served.files.filter((f) => /aptly|nginx|entrypoint/.test(f)).join(" ")).to.deep.equal([]);
+    // apt fetched the packages through Pulp: Pulp asked this machine for them, from the node.
+    const debs = fetchedDebs(repo, asked);
+    console.log(`        Pulp fetched ${debs.names.length} .debs of trixie from this machine while kaniko's apt ran`);
+    expect(debs.names).to.include.members(["aptly", "nginx", "supervisor"]);
+    expect(debs.from).to.deep.equal(new Set([nodeAddress]));
+    builtAptly = `${nodeAddress}:${NODE_PORTS.registry}/${served.reference}@${served.digest}`;
+  });
+
+  it("the farm's aptly sidecar runs that image on the node: aptly's API takes a repository and nginx serves what aptly published", async function () {
+    if (!builtAptly) this.skip();
+    this.timeout(10 * 60_000);
+    const { cluster, node } = ctx();
+    const ns = buildNamespace();
+    const started = Date.now();
+    // The container the build Tasks run beside build-pkgs (src/build/services.ts), pulled by the
+    // node's runtime from the farm's registry with the namespace's login.
+    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(aptlyPod(ns, builtAptly!)));
+    try {
+      cluster.kubectl(["wait", "--for=condition=Ready", "pod/stx-aptly", "-n", ns, "--timeout=420s"]);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${cluster.kubectl(["describe", "pod", "stx-aptly", "-n", ns])}`);
+    }
+    console.log(`      stx-aptly pulled from the farm's registry and Ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    expect(cluster.kubectl(["get", "pod", "stx-aptly", "-n", ns, "-o", "jsonpath={.spec.nodeName}"])).to.equal(node);
+    const inPod = (script: string) => cluster.kubectl(["exec", "stx-aptly", "-n", ns, "-c", "aptly", "--", "bash", "-c", script]);
+    const api = "http://127.0.0.1:8080/api";
+    expect(JSON.parse(inPod(`curl -sf ${api}/version`))).to.deep.equal({ Version: "1.6.1" });
+    inPod(`curl -sf -X POST -H 'Content-Type: application/json' -d '{"Name":"farm-check"}' ${api}/repos`);
+    expect(JSON.parse(inPod(`curl -sf ${api}/repos`)).map((r: { Name: string }) => r.Name)).to.deep.equal(["farm-check"]);
+    // aptly.conf has AsyncAPI: the publish is a task; nginx serves the result from the state volume.
+    inPod(`curl -sf -X POST -H 'Content-Type: application/json' -d '{"SourceKind":"local","Sources":[{"Name":"farm-check"}],"Distribution":"trixie","Architectures":["amd64"],"Signing":{"Skip":true}}' ${api}/publish/farm`);
+    const release = inPod("for i in $(seq 30); do curl -sf http://127.0.0.1:80/farm/dists/trixie/Release && exit 0; sleep 1; done; exit 1");
+    expect(release).to.match(/^Codename: trixie$/m);
+    expect(inPod(`ls ${LOCALDISK}/aptly/public/farm/dists/trixie`)).to.match(/^Release$/m);
+    cluster.kubectl(["delete", "pod", "stx-aptly", "-n", ns, "--wait=false"]);
+  });
+
+  it("kaniko builds upstream's stx-pkgbuilder: sbuild, schroot and the build tools through Pulp, Flask through the PyPI stand-in", async function () {
+    const { repo, tools, nodeAddress } = ctx();
+    if ("missing" in tools.upstream) this.skip();
+    this.timeout(45 * 60_000);
+    await pushBase();
+    const asked = repo.requests.length;
+    const pipAsked = tools.pypi.requests.length;
+    const { served } = await buildUpstream(ctx(), buildNamespace(), "stx-pkgbuilder");
+    expect(served.config.config.Entrypoint).to.deep.equal(["/usr/bin/tini", "--"]);
+    const wanted = ["opt/app.py", "opt/debbuilder.py", "etc/sbuild/sbuild.conf", "usr/bin/sbuild", "usr/bin/schroot", "etc/apt/trusted.gpg.d/aptly_pubkey.gpg"];
+    expect(wanted.filter((f) => !served.files.includes(f))).to.deep.equal([]);
+    expect(served.files.some((f) => /^usr\/local\/lib\/python3\.\d+\/dist-packages\/flask\/app\.py$/.test(f)), "pip installed Flask").to.equal(true);
+    const debs = fetchedDebs(repo, asked);
+    console.log(`        Pulp fetched ${debs.names.length} .debs; pip fetched ${tools.pypi.requests.length - pipAsked} files from the PyPI stand-in`);
+    expect(debs.names).to.include.members(["sbuild", "schroot", "build-essential"]);
+    expect(debs.from).to.deep.equal(new Set([nodeAddress]));
+    expect(tools.pypi.requests.slice(pipAsked).map((r) => r.path)).to.include("/simple/flask/");
+  });
+}
+
+/** A Pod of the farm's aptly sidecar (sidecarsFor a build-pkgs Task) running `image`, the state volume an emptyDir. */
+function aptlyPod(namespace: string, image: string): object {
+  const sidecar = sidecarsFor("stx-build-packages", "none", []).find((c) => c.name === "aptly") as { script: string; readinessProbe: object };
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "stx-aptly", namespace },
+    spec: {
+      restartPolicy: "Never",
+      imagePullSecrets: [{ name: REGISTRY_SECRET }],
+      containers: [{
+        name: "aptly", image, command: ["bash", "-c", sidecar.script], readinessProbe: sidecar.readinessProbe,
+        volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }],
+      }],
+      volumes: [{ name: "localdisk", emptyDir: {} }],
+    },
+  };
+}
