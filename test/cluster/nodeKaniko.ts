@@ -52,12 +52,12 @@ export interface ServedImage {
   readonly config: { config: { Entrypoint?: string[]; ExposedPorts?: Record<string, unknown>; Volumes?: Record<string, unknown> } };
   readonly layers: readonly string[];
   readonly bytes: number;
-  /** Every regular file of every layer (paths without the leading "./" or "/"). */
+  /** Every regular file of every layer (paths without the leading "./" or "/"); empty unless listed. */
   readonly files: readonly string[];
 }
 
 /** One built image as the registry serves it under the Task's REPOSITORY and TAG, with the namespace's login. */
-export async function servedImage(cluster: ControlPlane, namespace: string, registryUrl: string, image: BuiltToolsImage, shared = "stx-system"): Promise<ServedImage> {
+export async function servedImage(cluster: ControlPlane, namespace: string, registryUrl: string, image: BuiltToolsImage, listFiles = true, shared = "stx-system"): Promise<ServedImage> {
   const task = JSON.parse(cluster.kubectl(["get", "task", "stx-tools-images", "-n", shared, "-o", "json"]));
   const param = (name: string) => (task.spec.params as { name: string; default: string }[]).find((p) => p.name === name)!.default;
   const headers = { authorization: registryLogin(cluster, namespace), accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" };
@@ -67,7 +67,7 @@ export async function servedImage(cluster: ControlPlane, namespace: string, regi
   const manifest = await res.json() as { config: { digest: string }; layers: { digest: string; size: number; mediaType: string }[] };
   const blob = async (digest: string) => Buffer.from(await (await fetch(`${registryUrl}/v2/${repo}/blobs/${digest}`, { headers })).arrayBuffer());
   const files: string[] = [];
-  for (const layer of manifest.layers) {
+  for (const layer of listFiles ? manifest.layers : []) {
     // kaniko's own layers are gzipped; the base's, as pushed, are not.
     const listing = execFileSync("tar", [layer.mediaType.endsWith("gzip") ? "-tvz" : "-tv"], { input: await blob(layer.digest), encoding: "utf8", stdio: "pipe", maxBuffer: 1 << 28 });
     for (const line of listing.split("\n")) if (line.startsWith("-")) files.push(line.split(/\s+/).slice(5).join(" ").replace(/^\.?\//, ""));

@@ -55,7 +55,7 @@ export function debianRepoPins(): { packages: string[]; suite: string } {
 function checkTrixie(dir: string): undefined {
   const made = fs.existsSync(path.join(dir, "trixie", ".packages")) ? fs.readFileSync(path.join(dir, "trixie", ".packages"), "utf8") : "";
   const pins = ["TRIXIE_APTLY_PACKAGES", "TRIXIE_PKGBUILDER_PACKAGES", "TEST_PYPI_PACKAGES"].map((key) => toolchainVersion(key));
-  if (!pins.every((pin) => made.split(" | ").includes(pin))) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh tools-images`);
+  if (!pins.every((pin) => made.trim().split(" | ").includes(pin))) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh tools-images`);
   return undefined;
 }
 
@@ -84,7 +84,9 @@ export async function serveDirectory(dir: string, host: string, port = 0): Promi
     requests.push({ path: urlPath, from: req.socket.remoteAddress ?? "" });
     let file = path.resolve(root, `.${urlPath}`);
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
-    // Only files inside the directory, never what a ".." or a symlink points at outside it.
+    // Only files inside the directory, never what a ".." or a symlink points at outside it (the
+    // real path is checked, found by the unit test: path.resolve alone follows no symlink).
+    if (fs.existsSync(file)) file = fs.realpathSync(file);
     if (!file.startsWith(`${root}${path.sep}`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end();
       return;
