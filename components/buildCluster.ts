@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { REGISTRY_SECRET } from "./services/registry";
 import { standardLabels } from "../src/labels";
 import { Settings } from "../src/settings/schema";
 import { objectStoreAdvice } from "../src/settings/services";
@@ -89,6 +90,7 @@ export class BuildCluster extends pulumi.ComponentResource {
           pipelineRole: roles.pipelineRole,
           sharedPipelineReaderRole: roles.sharedPipelineReaderRole,
           apiServer: settings.apiServer,
+          imagePullSecret: settings.services.registry.mode === "none" ? undefined : REGISTRY_SECRET,
         }, inShared)] as const,
     );
     const namespaces = new Map<string, pulumi.Resource>([

@@ -30,6 +30,12 @@ export interface TenantNamespaceArgs {
   readonly sharedPipelineReaderRole: pulumi.Input<string>;
   /** API server URL written into the kubeconfig. */
   readonly apiServer: string;
+  /**
+   * The namespace's registry login (REGISTRY_SECRET), when the stack has a registry: the pipeline
+   * ServiceAccount pulls with it, so build pods can run tools images the farm built and pushed
+   * there (build.toolsImages at the farm's registry; its pulls need a login, docs/services.md).
+   */
+  readonly imagePullSecret?: string;
 }
 
 /**
@@ -59,7 +65,10 @@ export class TenantNamespace extends pulumi.ComponentResource {
     new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: meta("build-quota"), spec: { hard: quotaHard(plan) } }, child);
 
     const owner = new k8s.core.v1.ServiceAccount(`${name}-owner`, { metadata: meta(OWNER_SERVICE_ACCOUNT) }, child);
-    new k8s.core.v1.ServiceAccount(`${name}-pipeline`, { metadata: meta(PIPELINE_SERVICE_ACCOUNT) }, child);
+    new k8s.core.v1.ServiceAccount(`${name}-pipeline`, {
+      metadata: meta(PIPELINE_SERVICE_ACCOUNT),
+      ...(args.imagePullSecret ? { imagePullSecrets: [{ name: args.imagePullSecret }] } : {}),
+    }, child);
 
     new k8s.rbac.v1.RoleBinding(`${name}-owners`, {
       metadata: meta("tenant-owners"),

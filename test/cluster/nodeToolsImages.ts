@@ -7,7 +7,6 @@
  */
 import { expect } from "chai";
 import * as path from "path";
-import { REGISTRY_SECRET } from "../../components/services/registry";
 import { LOCALDISK, SERVICES } from "../../src/build/contract";
 import { pulpContentUrl } from "../../src/build/downloads";
 import { sidecarsFor } from "../../src/build/services";
@@ -15,7 +14,7 @@ import { BuiltToolsImage } from "../../src/build/toolsImages";
 import { NODE_PORTS } from "../../src/services/serviceEndpoints";
 import { toolchainVersion } from "../../tools/loopback/controlPlane";
 import { resolveEnv, sidecar } from "../upstream/pythonEnv";
-import { TenantPlan } from "../../src/tenancy/tenants";
+import { PIPELINE_SERVICE_ACCOUNT, TenantPlan } from "../../src/tenancy/tenants";
 import { ControlPlane } from "../../tools/loopback/controlPlane";
 import { DebianRepo, trixieBaseArchive } from "../../tools/loopback/debianRepo";
 import { dockerHubMirror, docsToolsImagesRun, EndedTaskRun, pushBaseImage, runTaskRun, ServedImage, servedImage, ToolsRepo } from "./nodeKaniko";
@@ -115,7 +114,7 @@ export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): voi
     const ns = buildNamespace();
     const started = Date.now();
     // The container the build Tasks run beside build-pkgs (src/build/services.ts), pulled by the
-    // node's runtime from the farm's registry with the namespace's login.
+    // node's runtime from the farm's registry with the login the pipeline ServiceAccount carries.
     cluster.kubectl(["apply", "-f", "-"], JSON.stringify(aptlyPod(ns, builtAptly!)));
     try {
       cluster.kubectl(["wait", "--for=condition=Ready", "pod/stx-aptly", "-n", ns, "--timeout=420s"]);
@@ -195,7 +194,8 @@ function pkgbuilderPod(namespace: string, image: string): object {
     metadata: { name: "stx-pkgbuilder", namespace },
     spec: {
       restartPolicy: "Never",
-      imagePullSecrets: [{ name: REGISTRY_SECRET }],
+      // The ServiceAccount build pods run as: its imagePullSecrets (the namespace's registry login) pull the image.
+      serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
       containers: [{ ...side, image, env, volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }] }],
       volumes: [{ name: "localdisk", emptyDir: {} }],
     },
@@ -210,7 +210,8 @@ function aptlyPod(namespace: string, image: string): object {
     metadata: { name: "stx-aptly", namespace },
     spec: {
       restartPolicy: "Never",
-      imagePullSecrets: [{ name: REGISTRY_SECRET }],
+      // The ServiceAccount build pods run as: its imagePullSecrets (the namespace's registry login) pull the image.
+      serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
       containers: [{
         name: "aptly", image, command: ["bash", "-c", sidecar.script], readinessProbe: sidecar.readinessProbe,
         volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }],

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { REGISTRY_SECRET } from "../../../components/services/registry";
 import { planTenants } from "../../../src/tenancy/tenants";
 import { parseSettings } from "../../../src/settings/schema";
 import { ProgramRun, runStack, stackFileConfig } from "../../../tools/mockedProgram";
@@ -79,10 +80,14 @@ for (const stack of STACKS) {
       }
     });
 
-    it("creates the owner and pipeline ServiceAccounts", () => {
+    it("creates the owner and pipeline ServiceAccounts; build pods pull with the namespace's registry login", () => {
       for (const plan of plans) {
-        run.object("kubernetes:core/v1:ServiceAccount", "owner", plan.namespace);
-        run.object("kubernetes:core/v1:ServiceAccount", "pipeline", plan.namespace);
+        const owner = run.object("kubernetes:core/v1:ServiceAccount", "owner", plan.namespace);
+        const pipeline = run.object("kubernetes:core/v1:ServiceAccount", "pipeline", plan.namespace);
+        // Tools images the farm built sit in its registry, whose pulls need a login (docs/build.md).
+        const pulls = settings.services.registry.mode === "none" ? undefined : [{ name: REGISTRY_SECRET }];
+        expect(pipeline.inputs.imagePullSecrets).to.deep.equal(pulls);
+        expect(owner.inputs.imagePullSecrets).to.equal(undefined);
       }
     });
 
