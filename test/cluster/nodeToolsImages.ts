@@ -110,20 +110,8 @@ export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): voi
   it("the farm's aptly sidecar runs that image on the node: aptly's API takes a repository and nginx serves what aptly published", async function () {
     if (!builtAptly) this.skip();
     this.timeout(10 * 60_000);
-    const { cluster, node } = ctx();
-    const ns = buildNamespace();
-    const started = Date.now();
-    // The container the build Tasks run beside build-pkgs (src/build/services.ts), pulled by the
-    // node's runtime from the farm's registry with the login the pipeline ServiceAccount carries.
-    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(aptlyPod(ns, builtAptly!)));
-    try {
-      cluster.kubectl(["wait", "--for=condition=Ready", "pod/stx-aptly", "-n", ns, "--timeout=420s"]);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${cluster.kubectl(["describe", "pod", "stx-aptly", "-n", ns])}`);
-    }
-    console.log(`      stx-aptly pulled from the farm's registry and Ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    expect(cluster.kubectl(["get", "pod", "stx-aptly", "-n", ns, "-o", "jsonpath={.spec.nodeName}"])).to.equal(node);
-    const inPod = (script: string) => cluster.kubectl(["exec", "stx-aptly", "-n", ns, "-c", "aptly", "--", "bash", "-c", script]);
+    // The container the build Tasks run beside build-pkgs (src/build/services.ts).
+    const inPod = startSidecar(ctx(), aptlyPod(buildNamespace(), builtAptly!));
     const api = "http://127.0.0.1:8080/api";
     // Debian's aptly, the version the archive pins (TRIXIE_APTLY_PACKAGES).
     const pinned = toolchainVersion("TRIXIE_APTLY_PACKAGES").split(" ").find((p) => p.startsWith("aptly="))!.slice("aptly=".length);
@@ -135,7 +123,7 @@ export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): voi
     const release = inPod("for i in $(seq 30); do curl -sf http://127.0.0.1:80/farm/dists/trixie/Release && exit 0; sleep 1; done; exit 1");
     expect(release).to.match(/^Codename: trixie$/m);
     expect(inPod(`ls ${LOCALDISK}/aptly/public/farm/dists/trixie`)).to.match(/^Release$/m);
-    cluster.kubectl(["delete", "pod", "stx-aptly", "-n", ns, "--wait=false"]);
+    inPod.remove();
   });
 
   it("kaniko builds upstream's stx-pkgbuilder: sbuild, schroot and the build tools through Pulp, Flask through the PyPI stand-in", async function () {
@@ -160,20 +148,9 @@ export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): voi
   it("the farm's pkgbuilder sidecar runs that image on the node: upstream's Flask app reads its stx-localrc and answers /pkgbuilder/state", async function () {
     if (!builtPkgbuilder) this.skip();
     this.timeout(10 * 60_000);
-    const { cluster, node } = ctx();
-    const ns = buildNamespace();
-    const started = Date.now();
-    cluster.kubectl(["apply", "-f", "-"], JSON.stringify(pkgbuilderPod(ns, builtPkgbuilder!)));
-    try {
-      cluster.kubectl(["wait", "--for=condition=Ready", "pod/stx-pkgbuilder", "-n", ns, "--timeout=420s"]);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${cluster.kubectl(["describe", "pod", "stx-pkgbuilder", "-n", ns])}`);
-    }
-    console.log(`      stx-pkgbuilder pulled from the farm's registry and Ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    expect(cluster.kubectl(["get", "pod", "stx-pkgbuilder", "-n", ns, "-o", "jsonpath={.spec.nodeName}"])).to.equal(node);
-    const inPod = (script: string) => cluster.kubectl(["exec", "stx-pkgbuilder", "-n", ns, "-c", "pkgbuilder", "--", "bash", "-c", script]);
+    const inPod = startSidecar(ctx(), pkgbuilderPod(buildNamespace(), builtPkgbuilder!));
     expect(JSON.parse(inPod(`curl -sf ${SERVICES.pkgbuilder.url}state`))).to.deep.include({ status: "success" });
-    // What the Dockerfile put there: sbuild configured from upstream's debbuilder.conf, root in the sbuild group, Flask from pip.
+    // What the Dockerfile put there: the build tools, root in the sbuild group (its `sudo sbuild-adduser root`), Flask from pip.
     expect(inPod("command -v sbuild schroot dpkg-buildpackage").trim().split("\n")).to.have.length(3);
     expect(inPod("id -nG root")).to.match(/\bsbuild\b/);
     expect(inPod("python3 -c 'import flask, sys; print(flask.__file__)'").trim()).to.match(/^\/usr\/local\/lib\/python3\.\d+\/dist-packages\/flask\/__init__\.py$/);
@@ -181,42 +158,55 @@ export function upstreamToolsImagesOnTheNode(ctx: () => ToolsImagesContext): voi
     const log = inPod(`cat ${LOCALDISK}/pkgbuilder.log`);
     expect(log).to.match(/Debbuilder initalized for dist trixie/);
     expect(log).to.not.match(/stx-localrc does not exist/);
-    cluster.kubectl(["delete", "pod", "stx-pkgbuilder", "-n", ns, "--wait=false"]);
+    inPod.remove();
   });
 }
 
-/** A Pod of the farm's pkgbuilder sidecar (the build-pkgs Task's, as generated) running `image`. */
-function pkgbuilderPod(namespace: string, image: string): object {
-  const side = sidecar("build-packages-std", "pkgbuilder");
-  const env = Object.entries(resolveEnv(side.env ?? [], LOCALDISK)).map(([name, value]) => ({ name, value }));
-  return {
-    apiVersion: "v1", kind: "Pod",
-    metadata: { name: "stx-pkgbuilder", namespace },
-    spec: {
-      restartPolicy: "Never",
-      // The ServiceAccount build pods run as: its imagePullSecrets (the namespace's registry login) pull the image.
-      serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
-      containers: [{ ...side, image, env, volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }] }],
-      volumes: [{ name: "localdisk", emptyDir: {} }],
-    },
-  };
+/** A sidecar of the farm's build Tasks as a Pod of its own, state volume an emptyDir. */
+interface SidecarPod {
+  readonly namespace: string;
+  readonly container: { name: string } & Record<string, unknown>;
 }
 
-/** A Pod of the farm's aptly sidecar (sidecarsFor a build-pkgs Task) running `image`, the state volume an emptyDir. */
-function aptlyPod(namespace: string, image: string): object {
-  const sidecar = sidecarsFor("stx-build-packages", "none", []).find((c) => c.name === "aptly") as { script: string; readinessProbe: object };
-  return {
+/**
+ * Starts the sidecar as a Pod running as the pipeline ServiceAccount, as build pods do: its
+ * imagePullSecrets (the namespace's registry login) pull the image from the farm's registry. Waits
+ * until Ready on the node; returns a shell in its container, and `remove`.
+ */
+function startSidecar(ctx: ToolsImagesContext, pod: SidecarPod): ((script: string) => string) & { remove(): void } {
+  const { cluster, node } = ctx;
+  const name = `stx-${pod.container.name}`;
+  const started = Date.now();
+  cluster.kubectl(["apply", "-f", "-"], JSON.stringify({
     apiVersion: "v1", kind: "Pod",
-    metadata: { name: "stx-aptly", namespace },
+    metadata: { name, namespace: pod.namespace },
     spec: {
       restartPolicy: "Never",
-      // The ServiceAccount build pods run as: its imagePullSecrets (the namespace's registry login) pull the image.
       serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
-      containers: [{
-        name: "aptly", image, command: ["bash", "-c", sidecar.script], readinessProbe: sidecar.readinessProbe,
-        volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }],
-      }],
+      containers: [{ ...pod.container, volumeMounts: [{ name: "localdisk", mountPath: LOCALDISK }] }],
       volumes: [{ name: "localdisk", emptyDir: {} }],
     },
-  };
+  }));
+  try {
+    cluster.kubectl(["wait", "--for=condition=Ready", `pod/${name}`, "-n", pod.namespace, "--timeout=420s"]);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${cluster.kubectl(["describe", "pod", name, "-n", pod.namespace])}`);
+  }
+  console.log(`      ${name} pulled from the farm's registry and Ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  expect(cluster.kubectl(["get", "pod", name, "-n", pod.namespace, "-o", "jsonpath={.spec.nodeName}"])).to.equal(node);
+  const inPod = (script: string) => cluster.kubectl(["exec", name, "-n", pod.namespace, "-c", pod.container.name, "--", "bash", "-c", script]);
+  return Object.assign(inPod, { remove: () => void cluster.kubectl(["delete", "pod", name, "-n", pod.namespace, "--wait=false"]) });
+}
+
+/** The farm's pkgbuilder sidecar (the build-pkgs Task's, as generated, env resolved) running `image`. */
+function pkgbuilderPod(namespace: string, image: string): SidecarPod {
+  const side = sidecar("build-packages-std", "pkgbuilder");
+  const env = Object.entries(resolveEnv(side.env ?? [], LOCALDISK)).map(([name, value]) => ({ name, value }));
+  return { namespace, container: { ...side, name: "pkgbuilder", image, env } };
+}
+
+/** The farm's aptly sidecar (sidecarsFor a build-pkgs Task) running `image`. */
+function aptlyPod(namespace: string, image: string): SidecarPod {
+  const side = sidecarsFor("stx-build-packages", "none", []).find((c) => c.name === "aptly") as { script: string; readinessProbe: object };
+  return { namespace, container: { name: "aptly", image, command: ["bash", "-c", side.script], readinessProbe: side.readinessProbe } };
 }
