@@ -52,11 +52,10 @@ export function debianRepoPins(): { packages: string[]; suite: string } {
 }
 
 /** The trixie archive's stamp (node-setup.sh writes its pins there): fails naming the set-up step when stale. */
-function checkTrixie(dir: string): undefined {
+function checkTrixie(dir: string): void {
   const made = fs.existsSync(path.join(dir, "trixie", ".packages")) ? fs.readFileSync(path.join(dir, "trixie", ".packages"), "utf8") : "";
   const pins = ["TRIXIE_APTLY_PACKAGES", "TRIXIE_PKGBUILDER_PACKAGES", "TEST_PYPI_PACKAGES"].map((key) => toolchainVersion(key));
   if (!pins.every((pin) => made.trim().split(" | ").includes(pin))) throw new Error(`the trixie test archive in ${dir}/trixie is missing or stale; run: bash scripts/node-setup.sh tools-images`);
-  return undefined;
 }
 
 /** The wheels and PEP 503 index node-setup.sh made of TEST_PYPI_PACKAGES (pip's index: <url>simple/). */
@@ -115,9 +114,12 @@ export async function serveDebianRepo(host: string, dir = debianRepoDir()): Prom
     mirror: (name) => ({
       name, type: "deb", url, distributions: suite, components: "main", architectures: "amd64", policy: "on_demand",
     }),
-    trixieMirrors: (prefix) => checkTrixie(dir) ?? [
-      { name: "loopback-trixie", type: "deb", url: `${url}trixie/debian/`, distributions: "trixie trixie-updates trixie-backports", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian` },
-      { name: "loopback-trixie-security", type: "deb", url: `${url}trixie/debian-security/`, distributions: "trixie-security", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian-security` },
-    ],
+    trixieMirrors: (prefix) => {
+      checkTrixie(dir);
+      return [
+        { name: "loopback-trixie", type: "deb", url: `${url}trixie/debian/`, distributions: "trixie trixie-updates trixie-backports", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian` },
+        { name: "loopback-trixie-security", type: "deb", url: `${url}trixie/debian-security/`, distributions: "trixie-security", components: "main", architectures: "amd64", policy: "on_demand", verbatim: true, basePath: `${prefix}deb.debian.org/debian-security` },
+      ];
+    },
   };
 }
